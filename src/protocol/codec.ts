@@ -1,0 +1,158 @@
+// msgpack codec for protocol v1. One Packr configuration for every direction: plain maps and
+// arrays, no msgpackr records/structures extension (so any msgpack library can speak the protocol),
+// binary as `bin`. Decoding is decode → safeParse → typed result and never throws.
+import { Packr } from 'msgpackr';
+import type { z } from 'zod';
+import { ErrorCode } from './codes.js';
+import { float32ToBytes, type WireIssueParams } from './fields.js';
+import { Ack, End, Ended, Env, ErrorMessage, Feedback, Frame, Hello, Ready } from './ingest-messages.js';
+import type { IngestClientMessage, IngestServerMessage } from './ingest-messages.js';
+import { SessionEnded, SessionStarted, Snapshot, Subscribe, Unsubscribe, Update } from './live-messages.js';
+import type { LiveClientMessage, LiveServerMessage } from './live-messages.js';
+
+/** The two WebSocket endpoints: `/v1/ingest` (iPad) and `/v1/live` (dashboards). */
+export type Channel = 'ingest' | 'live';
+
+/** A rejected message as it goes on the wire in an `error` reply. */
+export interface WireError {
+  readonly code: ErrorCode;
+  readonly message: string;
+  /** `seq` of the offending frame, when it had a readable one. */
+  readonly seq?: number;
+}
+
+export type DecodeResult<T> = { readonly ok: true; readonly message: T } | { readonly ok: false; readonly error: WireError };
+
+export interface DecodeOptions {
+  /** Reject larger messages with MESSAGE_TOO_LARGE before decoding (default: no limit; the socket enforces one). */
+  readonly maxBytes?: number;
+}
+
+const packr = new Packr({
+  useRecords: false,
+  mapsAsObjects: true,
+  moreTypes: false,
+  bundleStrings: false,
+  structuredClone: false,
+});
+
+type Schema = z.ZodType<unknown>;
+const schemas: Readonly<Record<string, ReadonlyMap<string, Schema>>> = {
+  'ingest-client': new Map<string, Schema>([['hello', Hello], ['env', Env], ['frame', Frame], ['end', End]]),
+  'live-client': new Map<string, Schema>([['subscribe', Subscribe], ['unsubscribe', Unsubscribe]]),
+  'ingest-server': new Map<string, Schema>([
+    ['ready', Ready], ['feedback', Feedback], ['ack', Ack], ['ended', Ended], ['error', ErrorMessage],
+  ]),
+  'live-server': new Map<string, Schema>([
+    ['session.started', SessionStarted], ['update', Update], ['snapshot', Snapshot],
+    ['session.ended', SessionEnded], ['error', ErrorMessage],
+  ]),
+};
+
+// Error messages quote client input; keep the quotes short so replies stay small.
+const MAX_QUOTE = 40;
+const MAX_ERROR_MESSAGE = 1024;
+const quote = (s: string): string => JSON.stringify(s.length > MAX_QUOTE ? `${s.slice(0, MAX_QUOTE)}…` : s);
+
+function fail(code: ErrorCode, message: string, seq?: number): { ok: false; error: WireError } {
+  const text = message.length > MAX_ERROR_MESSAGE ? `${message.slice(0, MAX_ERROR_MESSAGE - 1)}…` : message;
+  return { ok: false, error: seq === undefined ? { code, message: text } : { code, message: text, seq } };
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || ArrayBuffer.isView(v)) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v = root;
+  for (const key of path) {
+    if (typeof v !== 'object' || v === null || typeof key === 'symbol') return undefined;
+    v = Object.hasOwn(v, key) ? (v as Record<string | number, unknown>)[key] : undefined;
+  }
+  return v;
+}
+
+function decode<T>(bytes: Uint8Array | ArrayBuffer, table: string, endpoint: string, opts: DecodeOptions): DecodeResult<T> {
+  try {
+    const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+    if (opts.maxBytes !== undefined && view.byteLength > opts.maxBytes) {
+      return fail(ErrorCode.MESSAGE_TOO_LARGE, `message is ${view.byteLength} bytes, limit ${opts.maxBytes}`);
+    }
+    let raw: unknown;
+    try {
+      raw = packr.unpack(view);
+    } catch (cause) {
+      return fail(ErrorCode.NOT_MSGPACK, `not a msgpack message: ${cause instanceof Error ? cause.message : String(cause)}`);
+    }
+    if (!isPlainObject(raw)) return fail(ErrorCode.INVALID_MESSAGE, 'message must be a msgpack map with a `type` field');
+    const type = raw['type'];
+    const rawSeq = raw['seq'];
+    const seq = typeof rawSeq === 'number' && Number.isSafeInteger(rawSeq) && rawSeq >= 0 ? rawSeq : undefined;
+    if (typeof type !== 'string') return fail(ErrorCode.UNKNOWN_TYPE, 'message has no string `type` field', seq);
+    const map = schemas[table];
+    const schema = map?.get(type);
+    if (schema === undefined || map === undefined) {
+      return fail(ErrorCode.UNKNOWN_TYPE, `unknown message type ${quote(type)} on ${endpoint} (expected ${[...(map?.keys() ?? [])].join(', ')})`, seq);
+    }
+    const parsed = schema.safeParse(raw);
+    if (parsed.success) return { ok: true, message: parsed.data as T };
+    const issue = parsed.error.issues[0];
+    if (issue === undefined) return fail(ErrorCode.INVALID_MESSAGE, `${type}: invalid message`, seq);
+    const path = issue.path.map(String).join('.');
+    const where = path === '' ? type : `${type}.${path}`;
+    return fail(codeFor(type, issue, valueAt(raw, issue.path)), `${where}: ${issue.message}`, seq);
+  } catch (cause) {
+    // Defensive: nothing above should throw, but a decoder must never take the session down.
+    return fail(ErrorCode.INVALID_MESSAGE, `message could not be read: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+function codeFor(type: string, issue: z.core.$ZodIssue, value: unknown): ErrorCode {
+  const params = (issue as { params?: Partial<WireIssueParams> }).params;
+  if (params?.wireCode !== undefined) return params.wireCode;
+  if (type === 'hello' && issue.path[0] === 'protocol' && value !== undefined) return ErrorCode.UNSUPPORTED_PROTOCOL;
+  if (typeof value === 'number' && !Number.isFinite(value)) return ErrorCode.NON_FINITE;
+  return ErrorCode.INVALID_MESSAGE;
+}
+
+/** Server side: decodes one WebSocket message from an iPad (`ingest`) or a dashboard (`live`). Never throws. */
+export function decodeClientMessage(bytes: Uint8Array | ArrayBuffer, channel: 'ingest', opts?: DecodeOptions): DecodeResult<IngestClientMessage>;
+export function decodeClientMessage(bytes: Uint8Array | ArrayBuffer, channel: 'live', opts?: DecodeOptions): DecodeResult<LiveClientMessage>;
+export function decodeClientMessage(bytes: Uint8Array | ArrayBuffer, channel: Channel, opts?: DecodeOptions): DecodeResult<IngestClientMessage | LiveClientMessage>;
+export function decodeClientMessage(bytes: Uint8Array | ArrayBuffer, channel: Channel, opts: DecodeOptions = {}): DecodeResult<IngestClientMessage | LiveClientMessage> {
+  return decode(bytes, `${channel}-client`, `/v1/${channel}`, opts);
+}
+
+/** Client side (SDK): decodes one message from the server. Never throws. */
+export function decodeServerMessage(bytes: Uint8Array | ArrayBuffer, channel: 'ingest', opts?: DecodeOptions): DecodeResult<IngestServerMessage>;
+export function decodeServerMessage(bytes: Uint8Array | ArrayBuffer, channel: 'live', opts?: DecodeOptions): DecodeResult<LiveServerMessage>;
+export function decodeServerMessage(bytes: Uint8Array | ArrayBuffer, channel: Channel, opts?: DecodeOptions): DecodeResult<IngestServerMessage | LiveServerMessage>;
+export function decodeServerMessage(bytes: Uint8Array | ArrayBuffer, channel: Channel, opts: DecodeOptions = {}): DecodeResult<IngestServerMessage | LiveServerMessage> {
+  return decode(bytes, `${channel}-server`, `/v1/${channel}`, opts);
+}
+
+// Float32Array → little-endian bin; absent optionals are omitted (msgpack nil would not parse as "absent").
+function toWire(value: unknown): unknown {
+  if (value instanceof Float32Array) return float32ToBytes(value);
+  if (value instanceof Uint8Array || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(toWire);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toWire(v);
+  return out;
+}
+
+function encode(message: object): Uint8Array {
+  return packr.pack(toWire(message));
+}
+
+/** Server side: encodes a message for an iPad or a dashboard. Trusted input: not validated (hot path). */
+export function encodeServerMessage(message: IngestServerMessage | LiveServerMessage): Uint8Array {
+  return encode(message);
+}
+
+/** Client side (SDK, simulator): encodes a message for the server. */
+export function encodeClientMessage(message: IngestClientMessage | LiveClientMessage): Uint8Array {
+  return encode(message);
+}

@@ -1,0 +1,154 @@
+import { Packr } from 'msgpackr';
+import { describe, expect, it } from 'vitest';
+import {
+  ErrorCode, decodeClientMessage, decodeServerMessage, encodeClientMessage, encodeServerMessage, unwrap, ProtocolError,
+  type IngestServerMessage, type LiveServerMessage,
+} from '../../../src/protocol/index.js';
+import * as fx from './fixtures.js';
+
+// A plain msgpack encoder, as another language's client would use (no records, no typed-array tricks).
+const plain = new Packr({ useRecords: false, moreTypes: false });
+const bytesOf = (f: Float32Array): Uint8Array => new Uint8Array(f.buffer.slice(f.byteOffset, f.byteOffset + f.byteLength));
+const wireFrame = (over: Record<string, unknown> = {}): Uint8Array =>
+  plain.pack({ type: 'frame', seq: 812, t: 13.5, anchor: bytesOf(fx.identityAnchor()), joints: bytesOf(fx.modelJoints()), ...over });
+
+describe('codec round trip', () => {
+  it('client messages round-trip, float arrays bit-exact including NaN payloads and -0', () => {
+    const f = fx.frame();
+    f.joints![0] = -0;
+    new Uint32Array(f.joints!.buffer)[1] = 0x7fc01234; // NaN with a payload
+    f.joints![2] = 3.4028234663852886e38;
+    const r = decodeClientMessage(encodeClientMessage({ ...f, tracked: new Uint8Array(91).fill(1) }), 'ingest');
+    expect(r.ok).toBe(true);
+    const m = unwrap(r);
+    if (m.type !== 'frame') throw new Error('expected a frame');
+    expect(m.joints).toBeInstanceOf(Float32Array);
+    expect(new Uint32Array(m.joints!.buffer)).toEqual(new Uint32Array(f.joints!.buffer));
+    expect(Object.is(m.joints![0], -0)).toBe(true);
+    expect(m.anchor).toEqual(f.anchor);
+    expect(m.tracked).toEqual(new Uint8Array(91).fill(1));
+  });
+
+  it('decoded arrays are aligned copies, not views into the socket buffer', () => {
+    const bytes = encodeClientMessage(fx.frame());
+    // Shift by one byte so every bin sits at an odd offset in the source buffer.
+    const shifted = new Uint8Array(bytes.length + 1);
+    shifted.set(bytes, 1);
+    const m = unwrap(decodeClientMessage(shifted.subarray(1), 'ingest'));
+    if (m.type !== 'frame') throw new Error('expected a frame');
+    expect(m.joints!.byteOffset).toBe(0);
+    expect(m.joints!.buffer).not.toBe(shifted.buffer);
+    shifted.fill(0);
+    expect(m.joints).toEqual(fx.modelJoints());
+  });
+
+  it('accepts an ArrayBuffer (what uWebSockets.js hands over)', () => {
+    const bytes = encodeClientMessage(fx.hello());
+    const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    expect(unwrap(decodeClientMessage(ab, 'ingest'))).toEqual(fx.hello());
+  });
+
+  it('a frame from a plain msgpack encoder decodes: the wire format is language-neutral', () => {
+    const m = unwrap(decodeClientMessage(wireFrame(), 'ingest'));
+    expect(m).toMatchObject({ type: 'frame', seq: 812, t: 13.5 });
+  });
+
+  it('encodes floats as bin (0xc4/0xc5), not arrays or msgpack extensions', () => {
+    const bytes = encodeClientMessage(fx.frame());
+    const raw = plain.unpack(bytes) as Record<string, unknown>;
+    expect(raw['joints']).toBeInstanceOf(Uint8Array);
+    expect((raw['joints'] as Uint8Array).byteLength).toBe(91 * 3 * 4);
+    expect(new DataView((raw['anchor'] as Uint8Array).buffer, (raw['anchor'] as Uint8Array).byteOffset).getFloat32(12 * 4, true)).toBe(0.5);
+  });
+
+  const ingestServer: IngestServerMessage[] = [fx.ready(), fx.feedback(), fx.ack(), fx.ended(), fx.errorMessage()];
+  const liveServer: LiveServerMessage[] = [fx.sessionStarted(), fx.update(), fx.snapshot(), fx.sessionEnded(), fx.errorMessage()];
+  it.each(ingestServer.map((m) => [m.type, m] as const))('ingest server message %s round-trips', (_t, m) => {
+    expect(unwrap(decodeServerMessage(encodeServerMessage(m), 'ingest'))).toEqual(m);
+  });
+  it.each(liveServer.map((m) => [m.type, m] as const))('live server message %s round-trips', (_t, m) => {
+    expect(unwrap(decodeServerMessage(encodeServerMessage(m), 'live'))).toEqual(m);
+  });
+
+  it('absent optional fields are omitted on the wire, not sent as nil', () => {
+    const raw = plain.unpack(encodeServerMessage({ ...fx.sessionEnded(), jobId: undefined } as never)) as object;
+    expect(Object.keys(raw)).toEqual(['type', 'sessionId', 'frames']);
+  });
+
+  it('subscribe parses to exactly one target', () => {
+    expect(unwrap(decodeClientMessage(encodeClientMessage({ type: 'subscribe', sessionId: 's-1' }), 'live'))).toEqual({ type: 'subscribe', sessionId: 's-1' });
+    expect(unwrap(decodeClientMessage(encodeClientMessage({ type: 'unsubscribe', clinic: 'c-1' }), 'live'))).toEqual({ type: 'unsubscribe', clinic: 'c-1' });
+  });
+});
+
+describe('codec errors', () => {
+  const err = (bytes: Uint8Array, channel: 'ingest' | 'live' = 'ingest', maxBytes?: number) => {
+    const r = decodeClientMessage(bytes, channel, maxBytes === undefined ? {} : { maxBytes });
+    if (r.ok) throw new Error('expected a rejection');
+    return r.error;
+  };
+
+  it('NOT_MSGPACK for garbage, truncation, empty input and trailing bytes', () => {
+    expect(err(new TextEncoder().encode('{"type":"hello"}')).code).toBe(ErrorCode.NOT_MSGPACK);
+    const whole = encodeClientMessage(fx.frame());
+    expect(err(whole.subarray(0, whole.length - 3)).code).toBe(ErrorCode.NOT_MSGPACK);
+    expect(err(new Uint8Array(0)).code).toBe(ErrorCode.NOT_MSGPACK);
+    expect(err(new Uint8Array([...encodeClientMessage(fx.end()), 0xc0])).code).toBe(ErrorCode.NOT_MSGPACK);
+  });
+
+  it('MESSAGE_TOO_LARGE before decoding', () => {
+    expect(err(encodeClientMessage(fx.frame()), 'ingest', 100)).toEqual({ code: ErrorCode.MESSAGE_TOO_LARGE, message: expect.stringContaining('limit 100') });
+  });
+
+  it('INVALID_MESSAGE for a non-map, UNKNOWN_TYPE for a missing or foreign type', () => {
+    expect(err(plain.pack([1, 2])).code).toBe(ErrorCode.INVALID_MESSAGE);
+    expect(err(plain.pack({ seq: 1 })).code).toBe(ErrorCode.UNKNOWN_TYPE);
+    const foreign = err(encodeClientMessage({ type: 'subscribe', clinic: 'c-1' }), 'ingest');
+    expect(foreign.code).toBe(ErrorCode.UNKNOWN_TYPE);
+    expect(foreign.message).toContain('expected hello, env, frame, end');
+    expect(err(plain.pack({ type: 'constructor' })).code).toBe(ErrorCode.UNKNOWN_TYPE);
+    expect(err(plain.pack({ type: '__proto__' })).code).toBe(ErrorCode.UNKNOWN_TYPE);
+    expect(err(plain.pack({ type: 'frame' }), 'live').code).toBe(ErrorCode.UNKNOWN_TYPE);
+  });
+
+  it('JOINT_COUNT for a bin of the wrong length, with the seq of the frame', () => {
+    const e = err(wireFrame({ joints: new Uint8Array(90 * 12) }));
+    expect(e).toEqual({ code: ErrorCode.JOINT_COUNT, message: 'frame.joints: joints must be 273 float32 (1092 bytes), got 1080 bytes', seq: 812 });
+    expect(err(wireFrame({ anchor: new Uint8Array(60) })).code).toBe(ErrorCode.JOINT_COUNT);
+    expect(err(wireFrame({ tracked: new Uint8Array(90) })).code).toBe(ErrorCode.JOINT_COUNT);
+  });
+
+  it('NON_FINITE for a NaN or infinite scalar', () => {
+    expect(err(wireFrame({ t: NaN }))).toMatchObject({ code: ErrorCode.NON_FINITE, message: expect.stringContaining('frame.t') });
+    expect(err(wireFrame({ t: Infinity })).code).toBe(ErrorCode.NON_FINITE);
+  });
+
+  it('UNSUPPORTED_PROTOCOL for hello.protocol 2, INVALID_MESSAGE when it is missing', () => {
+    expect(err(encodeClientMessage({ ...fx.hello(), protocol: 2 } as never)).code).toBe(ErrorCode.UNSUPPORTED_PROTOCOL);
+    const { protocol: _p, ...noProtocol } = fx.hello();
+    expect(err(encodeClientMessage(noProtocol as never)).code).toBe(ErrorCode.INVALID_MESSAGE);
+  });
+
+  it('INVALID_MESSAGE names the field path', () => {
+    const e = err(encodeClientMessage({ ...fx.hello(), device: { model: 'iPad', os: 7 } } as never));
+    expect(e.code).toBe(ErrorCode.INVALID_MESSAGE);
+    expect(e.message).toMatch(/^hello\.device\.os: /);
+    expect(err(plain.pack({ type: 'frame', seq: -1, t: 1, anchor: new Uint8Array(64), joints: new Uint8Array(1092) })).message).toMatch(/^frame\.seq: /);
+    expect(err(wireFrame({ joints: [1, 2, 3] })).message).toMatch(/^frame\.joints: expected binary/);
+  });
+
+  it('unknown fields are ignored (forward compatible)', () => {
+    expect(unwrap(decodeClientMessage(plain.pack({ ...fx.end(), futureField: 1 }), 'ingest'))).toEqual({ type: 'end' });
+  });
+
+  it('unwrap throws a ProtocolError with the code and seq', () => {
+    const r = decodeClientMessage(wireFrame({ joints: new Uint8Array(4) }), 'ingest');
+    expect(() => unwrap(r)).toThrow(ProtocolError);
+    try {
+      unwrap(r);
+    } catch (e) {
+      expect(e).toMatchObject({ name: 'ProtocolError', code: ErrorCode.JOINT_COUNT, seq: 812 });
+      expect((e as ProtocolError).toMessage()).toMatchObject({ type: 'error', code: 'JOINT_COUNT', seq: 812 });
+    }
+  });
+});
