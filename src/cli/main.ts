@@ -3,11 +3,13 @@
 // unless JEPA_DEBUG=1.
 import { auditCommand, auditUsage } from './audit.js';
 import { processIo, UsageError, type CliIo } from './io.js';
+import { tokenCommand, tokenUsage } from './token.js';
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
 
 const commands: Record<string, { run: Command; usage: string; summary: string }> = {
   audit: { run: auditCommand, usage: auditUsage, summary: 'Re-hash every artifact of a run against its manifest' },
+  token: { run: (a, io) => tokenCommand(a, io), usage: tokenUsage, summary: 'Mint a JWT for a device, therapist or admin' },
 };
 
 export function usage(): string {
