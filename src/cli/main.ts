@@ -2,12 +2,14 @@
 // stderr and a non-zero exit, never a stack trace; unexpected errors say so and still stay one line
 // unless JEPA_DEBUG=1.
 import { auditCommand, auditUsage } from './audit.js';
+import { pipelineCommand, pipelineUsage } from './pipeline.js';
 import { processIo, UsageError, type CliIo } from './io.js';
 import { tokenCommand, tokenUsage } from './token.js';
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
 
 const commands: Record<string, { run: Command; usage: string; summary: string }> = {
+  pipeline: { run: pipelineCommand, usage: pipelineUsage, summary: 'Stages 0–3 on recordings: artifacts, manifest, summary' },
   audit: { run: auditCommand, usage: auditUsage, summary: 'Re-hash every artifact of a run against its manifest' },
   token: { run: (a, io) => tokenCommand(a, io), usage: tokenUsage, summary: 'Mint a JWT for a device, therapist or admin' },
 };

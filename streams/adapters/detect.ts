@@ -1,0 +1,67 @@
+// Format detection: content sniffing first (magic bytes, first keyword, column count), the file
+// extension only to break ties, so a misnamed file is still read by the right adapter.
+import { extname } from 'node:path';
+import type { SourceFormat } from '../types.js';
+
+const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+
+function looksBinary(bytes: Uint8Array): boolean {
+  const n = Math.min(bytes.length, 512);
+  for (let i = 0; i < n; i++) {
+    const b = bytes[i] ?? 0;
+    if (b === 0 || (b < 9 && b !== 0)) return true;
+  }
+  return false;
+}
+
+function firstLine(text: string): string {
+  const m = /^\s*([^\r\n]*)/.exec(text);
+  return (m?.[1] ?? '').trim();
+}
+
+/** Shape of a parsed JSON document → which JSON adapter reads it. */
+export function jsonKind(doc: unknown): 'videopose3d' | 'json' | 'scores' | undefined {
+  if (Array.isArray(doc)) {
+    const f = doc[0];
+    if (Array.isArray(f) && f.length === 17 && Array.isArray(f[0])) return 'videopose3d';
+    if (f && typeof f === 'object' && !Array.isArray(f) && 't' in f) return 'json';
+    return undefined;
+  }
+  if (doc && typeof doc === 'object') {
+    const o = doc as Record<string, unknown>;
+    if (Array.isArray(o.keypoints)) return 'videopose3d';
+    if (Array.isArray(o.frames)) return 'json';
+    if (o.scores && typeof o.scores === 'object') return 'scores';
+  }
+  return undefined;
+}
+
+/** Best guess at the format of a file's bytes, or undefined when nothing fits. */
+export function detectFormat(name: string, bytes: Uint8Array): SourceFormat | undefined {
+  const ext = extname(name).toLowerCase();
+  if (bytes.length >= 2 && bytes[1] === 0x50 && (bytes[0] ?? 0) >= 2 && (ext === '.c3d' || bytes.length >= 512)) return 'c3d';
+  if (NPY_MAGIC.every((b, i) => bytes[i] === b)) return 'videopose3d';
+  if (looksBinary(bytes)) return undefined;
+  const head = Buffer.from(bytes.subarray(0, 64 * 1024)).toString('utf8');
+  const line = firstLine(head);
+  if (line.startsWith('PathFileType')) return 'trc';
+  if (/^HIERARCHY\b/.test(line)) return 'bvh';
+  if (line.startsWith('{') || line.startsWith('[')) {
+    try {
+      return jsonKind(JSON.parse(Buffer.from(bytes).toString('utf8')));
+    } catch {
+      return undefined;
+    }
+  }
+  const cells = line.split(',');
+  if (cells.length > 1 && cells.every((c) => c.trim() !== '' && Number.isFinite(Number(c)))) {
+    // UI-PRMD text files have no header: 66 columns = Kinect (22 joints), 117 = Vicon (39 markers).
+    if (cells.length === 66 && /_(positions|angles)/i.test(name)) return 'uiprmd-kinect';
+    if (cells.length === 117) return 'uiprmd-vicon';
+    return undefined;
+  }
+  const lower = cells.map((c) => c.trim().toLowerCase());
+  if ((lower[0] === 't' || lower[0] === 'time') && lower.some((c) => /_x$/.test(c))) return 'csv';
+  if (lower.includes('score') || lower.includes('name')) return 'scores';
+  return undefined;
+}

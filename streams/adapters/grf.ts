@@ -1,0 +1,143 @@
+// Force-plate `.mot` beside a TRC → gait events (ground truth from vertical force).
+import { access } from 'node:fs/promises';
+import { AdapterError, AdapterErrorCode } from '../errors.js';
+import { JOINT_COUNT, JOINT_INDEX, type Side } from '../skeleton.js';
+import type { Annotation, Provenance } from '../types.js';
+import { readSource } from './common.js';
+import type { JointTrack } from './resample.js';
+
+export const CONTACT_THRESHOLD_N = 20;
+export const MIN_CONTACT_S = 0.05;
+
+export interface Plate {
+  readonly label: string;
+  /** Fixed foot (OpenSim: `ground_force_*` right, `1_ground_force_*` left) or undefined = by CoP. */
+  readonly side: Side | undefined;
+  readonly vy: Float64Array;
+  readonly px: Float64Array | undefined;
+  readonly pz: Float64Array | undefined;
+}
+
+export interface GrfData {
+  readonly times: Float64Array;
+  readonly plates: readonly Plate[];
+  readonly provenance: Provenance;
+}
+
+export function parseMot(file: string, text: string): { columns: string[]; rows: Float64Array[] } {
+  const lines = text.split(/\r?\n/);
+  const end = lines.findIndex((l) => l.trim().toLowerCase() === 'endheader');
+  if (end < 0) throw new AdapterError(AdapterErrorCode.MALFORMED, file, 'not a valid .mot: no endheader line');
+  const columns = (lines[end + 1] ?? '').split('\t').map((c) => c.trim()).filter((c) => c !== '');
+  const rows: Float64Array[] = [];
+  for (let i = end + 2; i < lines.length; i++) {
+    const l = lines[i] ?? '';
+    if (l.trim() === '') continue;
+    const f = l.trim().split(/\s+/).map(Number);
+    if (f.length < columns.length || f.some((v) => Number.isNaN(v))) throw new AdapterError(AdapterErrorCode.MALFORMED, file, `.mot line ${i + 1} is not ${columns.length} numbers`);
+    rows.push(Float64Array.from(f.slice(0, columns.length)));
+  }
+  return { columns, rows };
+}
+
+/** Reads `<stem>_grf.mot` beside a trial, if there is one. */
+export async function readGrfBeside(trialPath: string): Promise<GrfData | undefined> {
+  const path = trialPath.replace(/\.[^./]+$/, '') + '_grf.mot';
+  try {
+    await access(path);
+  } catch {
+    return undefined;
+  }
+  const src = await readSource(path);
+  const { columns, rows } = parseMot(src.name, src.bytes.toString('utf8'));
+  const col = (name: string): Float64Array | undefined => {
+    const k = columns.indexOf(name);
+    return k < 0 ? undefined : Float64Array.from(rows, (r) => r[k] ?? NaN);
+  };
+  const times = col('time');
+  if (!times) throw new AdapterError(AdapterErrorCode.MALFORMED, src.name, '.mot has no time column');
+  const plates: Plate[] = [];
+  for (const c of columns) {
+    const m = /^(\d+_)?ground_force_(\d+_)?vy$/.exec(c);
+    if (!m) continue;
+    const stem = c.slice(0, -2);
+    const side: Side | undefined = m[2] ? undefined : m[1] ? 'left' : 'right';
+    plates.push({ label: stem.replace(/_$/, ''), side, vy: col(c)!, px: col(stem + 'px'), pz: col(stem + 'pz') });
+  }
+  return {
+    times,
+    plates,
+    provenance: {
+      file: src.path,
+      sha256: src.sha256,
+      format: 'trc',
+      originalFps: times.length > 1 ? (times.length - 1) / ((times[times.length - 1] ?? 0) - (times[0] ?? 0)) : 0,
+      units: 'N, m',
+      axes: 'y up (vy vertical)',
+      jointMap: {},
+      notes: [`force plates: ${plates.map((p) => `${p.label}→${p.side ?? 'foot nearest the centre of pressure'}`).join(', ')}`],
+    },
+  };
+}
+
+/** Loaded intervals [start, end] sample indices: vy > 20 N for > 50 ms (cut-off intervals kept). */
+export function contactIntervals(times: Float64Array, vy: Float64Array): [number, number][] {
+  const out: [number, number][] = [];
+  const n = times.length;
+  let i = 0;
+  while (i < n) {
+    if (!((vy[i] ?? 0) > CONTACT_THRESHOLD_N)) {
+      i++;
+      continue;
+    }
+    const s = i;
+    while (i < n && (vy[i] ?? 0) > CONTACT_THRESHOLD_N) i++;
+    const e = i - 1;
+    const cut = s === 0 || e === n - 1; // contact runs past the recording: its length is unknown
+    if (cut || (times[e] ?? 0) - (times[s] ?? 0) > MIN_CONTACT_S) out.push([s, e]);
+  }
+  return out;
+}
+
+/**
+ * The foot that stays nearest the centre of pressure over the whole loaded interval (mean horizontal
+ * heel–CoP distance): at mid-stance the swinging heel passes close by, so one instant is not enough.
+ */
+function nearestFoot(track: JointTrack, times: Float64Array, px: Float64Array, pz: Float64Array, s: number, e: number): Side | undefined {
+  const sum = { left: 0, right: 0 };
+  let k = 0;
+  let ti = 0;
+  const step = Math.max(1, Math.floor((e - s) / 50));
+  for (let g = s; g <= e; g += step) {
+    const t = times[g] ?? NaN;
+    while (ti < track.times.length - 1 && Math.abs((track.times[ti + 1] ?? NaN) - t) <= Math.abs((track.times[ti] ?? NaN) - t)) ti++;
+    const d = (side: Side): number => {
+      const o = ti * JOINT_COUNT * 3 + JOINT_INDEX[`${side}_heel`] * 3;
+      return Math.hypot((track.joints[o] ?? NaN) - (px[g] ?? NaN), (track.joints[o + 2] ?? NaN) - (pz[g] ?? NaN));
+    };
+    const l = d('left');
+    const r = d('right');
+    if (!Number.isFinite(l) || !Number.isFinite(r)) continue;
+    sum.left += l;
+    sum.right += r;
+    k++;
+  }
+  if (k === 0) return undefined;
+  return sum.left < sum.right ? 'left' : 'right';
+}
+
+/** Heel strike = onset, toe-off = end of each loaded interval; none at the first/last sample. */
+export function grfAnnotations(grf: GrfData, track: JointTrack, t0: number): Annotation[] {
+  const out: Annotation[] = [];
+  const n = grf.times.length;
+  for (const p of grf.plates) {
+    for (const [s, e] of contactIntervals(grf.times, p.vy)) {
+      const side = p.side ?? (p.px && p.pz ? nearestFoot(track, grf.times, p.px, p.pz, s, e) : undefined);
+      if (!side) continue;
+      const source = 'force-plate';
+      if (s > 0) out.push({ type: 'heel_strike', side, t_s: (grf.times[s] ?? 0) - t0, source });
+      if (e < n - 1) out.push({ type: 'toe_off', side, t_s: (grf.times[e + 1] ?? 0) - t0, source });
+    }
+  }
+  return out.sort((a, b) => a.t_s - b.t_s);
+}

@@ -1,0 +1,71 @@
+// Assessment scores (a small JSON or CSV of named values) attached to a recording as meta.scores.
+import { access } from 'node:fs/promises';
+import { AdapterError, AdapterErrorCode } from '../errors.js';
+import type { Provenance, Recording } from '../types.js';
+import { readSource, type SourceFile } from './common.js';
+
+export type Scores = Readonly<Record<string, number | string>>;
+
+const MAX_SCORES = 1000;
+
+function checked(file: string, entries: [string, unknown][]): Record<string, number | string> {
+  if (entries.length === 0) throw new AdapterError(AdapterErrorCode.EMPTY, file, 'has no scores');
+  if (entries.length > MAX_SCORES) throw new AdapterError(AdapterErrorCode.MALFORMED, file, `has more than ${MAX_SCORES} scores`);
+  const out: Record<string, number | string> = {};
+  for (const [name, v] of entries) {
+    if (name.trim() === '') throw new AdapterError(AdapterErrorCode.MALFORMED, file, 'a score has an empty name');
+    if (typeof v === 'number' && Number.isFinite(v)) out[name] = v;
+    else if (typeof v === 'string') out[name] = v;
+    else throw new AdapterError(AdapterErrorCode.MALFORMED, file, `score "${name.slice(0, 40)}" is neither a finite number nor a string`);
+  }
+  return out;
+}
+
+/** JSON `{"scores": {name: value}}` or CSV `name,score` rows (numbers where they parse). */
+export function parseScores(source: SourceFile): { scores: Scores; provenance: Provenance } {
+  const text = source.bytes.toString('utf8');
+  let scores: Scores;
+  if (/^\s*[{[]/.test(text)) {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch (err) {
+      throw new AdapterError(AdapterErrorCode.MALFORMED, source.name, 'is not valid JSON', { cause: err });
+    }
+    const s = (doc as { scores?: unknown } | null)?.scores;
+    if (!s || typeof s !== 'object' || Array.isArray(s)) throw new AdapterError(AdapterErrorCode.UNKNOWN_FORMAT, source.name, 'is not a scores JSON ({"scores": {...}})');
+    scores = checked(source.name, Object.entries(s));
+  } else {
+    const rows = text.split(/\r?\n/).filter((l) => l.trim() !== '').map((l) => l.split(',').map((c) => c.trim()));
+    const body = rows[0]?.[0]?.toLowerCase() === 'name' ? rows.slice(1) : rows;
+    for (const [i, r] of body.entries()) if (r.length !== 2) throw new AdapterError(AdapterErrorCode.MALFORMED, source.name, `scores row ${i + 1} is not "name,value"`);
+    scores = checked(source.name, body.map(([k, v]) => [k ?? '', v !== undefined && v !== '' && Number.isFinite(Number(v)) ? Number(v) : (v ?? '')]));
+  }
+  return { scores, provenance: { file: source.path, sha256: source.sha256, format: 'scores', originalFps: 0, units: '', axes: '', jointMap: {}, notes: [`${Object.keys(scores).length} assessment scores`] } };
+}
+
+export async function readScores(path: string): Promise<{ scores: Scores; provenance: Provenance }> {
+  return parseScores(await readSource(path));
+}
+
+/** A copy of the recording with the scores merged into meta.scores and their file in provenance. */
+export function attachScores(rec: Recording, scores: Scores, provenance?: Provenance): Recording {
+  return {
+    frames: rec.frames,
+    meta: { ...rec.meta, scores: { ...(rec.meta.scores ?? {}), ...scores }, provenance: provenance ? [...rec.meta.provenance, provenance] : rec.meta.provenance },
+  };
+}
+
+/** `<stem>_scores.json` or `<stem>_scores.csv` beside a recording, if there is one. */
+export async function findScoresBeside(recordingPath: string): Promise<string | undefined> {
+  const stem = recordingPath.replace(/\.[^./]+$/, '');
+  for (const ext of ['.json', '.csv']) {
+    try {
+      await access(stem + '_scores' + ext);
+      return stem + '_scores' + ext;
+    } catch {
+      // not there: try the next
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,134 @@
+// VideoPose3D 17-joint Human3.6M arrays (JSON or .npy of shape (N, 17, 3)) → Recording.
+import { AdapterError, AdapterErrorCode } from '../errors.js';
+import { JOINT_COUNT, JOINT_INDEX, type JointName } from '../skeleton.js';
+import type { Recording } from '../types.js';
+import { buildRecording, nanJoints, type AdapterOptions, type SourceFile } from './common.js';
+import { mid, put, type V3 } from './vec.js';
+
+export interface VideoPoseOptions extends AdapterOptions {
+  /** Source rate when the file does not say (JSON `fps`); default 50 Hz, Human3.6M's rate. */
+  readonly sourceFps?: number;
+  /**
+   * Source axes. Default 'y-down': camera space as most VideoPose3D exports write it (x right,
+   * y down, z away from the camera), turned y-up by a 180° rotation about x: (x, −y, −z).
+   */
+  readonly axes?: 'y-down' | 'y-up';
+  /** Source units (default m). */
+  readonly units?: 'm' | 'cm' | 'mm';
+}
+
+export const DEFAULT_VIDEOPOSE_FPS = 50;
+const UNIT: Readonly<Record<string, number>> = { m: 1, cm: 0.01, mm: 0.001 };
+
+// Human3.6M 17-joint order used by VideoPose3D.
+const H36M = ['Hip', 'RHip', 'RKnee', 'RFoot', 'LHip', 'LKnee', 'LFoot', 'Spine', 'Thorax', 'Neck/Nose', 'Head', 'LShoulder', 'LElbow', 'LWrist', 'RShoulder', 'RElbow', 'RWrist'] as const;
+const MAP: Readonly<Partial<Record<JointName, number>>> = {
+  root: 0,
+  right_hip: 1,
+  right_knee: 2,
+  right_ankle: 3,
+  left_hip: 4,
+  left_knee: 5,
+  left_ankle: 6,
+  neck: 8,
+  head: 10,
+  left_shoulder: 11,
+  left_elbow: 12,
+  left_wrist: 13,
+  right_shoulder: 14,
+  right_elbow: 15,
+  right_wrist: 16,
+};
+
+/** Parses a .npy float32/float64 little-endian C-order array; returns its shape and values. */
+export function parseNpy(file: string, buf: Uint8Array): { shape: number[]; data: Float64Array } {
+  const bad = (m: string): AdapterError => new AdapterError(AdapterErrorCode.MALFORMED, file, `not a usable .npy: ${m}`);
+  if (buf.length < 10) throw new AdapterError(AdapterErrorCode.TRUNCATED, file, 'truncated .npy header');
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const major = buf[6] ?? 0;
+  const headerLen = major >= 2 ? (buf.length >= 12 ? dv.getUint32(8, true) : -1) : dv.getUint16(8, true);
+  const start = (major >= 2 ? 12 : 10) + headerLen;
+  if (headerLen < 0 || start > buf.length) throw new AdapterError(AdapterErrorCode.TRUNCATED, file, 'truncated .npy header');
+  const header = Buffer.from(buf.subarray(major >= 2 ? 12 : 10, start)).toString('latin1');
+  const descr = /'descr':\s*'([^']*)'/.exec(header)?.[1];
+  const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (!descr || !fortran || shapeText === undefined) throw bad('header lacks descr/fortran_order/shape');
+  if (fortran === 'True') throw bad('Fortran-ordered arrays are not supported');
+  const size = descr === '<f4' ? 4 : descr === '<f8' ? 8 : 0;
+  if (!size) throw bad(`dtype ${descr} (only little-endian float32/float64)`);
+  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw bad(`shape (${shapeText})`);
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (start + count * size > buf.length) throw new AdapterError(AdapterErrorCode.TRUNCATED, file, `truncated .npy: ${Math.floor((buf.length - start) / size)} of ${count} values`);
+  const data = new Float64Array(count);
+  for (let i = 0; i < count; i++) data[i] = size === 4 ? dv.getFloat32(start + i * 4, true) : dv.getFloat64(start + i * 8, true);
+  return { shape, data };
+}
+
+function fromJson(file: string, doc: unknown): { data: Float64Array; n: number; fps: number | undefined } {
+  const bad = (m: string): AdapterError => new AdapterError(AdapterErrorCode.MALFORMED, file, `not a VideoPose3D JSON: ${m}`);
+  const o = doc as { fps?: unknown; keypoints?: unknown };
+  const frames = Array.isArray(doc) ? doc : o.keypoints;
+  const fps = !Array.isArray(doc) && typeof o.fps === 'number' ? o.fps : undefined;
+  if (!Array.isArray(frames)) throw bad('expected an array of frames or {fps, keypoints}');
+  const data = new Float64Array(frames.length * 17 * 3);
+  frames.forEach((f: unknown, i) => {
+    if (!Array.isArray(f) || f.length !== 17) throw bad(`frame ${i} is not 17 joints`);
+    f.forEach((p: unknown, j) => {
+      if (!Array.isArray(p) || p.length !== 3 || !p.every((v) => typeof v === 'number' || v === null)) throw bad(`frame ${i} joint ${j} is not [x, y, z]`);
+      for (let c = 0; c < 3; c++) data[(i * 17 + j) * 3 + c] = (p[c] as number | null) ?? NaN;
+    });
+  });
+  return { data, n: frames.length, fps };
+}
+
+export function readVideoPose(source: SourceFile, opts: VideoPoseOptions = {}): Recording {
+  let parsed: { data: Float64Array; n: number; fps: number | undefined };
+  if (source.bytes[0] === 0x93) {
+    const { shape, data } = parseNpy(source.name, source.bytes);
+    if (shape.length !== 3 || shape[1] !== 17 || shape[2] !== 3) throw new AdapterError(AdapterErrorCode.MALFORMED, source.name, `.npy shape (${shape.join(', ')}) is not (N, 17, 3)`);
+    parsed = { data, n: shape[0] ?? 0, fps: undefined };
+  } else {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(source.bytes.toString('utf8'));
+    } catch (err) {
+      throw new AdapterError(AdapterErrorCode.MALFORMED, source.name, 'is not valid JSON', { cause: err });
+    }
+    parsed = fromJson(source.name, doc);
+  }
+  const fps = parsed.fps ?? opts.sourceFps ?? DEFAULT_VIDEOPOSE_FPS;
+  if (!(fps > 0 && fps < 10_000)) throw new AdapterError(AdapterErrorCode.MALFORMED, source.name, `frame rate ${fps} is not usable`);
+  const axes = opts.axes ?? 'y-down';
+  const units = opts.units ?? 'm';
+  const s = UNIT[units] ?? 1;
+  const n = parsed.n;
+  const joints = nanJoints(n);
+  const src = (f: number, j: number): V3 => {
+    const o = (f * 17 + j) * 3;
+    const x = (parsed.data[o] ?? NaN) * s;
+    const y = (parsed.data[o + 1] ?? NaN) * s;
+    const z = (parsed.data[o + 2] ?? NaN) * s;
+    return axes === 'y-down' ? [x, -y, -z] : [x, y, z];
+  };
+  for (let f = 0; f < n; f++) {
+    for (const [canon, j] of Object.entries(MAP) as [JointName, number][]) put(joints, f * JOINT_COUNT + JOINT_INDEX[canon], src(f, j));
+    put(joints, f * JOINT_COUNT + JOINT_INDEX.chest, mid(src(f, 7), src(f, 8)));
+  }
+  const jointMap: Partial<Record<JointName, string>> = Object.fromEntries(Object.entries(MAP).map(([c, j]) => [c, `H36M ${H36M[j] ?? j}`]));
+  jointMap.chest = 'mid-point of H36M Spine and Thorax';
+  return buildRecording(
+    {
+      file: source,
+      format: 'videopose3d',
+      originalFps: fps,
+      units,
+      axes: axes === 'y-down' ? 'camera space, y down (converted: (x, −y, −z))' : 'y up, right-handed',
+      jointMap,
+      notes: [parsed.fps === undefined ? `rate ${fps} Hz from options/default (the file has none)` : `rate ${fps} Hz from the file`, 'no feet below the ankle: heels and toes are unavailable'],
+      track: { times: Float64Array.from({ length: n }, (_, i) => i / fps), joints },
+    },
+    opts,
+  );
+}

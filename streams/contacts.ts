@@ -1,0 +1,149 @@
+// Foot contacts per side, with hysteresis and a minimum duration, and heel-strike / toe-off events.
+//
+// Rule (works overground, on a treadmill and for shuffling gait):
+//   contact ON  when the foot's lowest point is < onHeightM (4 cm) above the floor AND the foot is
+//               "slow": the heel moves backwards relative to the root along the body's facing (heel
+//               velocity − root velocity, projected: < 0), OR foot and root both move slower than
+//               slowSpeed on the floor plane (standing, squats, sit-to-stand).
+//   contact OFF when the lowest point is > offHeightM (5 cm) OR (horizontal world speed > slowSpeed AND the
+//               toe moves forwards relative to the root: > relOffSpeed, default 0).
+// The relative-to-root test is the Zeni et al. 2008 idea (heel strike at the heel's most anterior
+// position relative to the pelvis, toe-off at the toe's most posterior one): on a treadmill the stance
+// foot slides back at belt speed in the lab frame but still moves backwards relative to the root, and
+// the world-speed test keeps feet planted while the pelvis moves over them (squats, sit-to-stand).
+// Height hysteresis is 4 → 5 cm so that a foot in contact is never reported more than 5 cm above the
+// floor (except during the minimum-duration wait below).
+// Minimum duration: a change must hold for minDurationS before it is committed; the event is then
+// reported with the time of the first frame of the change, so the output lags by minDurationS but the
+// timestamps do not. (Linear sub-frame interpolation of the crossing was tried: it moved heel strikes
+// earlier still and the medians against annotations got worse, 10–28 ms instead of 10–23 ms.)
+import { type OperatorFunction, defer, map } from 'rxjs';
+import type { PhysicalState } from './physical-state.js';
+import type { JointName, Side } from './skeleton.js';
+import { JOINT_INDEX } from './skeleton.js';
+import { StageError, StageErrorCode } from './stage-error.js';
+import { type Vec3, dot, joint } from './vec3.js';
+
+export interface ContactOptions {
+  readonly onHeightM?: number;
+  readonly offHeightM?: number;
+  readonly slowSpeed?: number;
+  readonly relOffSpeed?: number;
+  readonly minDurationS?: number;
+}
+
+export const CONTACT_DEFAULTS = { onHeightM: 0.04, offHeightM: 0.05, slowSpeed: 0.15, relOffSpeed: 0, minDurationS: 0.05 } as const;
+
+export interface GaitEvent {
+  readonly type: 'heel_strike' | 'toe_off';
+  readonly side: Side;
+  /** Seconds from the first frame (the first frame of the change). */
+  readonly t: number;
+}
+
+export interface FootState {
+  readonly contact: boolean;
+  /** Lowest available foot point above the floor (m), NaN when the foot is missing. */
+  readonly height: number;
+  /** Horizontal world speed of the foot (m/s). */
+  readonly speed: number;
+  /** Heel / toe velocity relative to the root along the facing direction (m/s). */
+  readonly heelRel: number;
+  readonly toeRel: number;
+  /** Horizontal world speed of the root (m/s), 0 when it is missing. */
+  readonly rootSpeed: number;
+}
+
+export interface ContactFrame extends PhysicalState {
+  readonly contacts: Readonly<Record<Side, boolean>>;
+  readonly feet: Readonly<Record<Side, FootState>>;
+  /** Events committed at this frame (their `t` may be a few frames earlier). */
+  readonly events: readonly GaitEvent[];
+}
+
+const vel = (v: Float32Array, name: JointName): Vec3 | null => {
+  const i = 3 * JOINT_INDEX[name];
+  const p: Vec3 = [v[i] ?? NaN, v[i + 1] ?? NaN, v[i + 2] ?? NaN];
+  return p.every(Number.isFinite) ? p : null;
+};
+
+function measure(f: PhysicalState, side: Side): Omit<FootState, 'contact'> {
+  const names = [`${side}_heel`, `${side}_toe`, `${side}_ankle`] as const;
+  let height = Infinity;
+  let sx = 0;
+  let sz = 0;
+  let n = 0;
+  for (const name of names) {
+    const p = joint(f.joints, name);
+    if (p && p[1] < height) height = p[1];
+    const v = vel(f.velocities, name);
+    if (v) {
+      sx += v[0];
+      sz += v[2];
+      n += 1;
+    }
+  }
+  const root = vel(f.velocities, 'root') ?? [0, 0, 0];
+  const rel = (name: JointName): number => {
+    const v = vel(f.velocities, name) ?? vel(f.velocities, `${side}_ankle`);
+    return v ? dot([v[0] - root[0], 0, v[2] - root[2]], f.heading) : NaN;
+  };
+  return {
+    height: Number.isFinite(height) ? height : NaN,
+    speed: n > 0 ? Math.hypot(sx / n, sz / n) : NaN,
+    heelRel: rel(`${side}_heel`),
+    toeRel: rel(`${side}_toe`),
+    rootSpeed: Math.hypot(root[0], root[2]),
+  };
+}
+
+interface SideState {
+  contact: boolean | null;
+  /** Time the pending change was first seen, or null. */
+  pendingSince: number | null;
+}
+
+export function contacts(opts: ContactOptions = {}): OperatorFunction<PhysicalState, ContactFrame> {
+  const o = { ...CONTACT_DEFAULTS, ...opts };
+  if (!(o.onHeightM > 0 && o.offHeightM >= o.onHeightM && o.slowSpeed > 0 && o.minDurationS >= 0)) {
+    throw new StageError(StageErrorCode.BAD_OPTIONS, 'contacts', 'need 0 < onHeightM ≤ offHeightM, slowSpeed > 0, minDurationS ≥ 0');
+  }
+  const wants = (m: Omit<FootState, 'contact'>, current: boolean): boolean => {
+    if (!Number.isFinite(m.height)) return false;
+    if (current) {
+      const moving = m.speed > o.slowSpeed && m.toeRel > o.relOffSpeed;
+      return !(m.height > o.offHeightM || moving);
+    }
+    const slow = m.heelRel < 0 || (!(m.speed >= o.slowSpeed) && !(m.rootSpeed >= o.slowSpeed));
+    return m.height < o.onHeightM && slow;
+  };
+  return (source) =>
+    defer(() => {
+      const side0 = (): SideState => ({ contact: null, pendingSince: null });
+      const st: Record<Side, SideState> = { left: side0(), right: side0() };
+      return source.pipe(
+        map((f): ContactFrame => {
+          const events: GaitEvent[] = [];
+          const feet = {} as Record<Side, FootState>;
+          for (const side of ['left', 'right'] as const) {
+            const m = measure(f, side);
+            const s = st[side];
+            if (s.contact === null) {
+              s.contact = wants(m, false); // initial state: no event, the change happened before we looked
+            } else if (wants(m, s.contact) !== s.contact) {
+              s.pendingSince ??= f.t;
+              if (f.t - s.pendingSince >= o.minDurationS - 1e-9) {
+                s.contact = !s.contact;
+                events.push({ type: s.contact ? 'heel_strike' : 'toe_off', side, t: s.pendingSince });
+                s.pendingSince = null;
+              }
+            } else {
+              s.pendingSince = null;
+            }
+            feet[side] = { contact: s.contact, ...m };
+          }
+          return { ...f, contacts: { left: feet.left.contact, right: feet.right.contact }, feet, events };
+        }),
+      );
+    });
+}

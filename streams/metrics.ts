@@ -1,0 +1,164 @@
+// Running clinical metrics, updated every frame from the events and states seen so far.
+// Windows are bounded: the last CADENCE_WINDOW heel strikes, the last SIDE_WINDOW steps/strides per side,
+// the last REP_WINDOW reps; totals (steps, reps, sway) are running sums.
+// Gait speed is the root's path length on the floor plane between the first and last heel strike of the
+// window. On a treadmill that is meaningless: a treadmill is recognised by the stance foot moving in the
+// lab frame (mean horizontal speed of feet in contact > 0.2 m/s and faster than the root), and then
+// gait speed is reported as null with kind 'treadmill' and the belt speed estimated from the stance feet.
+// Sway (balance): CoM path length on the floor plane and the 95 % confidence ellipse area
+// π·χ²₂(0.95)·√det(Σ) with χ²₂(0.95) = 5.991, Σ the running covariance (Welford) of CoM x/z.
+import { type OperatorFunction, defer, map } from 'rxjs';
+import type { FeatureFrame } from './features.js';
+import type { RepEvent } from './phases.js';
+import type { Side } from './skeleton.js';
+import type { Assessment } from './types.js';
+import { joint } from './vec3.js';
+
+export const CADENCE_WINDOW = 12;
+export const SIDE_WINDOW = 6;
+export const REP_WINDOW = 50;
+const CHI2_95_2DOF = 5.991;
+
+type PerSide<T> = { left: T; right: T };
+
+export interface Metrics {
+  readonly steps: number;
+  readonly cadence_spm: number | null;
+  readonly step_time_s: PerSide<number | null>;
+  readonly step_time_asymmetry_pct: number | null;
+  readonly stance_pct: PerSide<number | null>;
+  readonly gait_speed_mps: number | null;
+  readonly gait_speed_kind: 'overground' | 'treadmill' | 'unknown';
+  readonly belt_speed_mps: number | null;
+  readonly knee_flexion_deg: PerSide<number | null>;
+  readonly hip_flexion_deg: PerSide<number | null>;
+  readonly peak_knee_flexion_deg: number | null;
+  readonly reps: number;
+  readonly rep_times_s: readonly number[];
+  readonly squat_depth_m: number | null;
+  readonly squat_knee_flexion_deg: number | null;
+  readonly five_times_sit_to_stand_s: number | null;
+  readonly sway: { readonly path_length_m: number; readonly area95_m2: number | null; readonly duration_s: number } | null;
+}
+
+export interface MetricsFrame extends FeatureFrame {
+  readonly metrics: Metrics;
+}
+
+const mean = (a: readonly number[]): number | null => (a.length ? a.reduce((x, y) => x + y, 0) / a.length : null);
+const push = <T>(a: T[], v: T, max: number): void => {
+  a.push(v);
+  if (a.length > max) a.shift();
+};
+const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
+
+export function metrics(opts: { readonly assessment: Assessment }): OperatorFunction<FeatureFrame, MetricsFrame> {
+  return (source) =>
+    defer(() => {
+      let steps = 0;
+      let path = 0;
+      let prevRoot: [number, number] | null = null;
+      const strikes: { t: number; path: number }[] = [];
+      const lastHS: PerSide<number> = { left: NaN, right: NaN };
+      const lastTO: PerSide<number> = { left: NaN, right: NaN };
+      const stepTimes: PerSide<number[]> = { left: [], right: [] };
+      const stance: PerSide<number[]> = { left: [], right: [] };
+      let stanceSpeedSum = 0, stanceSpeedN = 0, peakKnee = NaN;
+      const reps: RepEvent[] = [];
+      let firstRepStart = NaN, fifthRepEnd = NaN, repCount = 0;
+      // Sway accumulators (Welford).
+      let swayN = 0, mx = 0, mz = 0, sxx = 0, szz = 0, sxz = 0, swayPath = 0, swayStart = NaN, swayEnd = NaN;
+      let prevCom: [number, number] | null = null;
+
+      return source.pipe(
+        map((f): MetricsFrame => {
+          const root = joint(f.joints, 'root');
+          if (root) {
+            if (prevRoot) path += Math.hypot(root[0] - prevRoot[0], root[2] - prevRoot[1]);
+            prevRoot = [root[0], root[2]];
+          }
+          for (const e of f.events) {
+            const other: Side = e.side === 'left' ? 'right' : 'left';
+            if (e.type === 'toe_off') {
+              lastTO[e.side] = e.t;
+              continue;
+            }
+            steps += 1;
+            push(strikes, { t: e.t, path }, CADENCE_WINDOW);
+            if (Number.isFinite(lastHS[other]) && e.t > lastHS[other]) push(stepTimes[e.side], e.t - lastHS[other], SIDE_WINDOW);
+            const prev = lastHS[e.side];
+            if (Number.isFinite(prev) && lastTO[e.side] > prev && lastTO[e.side] < e.t) {
+              push(stance[e.side], (100 * (lastTO[e.side] - prev)) / (e.t - prev), SIDE_WINDOW);
+            }
+            lastHS[e.side] = e.t;
+          }
+          for (const s of ['left', 'right'] as const) {
+            if (f.contacts[s] && Number.isFinite(f.feet[s].speed)) {
+              stanceSpeedSum += f.feet[s].speed;
+              stanceSpeedN += 1;
+            }
+          }
+          const k = Math.max(f.angles.kneeFlexion.left, f.angles.kneeFlexion.right);
+          if (Number.isFinite(k)) peakKnee = Number.isFinite(peakKnee) ? Math.max(peakKnee, k) : k;
+          if (f.repCompleted) {
+            push(reps, f.repCompleted, REP_WINDOW);
+            repCount += 1;
+            if (repCount === 1) firstRepStart = f.repCompleted.start_t;
+            if (repCount === 5) fifthRepEnd = f.repCompleted.end_t;
+          }
+          if (opts.assessment === 'balance' && f.com) {
+            const [x, z] = [f.com[0], f.com[2]];
+            if (prevCom) swayPath += Math.hypot(x - prevCom[0], z - prevCom[1]);
+            prevCom = [x, z];
+            swayN += 1;
+            const dx = x - mx, dz = z - mz;
+            mx += dx / swayN;
+            mz += dz / swayN;
+            sxx += dx * (x - mx);
+            szz += dz * (z - mz);
+            sxz += dx * (z - mz);
+            if (!Number.isFinite(swayStart)) swayStart = f.t;
+            swayEnd = f.t;
+          }
+
+          const first = strikes[0];
+          const last = strikes[strikes.length - 1];
+          const span = first && last ? last.t - first.t : 0;
+          const cadence = strikes.length >= 2 && span > 0 ? (60 * (strikes.length - 1)) / span : null;
+          const stanceSpeed = stanceSpeedN > 0 ? stanceSpeedSum / stanceSpeedN : NaN;
+          const rootSpeed = first && last && span > 0 ? (last.path - first.path) / span : NaN;
+          const treadmill = stanceSpeed > 0.2 && stanceSpeed > rootSpeed;
+          const kind = !Number.isFinite(rootSpeed) ? 'unknown' : treadmill ? 'treadmill' : 'overground';
+          const stL = mean(stepTimes.left), stR = mean(stepTimes.right);
+          const lastRep = reps[reps.length - 1];
+          const det = swayN > 1 ? (sxx / (swayN - 1)) * (szz / (swayN - 1)) - (sxz / (swayN - 1)) ** 2 : NaN;
+          // Cadence, step and stance timing, and speed describe walking: reported for gait only (in a squat
+          // or on a noisy sensor, the odd foot shuffle is not a step rate).
+          const gait = opts.assessment === 'gait';
+          const m: Metrics = {
+            steps,
+            cadence_spm: gait ? cadence : null,
+            step_time_s: { left: gait ? stL : null, right: gait ? stR : null },
+            step_time_asymmetry_pct: gait && stL !== null && stR !== null ? (200 * Math.abs(stL - stR)) / (stL + stR) : null,
+            stance_pct: { left: gait ? mean(stance.left) : null, right: gait ? mean(stance.right) : null },
+            gait_speed_mps: gait && kind === 'overground' ? rootSpeed : null,
+            gait_speed_kind: gait ? kind : 'unknown',
+            belt_speed_mps: gait && treadmill ? stanceSpeed : null,
+            knee_flexion_deg: { left: finiteOrNull(f.angles.kneeFlexion.left), right: finiteOrNull(f.angles.kneeFlexion.right) },
+            hip_flexion_deg: { left: finiteOrNull(f.angles.hipFlexion.left), right: finiteOrNull(f.angles.hipFlexion.right) },
+            peak_knee_flexion_deg: finiteOrNull(peakKnee),
+            reps: repCount,
+            rep_times_s: reps.map((r) => r.end_t - r.start_t),
+            squat_depth_m: opts.assessment === 'squat' && lastRep ? lastRep.maxDropM : null,
+            squat_knee_flexion_deg: opts.assessment === 'squat' && lastRep ? finiteOrNull(lastRep.kneeFlexionAtBottomDeg) : null,
+            five_times_sit_to_stand_s: opts.assessment === 'sit_to_stand' && repCount >= 5 ? fifthRepEnd - firstRepStart : null,
+            sway:
+              opts.assessment === 'balance'
+                ? { path_length_m: swayPath, area95_m2: finiteOrNull(Math.PI * CHI2_95_2DOF * Math.sqrt(Math.max(0, det))), duration_s: swayN > 0 ? swayEnd - swayStart : 0 }
+                : null,
+          };
+          return { ...f, metrics: m };
+        }),
+      );
+    });
+}

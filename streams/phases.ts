@@ -1,0 +1,169 @@
+// Stage 3 (live part): movement phase per frame, by assessment.
+//   gait:         per-foot stance/swing from contacts; label double/single support.
+//   squat:        standing → descent → bottom → ascent → standing (one rep).
+//   sit_to_stand: standing → sitting → seated → rising → standing (a rep = rising … standing).
+//   balance:      static / unstable from CoM sway (below).
+// Squat and sit-to-stand use the root height below the standing height ("drop") and the root's vertical
+// speed, both smoothed with a time-constant EMA over the frames' own timestamps. The standing height is
+// the highest smoothed root height so far; for sit-to-stand at least 0.95 × (thigh + shank + ankle
+// height), so that a recording that starts seated (five-times sit-to-stand) is not taken for standing.
+// Balance: unstable when the smoothed horizontal CoM speed exceeds balanceSpeed (0.1 m/s) or the CoM is
+// more than balanceExcursionM (0.1 m) from its slow running mean (2 s EMA); back to static below 70 % of
+// both (hysteresis). 0.1 m/s is several times quiet-standing CoM speed (~1–2 cm/s).
+import { type OperatorFunction, defer, map } from 'rxjs';
+import type { ContactFrame } from './contacts.js';
+import type { Assessment } from './types.js';
+import type { Side } from './skeleton.js';
+import { dist, joint } from './vec3.js';
+
+export type PhaseName =
+  | 'double_support' | 'single_support_left' | 'single_support_right' | 'no_support'
+  | 'standing' | 'descent' | 'bottom' | 'ascent'
+  | 'sitting' | 'seated' | 'rising'
+  | 'static' | 'unstable';
+
+export interface PhaseOptions {
+  readonly assessment: Assessment;
+  /** Vertical root speed separating moving from still (m/s). Default 0.1. */
+  readonly verticalSpeed?: number;
+  /** Root drop below standing height that still counts as standing (m). Default 0.08. */
+  readonly standDropM?: number;
+  /** Root drop beyond which a still body is seated (m). Default 0.2. */
+  readonly seatDropM?: number;
+  readonly smoothS?: number;
+  readonly balanceSpeed?: number;
+  readonly balanceExcursionM?: number;
+}
+
+export const PHASE_DEFAULTS = { verticalSpeed: 0.1, standDropM: 0.08, seatDropM: 0.2, smoothS: 0.1, balanceSpeed: 0.1, balanceExcursionM: 0.1 } as const;
+
+export interface RepEvent {
+  readonly index: number;
+  readonly start_t: number;
+  readonly end_t: number;
+  /** Largest root drop during the rep (m) and knee flexion (mean of sides) there (deg). */
+  readonly maxDropM: number;
+  readonly kneeFlexionAtBottomDeg: number;
+}
+
+export interface PhaseFrame extends ContactFrame {
+  readonly assessment: Assessment;
+  readonly phase: PhaseName;
+  /** Time the current phase started (s). */
+  readonly phaseStart: number;
+  readonly gait: Readonly<Record<Side, 'stance' | 'swing'>>;
+  /** Root drop below the standing height (m), smoothed; NaN without a root. */
+  readonly rootDrop: number;
+  readonly standingHeight: number;
+  /** Completed squat / sit-to-stand reps so far, and the one completed at this frame. */
+  readonly reps: number;
+  readonly repCompleted: RepEvent | null;
+}
+
+const ema = (prev: number, x: number, dt: number, tau: number): number =>
+  !Number.isFinite(prev) ? x : !Number.isFinite(x) ? prev : prev + (1 - Math.exp(-dt / tau)) * (x - prev);
+
+function legHeight(f: ContactFrame): number {
+  let best = NaN;
+  for (const s of ['left', 'right'] as const) {
+    const h = joint(f.joints, `${s}_hip`);
+    const k = joint(f.joints, `${s}_knee`);
+    const a = joint(f.joints, `${s}_ankle`);
+    if (h && k && a) best = Math.max(Number.isFinite(best) ? best : 0, dist(h, k) + dist(k, a) + Math.max(0, a[1]));
+  }
+  return best;
+}
+
+export function phases(opts: PhaseOptions): OperatorFunction<ContactFrame, PhaseFrame> {
+  const o = { ...PHASE_DEFAULTS, ...opts };
+  return (source) =>
+    defer(() => {
+      let phase: PhaseName | null = null;
+      let phaseStart = 0;
+      let rootY = NaN, vy = NaN, maxRootY = NaN, legMean = 0, legN = 0;
+      let comSpeed = NaN, comMeanX = NaN, comMeanZ = NaN;
+      let reps = 0, repStart = NaN, repMaxDrop = 0, repKnee = NaN;
+      const next = (f: ContactFrame): { phase: PhaseName; rep: RepEvent | null; drop: number; stand: number } => {
+        const root = joint(f.joints, 'root');
+        const leg = legHeight(f);
+        if (Number.isFinite(leg)) legMean = (legMean * legN + leg) / ++legN;
+        rootY = ema(rootY, root ? root[1] : NaN, f.dt, o.smoothS);
+        const rv = f.velocities[3 * 0 + 1];
+        vy = ema(vy, f.velocityValid && rv !== undefined ? rv : 0, f.dt, o.smoothS);
+        maxRootY = Number.isFinite(maxRootY) ? Math.max(maxRootY, rootY) : rootY;
+        // Only sit-to-stand may start seated; a squat starts standing, so its reference is the root alone.
+        const legRef = o.assessment === 'sit_to_stand' && legN > 0 ? 0.95 * legMean : -Infinity;
+        const stand = Math.max(maxRootY, legRef);
+        const drop = stand - rootY;
+        const v = o.verticalSpeed;
+        const cur = phase;
+        let p: PhaseName = cur ?? 'standing';
+        let rep: RepEvent | null = null;
+        const knee = (f.angles.kneeFlexion.left + f.angles.kneeFlexion.right) / 2;
+        if (o.assessment === 'gait') {
+          const { left, right } = f.contacts;
+          p = left && right ? 'double_support' : left ? 'single_support_left' : right ? 'single_support_right' : 'no_support';
+        } else if (o.assessment === 'balance') {
+          const c = f.com;
+          const sp = f.comVelocity ? Math.hypot(f.comVelocity[0], f.comVelocity[2]) : NaN;
+          comSpeed = ema(comSpeed, sp, f.dt, 0.25);
+          comMeanX = ema(comMeanX, c ? c[0] : NaN, f.dt, 2);
+          comMeanZ = ema(comMeanZ, c ? c[2] : NaN, f.dt, 2);
+          const exc = c ? Math.hypot(c[0] - comMeanX, c[2] - comMeanZ) : NaN;
+          const k = cur === 'unstable' ? 0.7 : 1;
+          p = comSpeed > k * o.balanceSpeed || exc > k * o.balanceExcursionM ? 'unstable' : 'static';
+        } else if (Number.isFinite(drop)) {
+          const squat = o.assessment === 'squat';
+          if (cur !== 'standing' && drop > repMaxDrop) {
+            repMaxDrop = drop;
+            repKnee = knee;
+          }
+          if (drop < o.standDropM && (cur === null || cur === 'ascent' || cur === 'rising' || cur === 'standing' || Math.abs(vy) < v)) {
+            p = 'standing';
+          } else if (vy < -v) {
+            p = squat ? (cur === 'bottom' || cur === 'descent' || cur === 'standing' || cur === null ? 'descent' : 'bottom') : 'sitting';
+          } else if (vy > v) {
+            p = squat ? (cur === 'descent' ? 'bottom' : 'ascent') : 'rising';
+          } else if (squat) {
+            p = cur === 'descent' || cur === 'bottom' ? 'bottom' : cur === 'ascent' ? 'ascent' : drop > o.standDropM ? 'bottom' : 'standing';
+          } else {
+            p = drop > o.seatDropM ? 'seated' : cur ?? 'standing';
+          }
+          // Rep bookkeeping: a squat rep starts when descent begins; a sit-to-stand rep when rising begins.
+          const startsRep = squat ? p === 'descent' && cur === 'standing' : p === 'rising' && cur !== 'rising';
+          if (startsRep && (squat || !Number.isFinite(repStart))) {
+            repStart = f.t;
+            if (!squat) repMaxDrop = drop;
+          }
+          if (p === 'standing' && cur !== 'standing' && cur !== null && Number.isFinite(repStart)) {
+            rep = { index: reps, start_t: repStart, end_t: f.t, maxDropM: repMaxDrop, kneeFlexionAtBottomDeg: repKnee };
+            reps += 1;
+            repStart = NaN;
+            repMaxDrop = 0;
+            repKnee = NaN;
+          }
+        }
+        if (p !== cur) {
+          phase = p;
+          phaseStart = f.t;
+        }
+        return { phase: p, rep, drop, stand };
+      };
+      return source.pipe(
+        map((f): PhaseFrame => {
+          const r = next(f);
+          return {
+            ...f,
+            assessment: o.assessment,
+            phase: r.phase,
+            phaseStart,
+            gait: { left: f.contacts.left ? 'stance' : 'swing', right: f.contacts.right ? 'stance' : 'swing' },
+            rootDrop: r.drop,
+            standingHeight: r.stand,
+            reps,
+            repCompleted: r.rep,
+          };
+        }),
+      );
+    });
+}

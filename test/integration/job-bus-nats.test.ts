@@ -1,0 +1,155 @@
+// The JobBus contract against a real nats-server (JetStream), plus the outbox across an outage.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNatsJobBus, DEFAULT_STREAM, type NatsJobBus } from '../../src/jobs/nats-job-bus.js';
+import { JobErrorCode } from '../../src/jobs/errors.js';
+import { JobSubject, encodeEvent, type SettledInfo } from '../../src/jobs/job-bus.js';
+import { Outbox } from '../../src/jobs/outbox.js';
+import { deferred, within } from '../src/jobs/deferred.js';
+import { jobBusSuite } from '../src/jobs/job-bus.suite.js';
+import { startNatsServer, type NatsServerHandle } from '../src/jobs/nats-server.js';
+
+let server: NatsServerHandle;
+beforeAll(async () => {
+  server = await startNatsServer();
+});
+afterAll(async () => {
+  await server?.dispose();
+});
+
+const connectTo = (url: string): Promise<NatsConnection> =>
+  connect({ servers: url, maxReconnectAttempts: -1, reconnectTimeWait: 50, reconnectJitter: 0, pingInterval: 1000 });
+
+async function makeBus(): Promise<{ bus: NatsJobBus; nc: NatsConnection; dispose(): Promise<void> }> {
+  const nc = await connectTo(server.url);
+  // A fresh stream per test: work-queue state from one test must not leak into the next.
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.delete(DEFAULT_STREAM).catch(() => false);
+  const dir = await mkdtemp(join(tmpdir(), 'nats-outbox-'));
+  const bus = await createNatsJobBus({ nc, outbox: await Outbox.open(dir), publishTimeoutMs: 2_000, pollMs: 1_000 });
+  return {
+    bus,
+    nc,
+    dispose: async () => {
+      await bus.close();
+      await nc.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+jobBusSuite('NATS JetStream', makeBus);
+
+describe('NATS bus outbox', () => {
+  it('queues publishes while NATS is down and delivers each exactly once, in order, after it returns', async () => {
+    const { bus, nc, dispose } = await makeBus();
+    try {
+      const S = JobSubject.TASKPACK_REQUESTED;
+      // The consumer runs across the outage: its fetch loop must survive the server restart.
+      const seen: Array<[string, unknown]> = [];
+      const first = deferred<SettledInfo>();
+      const last = deferred<SettledInfo>();
+      const c = await bus.consume(S, async (ev, ctx) => void seen.push([ctx.id, ev]), {
+        backoffMs: [5],
+        onSettled: (i) => (i.id === 'before' ? first.resolve(i) : i.id === 'after' ? last.resolve(i) : undefined),
+      });
+      expect(await bus.publish(S, { n: 0 }, { id: 'before' })).toEqual({ status: 'sent', duplicate: false });
+      await within(first.promise, 10_000, 'first delivery');
+
+      await server.stop();
+      const disconnected = deferred();
+      void (async () => {
+        for await (const s of nc.status()) if (s.type === 'disconnect' || s.type === 'reconnecting') return disconnected.resolve();
+      })();
+      await within(disconnected.promise, 5_000, 'client notices the outage');
+      const queued = [];
+      for (let i = 1; i <= 3; i++) queued.push(await bus.publish(S, { n: i }, { id: `during-${i}` }));
+      expect(queued.map((r) => r.status)).toEqual(['queued', 'queued', 'queued']);
+      expect(bus.queued).toBe(3);
+
+      await server.restart();
+      await bus.flushed(15_000);
+      expect(await bus.publish(S, { n: 4 }, { id: 'after' })).toEqual({ status: 'sent', duplicate: false });
+      // Replaying an id that went through the outbox is still deduplicated by JetStream.
+      expect(await bus.publish(S, { n: 1 }, { id: 'during-1' })).toEqual({ status: 'sent', duplicate: true });
+
+      await within(last.promise, 15_000, 'all delivered');
+      await c.stop();
+      expect(seen).toEqual([
+        ['before', { n: 0 }],
+        ['during-1', { n: 1 }],
+        ['during-2', { n: 2 }],
+        ['during-3', { n: 3 }],
+        ['after', { n: 4 }],
+      ]);
+      // Exactly once: nothing left in the work queue to redeliver.
+      expect(await bus.depth(S)).toBe(0);
+    } finally {
+      await dispose();
+    }
+  }, 60_000);
+
+  it('flushes what a previous process left in the outbox when the bus starts', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nats-outbox-'));
+    const nc = await connectTo(server.url);
+    try {
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.delete(DEFAULT_STREAM).catch(() => false);
+      const left = await Outbox.open(dir);
+      await left.append({ subject: JobSubject.ASSESSMENT_COMPLETED, id: 'left-behind', payload: encodeEvent({ sessionId: 's9' }) });
+      const bus = await createNatsJobBus({ nc, outbox: await Outbox.open(dir), pollMs: 1_000 });
+      await bus.flushed(10_000);
+      const got = deferred<[string, unknown]>();
+      const c = await bus.consume(JobSubject.ASSESSMENT_COMPLETED, async (ev, ctx) => got.resolve([ctx.id, ev]));
+      expect(await within(got.promise, 10_000, 'delivery')).toEqual(['left-behind', { sessionId: 's9' }]);
+      await c.stop();
+      await bus.close();
+    } finally {
+      await nc.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('with the connection gone, publish is accepted locally until the outbox is full, then rejects with OUTBOX_FULL', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nats-outbox-'));
+    const nc = await connectTo(server.url);
+    try {
+      const bus = await createNatsJobBus({ nc, outbox: await Outbox.open(dir, { maxEvents: 2 }), pollMs: 1_000 });
+      await nc.close();
+      const S = JobSubject.MODEL_UPDATED;
+      expect(await bus.publish(S, { v: 1 }, { id: 'm1' })).toEqual({ status: 'queued', duplicate: false });
+      expect(await bus.publish(S, { v: 2 }, { id: 'm2' })).toEqual({ status: 'queued', duplicate: false });
+      await expect(bus.publish(S, { v: 3 }, { id: 'm3' })).rejects.toMatchObject({ name: 'JobError', code: JobErrorCode.OUTBOX_FULL });
+      expect(bus.queued).toBe(2);
+      await bus.close();
+      // Still on disk for the next process.
+      expect((await Outbox.open(dir)).size).toBe(2);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a full stream (the server refusing, not an outage) rejects with BUS_FULL instead of queueing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nats-outbox-'));
+    const nc = await connectTo(server.url);
+    try {
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.delete(DEFAULT_STREAM).catch(() => false);
+      const bus = await createNatsJobBus({ nc, outbox: await Outbox.open(dir), maxStreamJobs: 2 });
+      const S = JobSubject.ASSESSMENT_COMPLETED;
+      await bus.publish(S, 1, { id: 'f1' });
+      await bus.publish(S, 2, { id: 'f2' });
+      await expect(bus.publish(S, 3, { id: 'f3' })).rejects.toMatchObject({ name: 'JobError', code: JobErrorCode.BUS_FULL });
+      expect(bus.queued).toBe(0);
+      await bus.close();
+      await jsm.streams.delete(DEFAULT_STREAM);
+    } finally {
+      await nc.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
