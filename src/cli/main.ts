@@ -3,12 +3,20 @@
 // unless JEPA_DEBUG=1.
 import { auditCommand, auditUsage } from './audit.js';
 import { pipelineCommand, pipelineUsage } from './pipeline.js';
+import { evalCommand, evalUsage } from './eval.js';
+import { trainCommand, trainUsage } from './train.js';
+import { replayCommand, replayUsage } from './replay.js';
+import { serveCommand, serveUsage } from './serve.js';
 import { processIo, UsageError, type CliIo } from './io.js';
 import { tokenCommand, tokenUsage } from './token.js';
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
 
 const commands: Record<string, { run: Command; usage: string; summary: string }> = {
+  serve: { run: serveCommand, usage: serveUsage, summary: 'Run the live server (npm start runs this on embedded defaults)' },
+  train: { run: trainCommand, usage: trainUsage, summary: 'Train or fine-tune the JEPA world model on recordings' },
+  eval: { run: evalCommand, usage: evalUsage, summary: 'Evaluate a model on held-out recordings against its baselines' },
+  replay: { run: replayCommand, usage: replayUsage, summary: 'Stream recordings as an iPad would (ARKit frames, real time) and report latency' },
   pipeline: { run: pipelineCommand, usage: pipelineUsage, summary: 'Stages 0–3 on recordings: artifacts, manifest, summary' },
   audit: { run: auditCommand, usage: auditUsage, summary: 'Re-hash every artifact of a run against its manifest' },
   token: { run: (a, io) => tokenCommand(a, io), usage: tokenUsage, summary: 'Mint a JWT for a device, therapist or admin' },

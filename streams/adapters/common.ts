@@ -4,7 +4,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { AdapterError, AdapterErrorCode } from '../errors.js';
 import { JOINT_COUNT, JOINT_INDEX, type JointName } from '../skeleton.js';
-import type { Annotation, PhaseLabel, Provenance, Recording, RecordingMeta, SourceFormat } from '../types.js';
+import type { Annotation, Assessment, PhaseLabel, Provenance, Recording, RecordingMeta, SourceFormat } from '../types.js';
 import { DEFAULT_FPS, DEFAULT_MAX_GAP_S, resample, type JointTrack } from './resample.js';
 
 export interface AdapterOptions {
@@ -59,6 +59,9 @@ export interface BuildInput {
   readonly phaseLabels?: readonly PhaseLabel[];
   readonly extraProvenance?: readonly Provenance[];
   readonly scores?: Readonly<Record<string, number | string>>;
+  /** What the source says was recorded (e.g. from a dataset's file naming), if it says. */
+  readonly assessment?: Assessment;
+  readonly subject?: string;
 }
 
 /** Plausible adult thigh/shank range in metres: wide enough for children and tall adults. */
@@ -145,6 +148,8 @@ export function buildRecording(input: BuildInput, opts: AdapterOptions = {}): Re
     phaseLabels: input.phaseLabels ?? [],
     planes: [],
     ...(input.scores ? { scores: input.scores } : {}),
+    ...(input.assessment ? { assessment: input.assessment } : {}),
+    ...(input.subject ? { subject: input.subject } : {}),
   };
   return { meta, frames };
 }

@@ -3,7 +3,7 @@ import { access } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { AdapterError, AdapterErrorCode } from '../errors.js';
 import { JOINT_COUNT, JOINT_INDEX, SIDES, type JointName } from '../skeleton.js';
-import type { Recording } from '../types.js';
+import type { Assessment, Recording } from '../types.js';
 import { buildRecording, nanJoints, readSource, type AdapterOptions, type SourceFile } from './common.js';
 import { markersToJoints } from './markers.js';
 import { apply, axisRotation, mul, type Mat3 } from './rotation.js';
@@ -11,6 +11,17 @@ import { estimateHeel, HEEL_ESTIMATE_NOTE } from './heel.js';
 import { add, at, mid, put, scale, type V3 } from './vec.js';
 
 export const KINECT_FPS = 30;
+
+/** UI-PRMD movement codes that are one of our assessments (m02 hurdle step is none of them). */
+const MOVEMENT_ASSESSMENT: Readonly<Record<string, Assessment>> = { m01: 'squat', m05: 'sit_to_stand', m06: 'balance' };
+
+/** Assessment and subject from a UI-PRMD file name `mMM_sSS_eEE_…`. */
+export function uiprmdLabels(name: string): { assessment?: Assessment; subject?: string } {
+  const m = /^(m\d\d)_(s\d\d)_e\d\d/.exec(name);
+  if (!m) return {};
+  const assessment = MOVEMENT_ASSESSMENT[m[1]!];
+  return { subject: `uiprmd-${m[2]!}`, ...(assessment ? { assessment } : {}) };
+}
 export const VICON_FPS = 100;
 
 /** Comma-separated numbers, one frame a line, every line `width` values. */
@@ -125,6 +136,7 @@ export async function readUiprmdKinect(source: SourceFile, opts: AdapterOptions 
       jointMap,
       notes: ['FK: R_local = Rz(c)·Rx(a)·Ry(b), p(j) = p(parent) + R(parent)·offset(j) (UI-PRMD README)', `paired with ${angSrc.name}`, 'time = row / 30 Hz'],
       track: { times: Float64Array.from({ length: n }, (_, i) => i / KINECT_FPS), joints },
+      ...uiprmdLabels(posSrc.name),
       extraProvenance: [{ file: angSrc.path, sha256: angSrc.sha256, format: 'uiprmd-kinect', originalFps: KINECT_FPS, units: 'degrees', axes: 'Euler x, y, z per joint', jointMap: {}, notes: ['angles file of the pair'] }],
     },
     opts,
@@ -157,6 +169,7 @@ export function readUiprmdVicon(source: SourceFile, opts: AdapterOptions = {}): 
     {
       file: source,
       format: 'uiprmd-vicon',
+      ...uiprmdLabels(source.name),
       originalFps: VICON_FPS,
       units: 'mm',
       axes: 'z up, +x forward, +y left (converted to y up: (x, z, −y))',

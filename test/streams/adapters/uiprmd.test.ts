@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdapterError, AdapterErrorCode } from '../../../streams/errors.js';
 import { readRecording } from '../../../streams/adapters/read-recording.js';
-import { kinectFk } from '../../../streams/adapters/uiprmd.js';
+import { kinectFk, uiprmdLabels } from '../../../streams/adapters/uiprmd.js';
 import { hasMotionData, motion, motionFiles } from '../../helpers/motion-data.js';
 import { median, pos, segment } from './helpers.js';
 
@@ -102,5 +102,15 @@ describe.skipIf(!hasMotionData)('UI-PRMD (real recordings)', () => {
     expect(strn.meta.gaps.some((g) => g.joint === 'chest')).toBe(true);
     const noClav = await readRecording(motion('ui-prmd', 'vicon', 'm06_s03_e01_positions.txt'));
     expect(noClav.meta.provenance[0]!.jointMap.neck).toBe('mid-point of the shoulder markers');
+  });
+});
+
+describe('UI-PRMD labels from file names', () => {
+  it('maps movement codes onto assessments and keeps the subject', () => {
+    expect(uiprmdLabels('m01_s03_e01_positions.txt')).toEqual({ assessment: 'squat', subject: 'uiprmd-s03' });
+    expect(uiprmdLabels('m05_s01_e01_angles_inc.txt')).toEqual({ assessment: 'sit_to_stand', subject: 'uiprmd-s01' });
+    expect(uiprmdLabels('m06_s02_e01_positions.txt')).toEqual({ assessment: 'balance', subject: 'uiprmd-s02' });
+    expect(uiprmdLabels('m02_s01_e01_positions.txt')).toEqual({ subject: 'uiprmd-s01' });
+    expect(uiprmdLabels('walk.txt')).toEqual({});
   });
 });

@@ -1,0 +1,172 @@
+// bench:server — the largest number of concurrent 60 Hz iPad sessions a server answers completely
+// (every frame gets feedback and an ack, none shed) with p99 feedback latency < 50 ms, for the real
+// jepa-motion server and for the baseline built the obvious way (loadtest/baseline/server.ts: `ws`,
+// one inference call per frame), in the same run, reported with CPU and memory of each server process.
+//   npx tsx loadtest/bench-server.ts [--duration 10] [--ramp 2] [--warmup 2] [--start 2] [--max 256] [--p99 50] [--json]
+// Latency percentiles leave out each session's first --warmup seconds (model load, JIT); every frame
+// still has to be answered.
+// Each step runs against a freshly started server process. The load generator runs in this process on
+// the same machine, so on a small box it competes with the server for CPU: read numbers as a ratio.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
+import type { WebSocketConstructor } from '../clients/sdk/index.js';
+import type { SimulationReport } from '../clients/simulator/simulate.js';
+import { hmacKeyConfig, mintToken } from '../src/auth/index.js';
+import { readRecording } from '../streams/adapters/read-recording.js';
+import type { Recording } from '../streams/types.js';
+import { DEFAULT_RECORDING } from './harness.js';
+import { runScenario } from './scenario.js';
+import { sampleUsage, startServerProcess, type ProcessUsage } from './server-process.js';
+import { writeCheckpointSet } from './servers/checkpoints.js';
+
+const SERVERS = {
+  'jepa-motion': new URL('./servers/jepa-server.ts', import.meta.url).pathname,
+  baseline: new URL('./baseline/server.ts', import.meta.url).pathname,
+} as const;
+type ServerKind = keyof typeof SERVERS;
+const PATIENTS = Array.from({ length: 8 }, (_, i) => `bench-p${i}`);
+
+interface Step {
+  readonly sessions: number;
+  readonly pass: boolean;
+  readonly report: SimulationReport;
+  readonly usage: ProcessUsage;
+  /** 1-minute load average of the machine at the end of the step (other work shares the cores). */
+  readonly loadAvg: number;
+}
+
+interface BenchOptions {
+  readonly durationS: number;
+  readonly rampS: number;
+  readonly start: number;
+  readonly max: number;
+  readonly p99Ms: number;
+  readonly warmupS: number;
+  readonly recording: Recording;
+  readonly ckDir: string;
+  readonly secret: string;
+  readonly log: (line: string) => void;
+}
+
+async function step(kind: ServerKind, sessions: number, o: BenchOptions): Promise<Step> {
+  const dataDir = await mkdtemp(join(tmpdir(), `bench-${kind}-`));
+  const server = await startServerProcess(SERVERS[kind], [o.ckDir, dataDir], { JEPA_JWT_SECRET: o.secret, LOG_LEVEL: 'silent' });
+  try {
+    const token = mintToken({ clinic: 'bench', role: 'admin', ttlSeconds: 3600 }, hmacKeyConfig(o.secret), Date.now());
+    const sampler = sampleUsage(server.pid);
+    const report = await runScenario({
+      url: `ws://127.0.0.1:${server.port}`,
+      token,
+      sessions,
+      durationS: o.durationS,
+      rampS: o.rampS,
+      fps: 60,
+      recording: o.recording,
+      patients: PATIENTS,
+      WebSocket: WebSocket as WebSocketConstructor,
+      warmupS: o.warmupS,
+    });
+    const usage = sampler.stop();
+    const loadAvg = Math.round((loadavg()[0] ?? NaN) * 100) / 100;
+    const pass = report.frames_sent > 0 && report.missing_feedback === 0 && report.missing_ack === 0 && report.shed === 0 && report.failed_sessions === 0 && report.latency_ms.p99 < o.p99Ms;
+    const l = report.latency_ms;
+    o.log(`${kind.padEnd(11)} N=${String(sessions).padStart(4)} ${pass ? 'PASS' : 'FAIL'}  p50 ${l.p50} p95 ${l.p95} p99 ${l.p99} max ${l.max} ms  missing ${report.missing_feedback}/${report.frames_sent}  shed ${report.shed}  cpu ${usage.cpuPct}%  rss ${usage.rssPeakMb} MB  load ${loadAvg}`);
+    return { sessions, pass, report, usage, loadAvg };
+  } finally {
+    await server.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+interface Search {
+  readonly kind: ServerKind;
+  best: Step | undefined;
+  /** Smallest failing N seen. */
+  fail: number | undefined;
+  readonly steps: Step[];
+}
+
+const gapOpen = (s: Search): boolean => s.fail !== undefined && s.fail - (s.best?.sessions ?? 0) > Math.max(1, Math.floor((s.best?.sessions ?? 0) * 0.1));
+
+/**
+ * Doubling until the first failure, then bisection between the last pass and the first failure —
+ * for all servers in lockstep (each N is run for every server back to back), so both see the same
+ * machine load while other work comes and goes.
+ */
+async function largestPassing(kinds: readonly ServerKind[], o: BenchOptions): Promise<Search[]> {
+  const searches: Search[] = kinds.map((kind) => ({ kind, best: undefined, fail: undefined, steps: [] }));
+  const run = async (s: Search, n: number) => {
+    const r = await step(s.kind, n, o);
+    s.steps.push(r);
+    if (r.pass) {
+      if (!s.best || n > s.best.sessions) s.best = r;
+    } else if (s.fail === undefined || n < s.fail) s.fail = n;
+  };
+  for (let n = o.start; n <= o.max && searches.some((s) => s.fail === undefined); n *= 2) {
+    for (const s of searches) if (s.fail === undefined) await run(s, n);
+  }
+  while (searches.some(gapOpen)) {
+    for (const s of searches.filter(gapOpen)) {
+      const mid = Math.floor(((s.best?.sessions ?? 0) + (s.fail ?? 0)) / 2);
+      if (mid <= 0) s.fail = 0;
+      else await run(s, mid);
+    }
+  }
+  return searches;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '10' },
+      ramp: { type: 'string', default: '2' },
+      start: { type: 'string', default: '2' },
+      max: { type: 'string', default: '256' },
+      p99: { type: 'string', default: '50' },
+      warmup: { type: 'string', default: '2' },
+      recording: { type: 'string', default: DEFAULT_RECORDING },
+      only: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const ckDir = await mkdtemp(join(tmpdir(), 'bench-ck-'));
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  try {
+    const recordingPath = values.recording ?? DEFAULT_RECORDING;
+    await writeCheckpointSet(ckDir, recordingPath, PATIENTS);
+    const o: BenchOptions = {
+      durationS: Number(values.duration),
+      rampS: Number(values.ramp),
+      start: Number(values.start),
+      max: Number(values.max),
+      p99Ms: Number(values.p99),
+      warmupS: Number(values.warmup),
+      recording: await readRecording(recordingPath),
+      ckDir,
+      secret: randomBytes(32).toString('hex'),
+      log,
+    };
+    const kinds = (values.only ? [values.only] : Object.keys(SERVERS)) as ServerKind[];
+    for (const kind of kinds) if (!(kind in SERVERS)) throw new RangeError(`--only ${kind}: one of ${Object.keys(SERVERS).join(', ')}`);
+    const results: Record<string, { maxSessions: number; p99Ms: number | null; cpuPct: number | null; rssPeakMb: number | null; loadAvg: number | null; steps: number }> = {};
+    for (const { kind, best, steps } of await largestPassing(kinds, o)) {
+      results[kind] = { maxSessions: best?.sessions ?? 0, p99Ms: best?.report.latency_ms.p99 ?? null, cpuPct: best?.usage.cpuPct ?? null, rssPeakMb: best?.usage.rssPeakMb ?? null, loadAvg: best?.loadAvg ?? null, steps: steps.length };
+    }
+    const jm = results['jepa-motion']?.maxSessions;
+    const bl = results.baseline?.maxSessions;
+    const ratio = jm !== undefined && bl !== undefined ? (bl > 0 ? Math.round((jm / bl) * 100) / 100 : null) : undefined;
+    const summary = { cores: cpus().length, criterion: `every frame answered (feedback + ack, none shed), p99 < ${o.p99Ms} ms (after ${o.warmupS} s warm-up)`, durationS: o.durationS, fps: 60, results, ratio };
+    process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : `${JSON.stringify(summary, null, 2)}\n`);
+  } finally {
+    await rm(ckDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench-server: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,268 @@
+/**
+ * MC-dropout inference: the latent (dropout off), the mean predicted latent per horizon over P dropout
+ * passes, and the uncertainty (std across passes, averaged over latent dims). Nothing is recomputed
+ * that a mask cannot change: x·W1 + b1 and its ReLU are computed once per frame and broadcast across
+ * passes; the dropout-off latent rides in the same matmul as the P masked copies; the predictor's first
+ * layer is split into its latent and horizon parts so the latent part is computed once per pass, not
+ * once per (pass, horizon). No module state: a worker thread calls selectBackend once and then uses
+ * these functions with its own models.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { checkAdapter, type AdapterLayer, type AdapterParams } from './adapters.js';
+import { ModelError, ModelErrorCode } from './errors.js';
+import { createRng, dropoutMask, type Rng } from './rng.js';
+import { scaleHorizon, type MlpParams, type WorldModel, type WorldModelConfig } from './world-model.js';
+
+/** DESIGN.md: 10 passes. */
+export const DEFAULT_MC_PASSES = 10;
+
+/**
+ * The per-layer low-rank term added to a layer's output for each input row, or null for none. Rows are
+ * frame-major: the input holds `repeats` consecutive rows per frame (row r belongs to frame
+ * floor(r / repeats)), so a per-frame adapter (batched inference) is a reshape to (n, repeats, in) away.
+ */
+export type LowRankTerm = (layer: AdapterLayer, input: tf.Tensor2D, repeats: number) => tf.Tensor2D | null;
+
+/**
+ * Dropout masks for one MC call, frame-major: m1 is n×P×hidden (frame, pass), m2 is n×H×P×hidden
+ * (frame, horizon, pass).
+ */
+export interface McMasks {
+  readonly m1: Float32Array;
+  readonly m2: Float32Array;
+}
+
+export function createMcMasks(rng: Rng, n: number, passes: number, horizons: number, hidden: number, p: number): McMasks {
+  return { m1: dropoutMask(rng, n * passes * hidden, p), m2: dropoutMask(rng, n * horizons * passes * hidden, p) };
+}
+
+/** Default size of a MaskBank: 2^21 floats = 8 MB (JS heap); one window covers up to 327 frames at P = 10, H = 4, hidden 128. */
+export const DEFAULT_MASK_BANK_ENTRIES = 1 << 21;
+
+/**
+ * A bank of i.i.d. inverted-dropout mask entries; each call takes one contiguous window at a random
+ * offset (m1 then m2 inside it) and uploads it, so a batch costs a memcpy instead of drawing hundreds of
+ * thousands of random numbers (the JS draw was ~11% of the inference worker's time). The bank lives on
+ * the JS side on purpose: tf.slice of a backend tensor measured slower on wasm than uploading the
+ * subarray. Still valid MC-dropout: inside one window every entry is a distinct bank position, so each
+ * frame's P passes (and its encoder vs predictor masks) are independent Bernoulli draws, as with fresh
+ * masks — the estimator of each frame's mean and spread is unchanged. What is given up is independence
+ * between batches (windows overlap, so frames in different batches may share a mask pattern); each
+ * frame's MC estimate uses its own passes only, so that correlation biases nothing.
+ */
+export interface MaskBank {
+  readonly entries: number;
+  /** Masks for one call as new tensors (call inside tf.tidy), or null when the call needs more entries than the bank holds. */
+  window(n: number, passes: number, horizons: number, hidden: number): McMaskTensors | null;
+  /** Drops the bank's memory; window() returns null afterwards. */
+  dispose(): void;
+}
+
+/** Deterministic for (seed, entries, p): two banks built alike hand out the same windows in the same order. */
+export function createMaskBank(seed: number, entries: number, p: number): MaskBank {
+  if (!Number.isInteger(entries) || entries < 1) throw new ModelError(ModelErrorCode.INVALID_ARGS, `mask bank entries must be a positive integer, got ${entries}`);
+  const rng = createRng(seed);
+  let data: Float32Array | null = dropoutMask(rng.fork(), entries, p);
+  const offsets = rng.fork();
+  return {
+    entries,
+    window: (n, passes, horizons, hidden) => {
+      const n1 = n * passes * hidden;
+      const need = n1 * (1 + horizons);
+      if (!data || need > entries) return null;
+      const o = Math.floor(offsets.next() * (entries - need + 1));
+      return { m1: tf.tensor1d(data.subarray(o, o + n1)), m2: tf.tensor1d(data.subarray(o + n1, o + need)) };
+    },
+    dispose: () => {
+      data = null;
+    },
+  };
+}
+
+/** Masks as tensors (a MaskBank window); any shape holding the same number of entries. */
+export interface McMaskTensors {
+  readonly m1: tf.Tensor;
+  readonly m2: tf.Tensor;
+}
+
+export interface McCoreInput {
+  readonly encoder: MlpParams;
+  readonly predictor: MlpParams;
+  readonly config: WorldModelConfig;
+  /** n×F, normalised. */
+  readonly x: tf.Tensor2D;
+  readonly passes: number;
+  readonly horizons: readonly number[];
+  readonly masks: McMasks | McMaskTensors;
+  readonly term?: LowRankTerm;
+}
+
+export interface McCoreOutput {
+  /** n×L */
+  readonly latent: tf.Tensor2D;
+  /** n×H×L mean over passes */
+  readonly mean: tf.Tensor3D;
+  /** n×H: mean over dims of the std across passes */
+  readonly uncertainty: tf.Tensor2D;
+}
+
+function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor, extra: tf.Tensor2D | null): tf.Tensor2D {
+  const y = tf.add(tf.matMul(x, w), b) as tf.Tensor2D;
+  return extra ? tf.add(y, extra) : y;
+}
+
+const maskTensor = (m: Float32Array | tf.Tensor, shape: number[]): tf.Tensor =>
+  m instanceof Float32Array ? tf.tensor(m, shape) : tf.reshape(m, shape);
+
+/**
+ * The tensor math, for callers that manage tidy themselves (mcPredict, batched inference). Rows are
+ * kept frame-major throughout so per-frame adapters need no transposes. Call inside tf.tidy.
+ */
+export function mcCore(inp: McCoreInput): McCoreOutput {
+  const { encoder: e, predictor: q, config, x, passes: P, horizons, masks, term } = inp;
+  const n = x.shape[0];
+  const H = horizons.length;
+  const { hiddenDim: hid, latentDim: L } = config;
+  const t = term ?? (() => null);
+  // Layer 1 once per frame: dropout acts after the ReLU, so this part is identical in every pass; the
+  // masks broadcast over it (no tile).
+  const h1 = tf.reshape(tf.relu(dense(x, e.w1 as tf.Tensor2D, e.b1, t('encoder.fc1', x, 1))), [n, 1, hid]);
+  const m1 = maskTensor(masks.m1, [n, P, hid]);
+  // Per frame: copy 0 is the dropout-off latent, copies 1..P the masked passes — one matmul for all.
+  const h1s = tf.reshape(tf.concat([h1, tf.mul(h1, m1)], 1), [n * (P + 1), hid]) as tf.Tensor2D;
+  const zAll = tf.reshape(dense(h1s, e.w2 as tf.Tensor2D, e.b2, t('encoder.fc2', h1s, P + 1)), [n, P + 1, L]);
+  const latent = tf.reshape(tf.slice(zAll, [0, 0, 0], [n, 1, L]), [n, L]) as tf.Tensor2D;
+  const zPass = tf.reshape(tf.slice(zAll, [0, 1, 0], [n, P, L]), [n * P, L]) as tf.Tensor2D;
+  // Predictor layer 1 split by linearity: [z; s]·W1 = z·W1[:L] + s·W1[L]. The z part is computed once per
+  // (frame, pass) and the s part once per horizon, then broadcast to (frame, horizon, pass) — H times
+  // fewer multiply-adds than stacking [z; s] rows for every horizon, and no tile/concat of latents.
+  const w1z = tf.slice(q.w1, [0, 0], [L, hid]) as tf.Tensor2D;
+  const w1s = tf.slice(q.w1, [L, 0], [1, hid]) as tf.Tensor2D;
+  const sH = Float32Array.from(horizons, (h) => scaleHorizon(h, config.horizonScaling));
+  let pre = tf.add(
+    tf.reshape(tf.matMul(zPass, w1z), [n, 1, P, hid]),
+    tf.reshape(tf.add(tf.matMul(tf.tensor2d(sH, [H, 1]), w1s), q.b1), [1, H, 1, hid]),
+  );
+  const zRows = term && t('predictor.fc1', tf.concat([zPass, tf.zeros([n * P, 1])], 1) as tf.Tensor2D, P);
+  if (zRows) {
+    // The adapter's low-rank term is linear in the input too: its z part per (frame, pass), its s part
+    // per (frame, horizon) from rows [0…0; s_k].
+    const sRows = new Float32Array(n * H * (L + 1));
+    for (let i = 0; i < n * H; i++) sRows[i * (L + 1) + L] = sH[i % H] ?? 0;
+    const sTerm = t('predictor.fc1', tf.tensor2d(sRows, [n * H, L + 1]), H);
+    pre = tf.add(pre, tf.reshape(zRows, [n, 1, P, hid]));
+    if (sTerm) pre = tf.add(pre, tf.reshape(sTerm, [n, H, 1, hid]));
+  }
+  const m2 = maskTensor(masks.m2, [n, H, P, hid]);
+  const h2 = tf.reshape(tf.mul(tf.relu(pre), m2), [n * H * P, hid]) as tf.Tensor2D;
+  let y = tf.reshape(dense(h2, q.w2 as tf.Tensor2D, q.b2, t('predictor.fc2', h2, H * P)), [n, H, P, L]);
+  // Residual predictor: each pass predicts its own (masked-encoder) latent plus s(Δh) × the learned change.
+  if (config.residual) y = tf.add(tf.reshape(zPass, [n, 1, P, L]), tf.mul(y, tf.tensor4d(sH, [1, H, 1, 1])));
+  const { mean, variance } = tf.moments(y, 2);
+  const uncertainty = tf.mean(tf.sqrt(variance), -1) as tf.Tensor2D;
+  return { latent, mean: mean as tf.Tensor3D, uncertainty };
+}
+
+export interface McOptions {
+  /** Horizons in frames. Required, at least one. */
+  readonly horizons: readonly number[];
+  /** Dropout passes P. Default DEFAULT_MC_PASSES. */
+  readonly passes?: number;
+  /** Dropout probability for the passes. Default the model's. 0 makes every pass identical. */
+  readonly dropout?: number;
+  /** Mask source: an Rng (advanced per call) or a seed. Default seed 0. */
+  readonly rng?: Rng | number;
+  /** Explicit masks (tests, reproducing a call); overrides rng and dropout. */
+  readonly masks?: McMasks;
+  /** A patient adapter on top of the model. */
+  readonly adapter?: AdapterParams;
+}
+
+export interface McResult {
+  readonly n: number;
+  readonly horizons: readonly number[];
+  /** n×L latents, dropout off. */
+  readonly latent: Float32Array;
+  /** Per horizon: n×L mean predicted latents. */
+  readonly predictions: Float32Array[];
+  /** Per horizon: n uncertainties (mean over dims of the std across passes, population std). */
+  readonly uncertainty: Float32Array[];
+  /** Per frame: uncertainty averaged over horizons. */
+  readonly frameUncertainty: Float32Array;
+}
+
+export function checkMcArgs(passes: number, horizons: readonly number[]): void {
+  if (!Number.isInteger(passes) || passes < 1) throw new ModelError(ModelErrorCode.INVALID_ARGS, `passes must be a positive integer, got ${passes}`);
+  if (horizons.length === 0 || horizons.some((h) => !(Number.isFinite(h) && h >= 1))) {
+    throw new ModelError(ModelErrorCode.INVALID_ARGS, `horizons must be a non-empty list of numbers ≥ 1, got [${horizons.join(', ')}]`);
+  }
+}
+
+/** MC-dropout prediction for n frames (x: n×F row-major, normalised) with one model. */
+export function mcPredict(model: WorldModel, x: Float32Array, opts: McOptions): McResult {
+  const { featureDim: F, hiddenDim: hid, latentDim: L } = model.config;
+  const passes = opts.passes ?? DEFAULT_MC_PASSES;
+  checkMcArgs(passes, opts.horizons);
+  if (x.length === 0 || x.length % F !== 0) throw new ModelError(ModelErrorCode.SHAPE_MISMATCH, `x length ${x.length} is not a positive multiple of ${F}`);
+  const n = x.length / F;
+  const H = opts.horizons.length;
+  const rng = typeof opts.rng === 'object' ? opts.rng : createRng(opts.rng ?? 0);
+  const masks = opts.masks ?? createMcMasks(rng, n, passes, H, hid, opts.dropout ?? model.config.dropout);
+  if (masks.m1.length !== n * passes * hid || masks.m2.length !== n * H * passes * hid) {
+    throw new ModelError(ModelErrorCode.SHAPE_MISMATCH, 'masks do not match n, passes, horizons and hidden size');
+  }
+  const adapter = opts.adapter;
+  if (adapter) checkAdapter(model.config, adapter.weights);
+  const term: LowRankTerm | undefined = adapter
+    ? (layer, input) => {
+        const v = adapter.vars[layer];
+        return v ? (tf.mul(tf.matMul(tf.matMul(input, v.a as tf.Tensor2D), v.b as tf.Tensor2D), adapter.weights.alpha / adapter.weights.rank) as tf.Tensor2D) : null;
+      }
+    : undefined;
+  const out = tf.tidy(() => {
+    const r = mcCore({
+      encoder: model.encoder,
+      predictor: model.predictor,
+      config: model.config,
+      x: tf.tensor2d(x, [n, F]),
+      passes,
+      horizons: opts.horizons,
+      masks,
+      ...(term ? { term } : {}),
+    });
+    return [r.latent, r.mean, r.uncertainty] as const;
+  });
+  try {
+    const latent = out[0].dataSync() as Float32Array;
+    const mean = out[1].dataSync() as Float32Array;
+    const unc = out[2].dataSync() as Float32Array;
+    const frameUncertainty = new Float32Array(n);
+    const predictions = opts.horizons.map(() => new Float32Array(n * L));
+    const uncertainty = opts.horizons.map(() => new Float32Array(n));
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < H; k++) {
+        predictions[k]?.set(mean.subarray((i * H + k) * L, (i * H + k + 1) * L), i * L);
+        const u = unc[i * H + k] ?? NaN;
+        (uncertainty[k] as Float32Array)[i] = u;
+        frameUncertainty[i] = (frameUncertainty[i] ?? 0) + u / H;
+      }
+    }
+    return { n, horizons: [...opts.horizons], latent: latent.slice(), predictions, uncertainty, frameUncertainty };
+  } finally {
+    tf.dispose(out as unknown as tf.Tensor[]);
+  }
+}
+
+/**
+ * Surprise: RMS distance between the latent that arrived at time t and the latent predicted for t
+ * earlier, sqrt(mean_d (z_d − ẑ_d)²) — on the same per-dimension scale as the uncertainty, so
+ * surprise / uncertainty reads as "how many predicted standard deviations off".
+ */
+export function surprise(arrived: Float32Array, predicted: Float32Array): number {
+  if (arrived.length !== predicted.length || arrived.length === 0) {
+    throw new ModelError(ModelErrorCode.SHAPE_MISMATCH, `surprise: latents of length ${arrived.length} and ${predicted.length}`);
+  }
+  let s = 0;
+  for (let i = 0; i < arrived.length; i++) s += ((arrived[i] ?? 0) - (predicted[i] ?? 0)) ** 2;
+  return Math.sqrt(s / arrived.length);
+}

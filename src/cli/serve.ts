@@ -1,0 +1,152 @@
+// `jepa-motion serve` (and `npm start`): composes the live server from its parts. Embedded mode
+// (no NATS_URL): in-process job bus, model registry and artifacts on the local disk. Distributed mode:
+// JetStream jobs with an on-disk outbox, KV model registry, object store artifacts, NATS live fan-out.
+import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { loadCheckpoint } from '../../models/checkpoint.js';
+import { adapt } from '../../streams/adapt.js';
+import { ARKIT_JOINTS } from '../../streams/adapters/arkit.js';
+import { hmacKeyConfig, mintToken } from '../auth/index.js';
+import { loadConfig, renderHelp, wantsHelp, type Config } from '../config.js';
+import { createCheckpointLoader } from '../inference/checkpoint-loader.js';
+import { createInferenceService } from '../inference/inference-service.js';
+import type { InferenceService } from '../inference/types.js';
+import { createInProcessBus } from '../jobs/in-process-bus.js';
+import type { JobBus } from '../jobs/job-bus.js';
+import { createNatsLiveFanout } from '../jobs/live-fanout.js';
+import { createNatsJobBus } from '../jobs/nats-job-bus.js';
+import { Outbox } from '../jobs/outbox.js';
+import { createPatientCheckpointResolver } from '../jobs/workers/patient-checkpoints.js';
+import { startRetrainWorker } from '../jobs/workers/retrain-worker.js';
+import { createJsonLogger, type Logger } from '../logger.js';
+import { createServer, type RunningServer } from '../server.js';
+import { catalogDeps, createCatalog } from '../sessions/catalog.js';
+import { livePipeline } from '../sessions/live-pipeline.js';
+import type { ArtifactStore } from '../storage/artifact-store.js';
+import { DiskArtifactStore } from '../storage/disk-artifact-store.js';
+import { LocalModelRegistry, type ModelRegistry } from '../storage/model-registry.js';
+import { NatsArtifactStore } from '../storage/nats-artifact-store.js';
+import { NatsModelRegistry } from '../storage/nats-model-registry.js';
+import type { CliIo } from './io.js';
+
+export const serveUsage = 'jepa-motion serve [--port 8080] [--data ./data] [--nats nats://…] [--model DIR] [… every setting in the README]';
+
+/** Tokens printed at an embedded start are for trying the server out, not for a clinic's devices. */
+const DEV_TOKEN_TTL_S = 12 * 3600;
+
+export interface ServeHandle {
+  readonly server: RunningServer;
+  readonly inference: InferenceService;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Starts every part; `close()` stops them in reverse order (server first, so in-flight frames finish). */
+export async function startServe(config: Readonly<Config>, logger: Logger, io: CliIo): Promise<ServeHandle> {
+  await mkdir(config.dataDir, { recursive: true });
+  const closers: (() => Promise<unknown>)[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.reverse()) await close().catch((cause: unknown) => logger.error('shutdown step failed', { cause }));
+  };
+  try {
+    let nc: NatsConnection | undefined;
+    let bus: JobBus;
+    let registry: ModelRegistry;
+    let artifacts: ArtifactStore;
+    if (config.natsUrl) {
+      nc = await connect({ servers: config.natsUrl.split(','), name: 'jepa-motion', maxReconnectAttempts: -1 });
+      const conn = nc;
+      closers.push(() => conn.drain());
+      bus = await createNatsJobBus({ nc, outbox: await Outbox.open(join(config.dataDir, 'outbox')), logger });
+      registry = await NatsModelRegistry.open(nc, { logger });
+      artifacts = await NatsArtifactStore.open(nc);
+    } else {
+      bus = createInProcessBus({ logger });
+      registry = await LocalModelRegistry.open({ file: join(config.dataDir, 'model-registry.json') });
+      artifacts = await DiskArtifactStore.open(join(config.dataDir, 'artifacts'));
+    }
+    closers.push(() => bus.close());
+
+    const base = await loadCheckpoint(config.modelDir);
+    const modelsDir = resolve(config.dataDir, 'models');
+    const inference = await createInferenceService(
+      {
+        workers: config.inferWorkers,
+        maxBatch: config.inferMaxBatch,
+        maxWaitMs: config.inferMaxWaitMs,
+        queueLimit: config.inferQueueLimit,
+        modelCacheSize: config.modelCache,
+        ...(config.backend === 'auto' ? {} : { backend: config.backend }),
+        engine: {
+          module: new URL('../inference/tfjs-engine.ts', import.meta.url),
+          options: { checkpointDir: resolve(config.modelDir), horizons: [...config.horizons], passes: config.mcPasses },
+        },
+      },
+      {
+        logger,
+        // Patient checkpoints live in the artifact store; <data>/models caches them as directories.
+        loadModel: createCheckpointLoader({ base, resolve: createPatientCheckpointResolver({ registry, artifacts, modelsDir }) }),
+      },
+    );
+    closers.push(() => inference.close());
+
+    const catalog = createCatalog({ registry, artifacts, pretrained: { id: 'pretrained', kind: 'pretrained', version: base.weightsSha256.slice(0, 12) }, logger });
+    const server = await createServer(config, {
+      logger,
+      bus,
+      inference,
+      pipeline: livePipeline(() => adapt()),
+      ...catalogDeps(catalog),
+      modelUpdates: registry.watch(),
+      jointNames: ARKIT_JOINTS,
+      ...(nc ? { liveFanout: createNatsLiveFanout(nc, { nodeId: randomUUID(), logger }) } : {}),
+    });
+    closers.push(() => server.close());
+
+    // assessment.completed → per-patient adapter → registry → hot swap (createServer watches the registry).
+    // In distributed mode every node runs one; JetStream hands each job to one of them.
+    const retrain = await startRetrainWorker({ bus, registry, artifacts, baseCheckpointDir: config.modelDir, modelsDir, logger, backend: config.backend });
+    closers.push(() => retrain.stop());
+
+    const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${server.port}`;
+    logger.info('serving', { url, mode: config.mode, backend: inference.backend, model: config.modelDir, data: resolve(config.dataDir) });
+    io.err(`jepa-motion: serving on ${url} (${config.mode} mode, ${inference.backend} backend, data in ${resolve(config.dataDir)})\n`);
+    if (config.jwt.kind === 'secret' && config.jwt.generated) {
+      const key = hmacKeyConfig(config.jwt.secret);
+      const therapist = mintToken({ clinic: 'dev-clinic', role: 'therapist', ttlSeconds: DEV_TOKEN_TTL_S }, key, Date.now());
+      const device = mintToken({ clinic: 'dev-clinic', role: 'device', patient: 'dev-patient', ttlSeconds: DEV_TOKEN_TTL_S }, key, Date.now());
+      io.err(
+        `jepa-motion: JEPA_JWT_SECRET is not set, so this run signs with a generated secret (tokens die with the process).\n` +
+          `  therapist token (dashboard: ${url}/?token=…):\n${therapist}\n` +
+          `  device token (patient dev-patient, for jepa-motion replay --token …):\n${device}\n`,
+      );
+    }
+    return { server, inference, url, close: closeAll };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+/** Runs until SIGINT/SIGTERM, then shuts down gracefully. */
+export async function serveCommand(args: string[], io: CliIo): Promise<number> {
+  if (wantsHelp(args)) {
+    io.out(renderHelp());
+    return 0;
+  }
+  const config = loadConfig(args, io.env);
+  const logger = createJsonLogger(process.stdout, { level: config.logLevel === 'silent' ? 'error' : config.logLevel, base: { service: 'jepa-motion' } });
+  const handle = await startServe(config, logger, io);
+  await new Promise<void>((done) => {
+    const stop = (signal: NodeJS.Signals) => {
+      io.err(`jepa-motion: ${signal}: finishing in-flight frames, flushing recordings, closing sockets\n`);
+      done();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await handle.close();
+  return 0;
+}

@@ -1,0 +1,66 @@
+/**
+ * The contract between the inference service and the math that runs inside each worker thread.
+ * A worker imports an engine module (by URL) that exports `createEngine(init)`; the real one is
+ * ./tfjs-engine.ts (models/batched-inference.ts on a tfjs backend), tests use a tiny pure engine.
+ * Everything crossing the thread boundary is structured-cloneable; big arrays are transferred.
+ */
+
+/** Per-patient adapter weights, engine-defined and structured-cloneable (models/adapters.ts AdapterWeights for the real engine). */
+export type AdapterWeights = object;
+
+/** What a worker passes to `createEngine`. */
+export interface EngineInit {
+  /** Backend preference for models/backend.ts `selectBackend` (undefined = default order). */
+  readonly backend: 'tensorflow' | 'wasm' | 'cpu' | undefined;
+  /** Engine-specific, structured-cloneable options (e.g. the base checkpoint directory). */
+  readonly options: unknown;
+}
+
+/** One batch as the engine sees it: n rows packed row-major. */
+export interface EngineBatch {
+  readonly n: number;
+  /** n × featureDim */
+  readonly x: Float32Array;
+  /** Per row: the patient whose adapter applies, or null for the shared base model. */
+  readonly patients: readonly (string | null)[];
+}
+
+/** Packed engine output for a batch of n rows; H = horizons.length, D = latentDim. */
+export interface EngineOutput {
+  /** n × D latents (dropout off). */
+  readonly latent: Float32Array;
+  /** n × H × D mean predicted latents, horizon-major within a row. */
+  readonly predictions: Float32Array;
+  /** n uncertainties (mean std across MC passes). */
+  readonly uncertainty: Float32Array;
+}
+
+export interface BatchEngine {
+  /** Active backend name as reported by selectBackend (or 'js' for pure engines). */
+  readonly backend: string;
+  readonly featureDim: number;
+  /** Column names the model was trained on (checkpoint feature_names), when the engine knows them. */
+  readonly featureNames?: readonly string[];
+  readonly latentDim: number;
+  /** Prediction horizons in frames, ascending. */
+  readonly horizons: readonly number[];
+  /** Installs (or with null removes) a patient's adapter; called only between batches. */
+  setAdapter(patientId: string, weights: AdapterWeights | null): void;
+  run(batch: EngineBatch): EngineOutput | Promise<EngineOutput>;
+  dispose?(): void;
+}
+
+/** The shape of an engine module's exports. */
+export interface EngineModule {
+  createEngine(init: EngineInit): BatchEngine | Promise<BatchEngine>;
+}
+
+/** Checks an engine's output against the batch; returns a message for the first problem, else null. */
+export function engineOutputProblem(e: Pick<BatchEngine, 'latentDim' | 'horizons'>, n: number, out: EngineOutput): string | null {
+  const d = e.latentDim;
+  if (out.latent.length !== n * d) return `latent has ${out.latent.length} values, expected ${n}×${d}`;
+  const p = n * e.horizons.length * d;
+  if (out.predictions.length !== p) return `predictions have ${out.predictions.length} values, expected ${p}`;
+  if (out.uncertainty.length !== n) return `uncertainty has ${out.uncertainty.length} values, expected ${n}`;
+  return null;
+}

@@ -1,0 +1,296 @@
+/**
+ * The inference service: rows from every live session are micro-batched (MicroBatcher), run in worker
+ * threads (WorkerPool, one batch in flight per worker) on a shared-base + per-patient-adapter engine,
+ * and answered with latent, predictions, uncertainty and surprise. Results are committed in dispatch
+ * order, so every session sees its frames answered in order and surprise is deterministic even when a
+ * later batch finishes first on another worker (the reorder buffer holds at most `workers` batches).
+ */
+import { performance } from 'node:perf_hooks';
+import { asyncScheduler, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
+import { InferenceError, InferenceErrorCode } from './errors.js';
+import { BATCH_SIZE_BOUNDS, Histogram, LATENCY_MS_BOUNDS, SampleRing } from './inference-stats.js';
+import { MicroBatcher } from './micro-batcher.js';
+import { ModelCache, type PatientModel } from './model-cache.js';
+import { ModelLoader } from './model-loader.js';
+import { resolveInferenceOptions } from './inference-options.js';
+import { SurpriseTracker } from './surprise-tracker.js';
+import {
+  ShedReason,
+  type InferenceRequest,
+  type InferenceResult,
+  type InferenceService,
+  type InferenceServiceDeps,
+  type InferenceServiceOptions,
+  type InferenceStats,
+  type Shed,
+} from './types.js';
+import { WorkerPool, type BatchReply, type EngineInfo, type PoolWorker } from './worker-pool.js';
+import type { Queued } from './request-queue.js';
+
+const BASE_MODEL: PatientModel = { ref: 'base', adapter: null };
+
+/** asyncScheduler's timers with a sub-millisecond clock, so latency samples are not rounded to 1 ms. */
+const preciseScheduler: SchedulerLike = {
+  now: () => performance.now(),
+  schedule<T>(work: (this: SchedulerAction<T>, state: T) => void, delay?: number, state?: T): Subscription {
+    return asyncScheduler.schedule(work as (this: SchedulerAction<T>, state?: T) => void, delay, state);
+  },
+};
+
+interface Pending {
+  readonly req: InferenceRequest;
+  readonly x: Float32Array;
+  readonly submittedAt: number;
+  readonly resolve: (r: InferenceResult | Shed) => void;
+}
+
+interface Dispatched {
+  readonly rows: Queued<Pending>[];
+  readonly models: string[];
+  outcome: { ok: true; reply: BatchReply } | { ok: false; err: unknown } | null;
+}
+
+export async function createInferenceService(opts: InferenceServiceOptions, deps: InferenceServiceDeps = {}): Promise<InferenceService> {
+  const o = resolveInferenceOptions(opts);
+  const scheduler = deps.scheduler ?? preciseScheduler;
+  const loadModel = deps.loadModel ?? (() => Promise.resolve(BASE_MODEL));
+  const engine = opts.engine ?? { module: new URL('./tfjs-engine.ts', import.meta.url), options: undefined };
+
+  const batcher = new MicroBatcher<Pending>(
+    { maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs, queueLimit: o.queueLimit, maxAgeMs: o.maxQueueAgeMs },
+    scheduler,
+    () => pump(),
+  );
+  const cache = new ModelCache(o.modelCacheSize);
+  const shedCounts = Object.fromEntries(Object.values(ShedReason).map((r) => [r, 0])) as Record<ShedReason, number>;
+  const counters = { batches: 0, rows: 0 };
+  const models = new ModelLoader(cache, loadModel, scheduler, o.modelRetryMs, () => pump());
+  const batchSize = new Histogram(BATCH_SIZE_BOUNDS);
+  const latency = new Histogram(LATENCY_MS_BOUNDS);
+  const engineMs = new Histogram(LATENCY_MS_BOUNDS);
+  const samples = new SampleRing(o.latencySamples);
+  const inflight = new Map<number, Dispatched>();
+  let nextBatchId = 0;
+  let nextCommitId = 0;
+  let closing = false;
+  let noWorkers = false;
+  let pumping = false;
+  // Re-entrant calls (onReady fired from inside take) only mark more work; the loop picks it up.
+  let again = false;
+
+  // Assigned once the workers are up; a worker dying during start rejects start() instead.
+  let pool: WorkerPool | undefined = undefined;
+  pool = await WorkerPool.start({
+    count: o.workers,
+    entry: new URL('./worker-entry.ts', import.meta.url),
+    init: { engineModule: engine.module.href, backend: opts.backend, engineOptions: engine.options },
+    maxRestarts: o.maxWorkerRestarts,
+    onIdle: () => pump(),
+    onWorkerExit: (index, err) => {
+      deps.logger?.error('inference worker died', { worker: index, error: String(err) });
+      if (pool && pool.alive === 0 && pool.restartCount >= o.maxWorkerRestarts) {
+        noWorkers = true;
+        for (const q of batcher.drain()) shed(q.item, ShedReason.NO_WORKERS);
+      }
+    },
+  });
+  const workers: WorkerPool = pool;
+  const info: EngineInfo = workers.info ?? noEngine();
+  const tracker = new SurpriseTracker(info.horizons);
+
+  function shed(p: Pending, reason: ShedReason): void {
+    shedCounts[reason]++;
+    p.resolve({ shed: true, reason, sessionId: p.req.sessionId, seq: p.req.seq });
+  }
+
+  function pump(): void {
+    if (!pool) return; // workers still starting: their ready signal pumps again
+    if (pumping) {
+      again = true;
+      return;
+    }
+    pumping = true;
+    try {
+      do {
+        again = false;
+        let w: PoolWorker | null;
+        while (!closing && batcher.ready && (w = pool.idle()) !== null) dispatch(pool, w);
+      } while (again);
+    } finally {
+      pumping = false;
+    }
+  }
+
+  function dispatch(pool: WorkerPool, w: PoolWorker): void {
+    // Batch boundary: staged swaps take effect here, never inside a batch already dispatched.
+    cache.applyStaged();
+    const { batch, stale } = batcher.take();
+    for (const q of stale) shed(q.item, ShedReason.STALE);
+    if (batch.length === 0) return;
+    const n = batch.length;
+    const x = new Float32Array(n * info.featureDim);
+    const patients: (string | null)[] = [];
+    const models: string[] = [];
+    const install: { patientId: string; adapter: PatientModel['adapter'] }[] = [];
+    batch.forEach((q, i) => {
+      x.set(q.item.x, i * info.featureDim);
+      const pid = q.item.req.patientId;
+      const m = cache.use(pid);
+      patients.push(m?.adapter ? pid : null);
+      models.push(m?.ref ?? BASE_MODEL.ref);
+      if (m && w.adapters.get(pid) !== m.version) {
+        install.push({ patientId: pid, adapter: m.adapter });
+        w.adapters.set(pid, m.version);
+      }
+    });
+    const remove = [...w.adapters.keys()].filter((p) => !cache.has(p));
+    for (const p of remove) w.adapters.delete(p);
+
+    const id = nextBatchId++;
+    const d: Dispatched = { rows: batch, models, outcome: null };
+    inflight.set(id, d);
+    counters.batches++;
+    counters.rows += n;
+    batchSize.observe(n);
+    pool.run(w, { type: 'batch', id, n, x, patients, install, remove }).then(
+      (reply) => settle(id, { ok: true, reply }),
+      (err: unknown) => settle(id, { ok: false, err }),
+    );
+  }
+
+  function settle(id: number, outcome: NonNullable<Dispatched['outcome']>): void {
+    const d = inflight.get(id);
+    if (d) d.outcome = outcome;
+    // Commit in dispatch order.
+    for (let next = inflight.get(nextCommitId); next?.outcome; next = inflight.get(nextCommitId)) {
+      inflight.delete(nextCommitId++);
+      commit(next, next.outcome);
+    }
+    maybeClosed();
+  }
+
+  function commit(d: Dispatched, outcome: NonNullable<Dispatched['outcome']>): void {
+    if (!outcome.ok) {
+      deps.logger?.error('inference batch failed; its rows are shed', { rows: d.rows.length, error: String(outcome.err) });
+      for (const q of d.rows) shed(q.item, ShedReason.ENGINE_ERROR);
+      return;
+    }
+    const { latent, predictions, uncertainty, ms } = outcome.reply;
+    engineMs.observe(ms);
+    const D = info.latentDim;
+    const H = info.horizons.length;
+    const now = scheduler.now();
+    d.rows.forEach((q, i) => {
+      const z = latent.subarray(i * D, (i + 1) * D);
+      const preds = info.horizons.map((h, k) => ({ horizon: h, latent: predictions.subarray((i * H + k) * D, (i * H + k + 1) * D) }));
+      const { sessionId, seq } = q.item.req;
+      const s = tracker.observe(sessionId, seq, z, preds.map((p) => p.latent));
+      const latencyMs = now - q.item.submittedAt;
+      latency.observe(latencyMs);
+      samples.push(latencyMs);
+      q.item.resolve({
+        shed: false,
+        sessionId,
+        seq,
+        latent: z,
+        predictions: preds,
+        uncertainty: uncertainty[i] ?? NaN,
+        surprise: s?.value ?? null,
+        surpriseHorizon: s?.horizon ?? null,
+        model: d.models[i] ?? BASE_MODEL.ref,
+        batchSize: d.rows.length,
+        latencyMs,
+      });
+    });
+  }
+
+  let closeDone: (() => void) | null = null;
+  function maybeClosed(): void {
+    if (closing && inflight.size === 0 && closeDone) closeDone();
+  }
+
+  function validate(req: InferenceRequest): void {
+    const bad = (msg: string): never => {
+      throw new InferenceError(InferenceErrorCode.BAD_INPUT, msg);
+    };
+    if (typeof req.sessionId !== 'string' || req.sessionId === '') bad('sessionId must be a non-empty string');
+    if (typeof req.patientId !== 'string' || req.patientId === '') bad('patientId must be a non-empty string');
+    if (!Number.isSafeInteger(req.seq) || req.seq < 0) bad(`seq must be an integer ≥ 0, got ${String(req.seq)}`);
+    if (!(req.x instanceof Float32Array)) bad('x must be a Float32Array');
+    if (req.x.length !== info.featureDim) bad(`x has ${req.x.length} features, the model expects ${info.featureDim}`);
+    for (let i = 0; i < req.x.length; i++) if (!Number.isFinite(req.x[i])) bad(`x[${i}] is not finite`);
+  }
+
+  return {
+    backend: info.backend,
+    featureDim: info.featureDim,
+    featureNames: info.featureNames,
+    latentDim: info.latentDim,
+    horizons: info.horizons,
+
+    submit(req) {
+      try {
+        validate(req);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      return new Promise<InferenceResult | Shed>((resolve) => {
+        const p: Pending = { req, x: req.x.slice(), submittedAt: scheduler.now(), resolve };
+        if (closing) return shed(p, ShedReason.SHUTDOWN);
+        if (noWorkers) return shed(p, ShedReason.NO_WORKERS);
+        // Until its model loads, a patient's rows are served by the base model (result.model says so).
+        models.touch(req.patientId, (err) =>
+          deps.logger?.warn('patient model failed to load; serving the base model', { patientId: req.patientId, error: String(err) }),
+        );
+        const victim = batcher.push(req.sessionId, p);
+        if (victim) shed(victim.item, ShedReason.QUEUE_FULL);
+        pump();
+      });
+    },
+
+    ensureModel(patientId) {
+      if (closing) return Promise.reject(new InferenceError(InferenceErrorCode.CLOSED, 'inference service is closed'));
+      return models.ensure(patientId);
+    },
+
+    swapModel(patientId, ref) {
+      if (closing) return Promise.reject(new InferenceError(InferenceErrorCode.CLOSED, 'inference service is closed'));
+      return models.swap(patientId, ref);
+    },
+
+    endSession(sessionId) {
+      tracker.end(sessionId);
+    },
+
+    stats(): InferenceStats {
+      return {
+        backend: info.backend,
+        workers: { count: o.workers, alive: workers.alive, busy: workers.busyCount(), restarts: workers.restartCount },
+        queueDepth: batcher.depth,
+        inflightBatches: inflight.size,
+        heldForOrder: [...inflight.values()].filter((d) => d.outcome !== null).length,
+        batches: counters.batches,
+        rows: counters.rows,
+        batchSize: batchSize.data(),
+        latencyMs: latency.data(),
+        engineMs: engineMs.data(),
+        latencySamples: samples.values(),
+        shed: { ...shedCounts },
+        models: { resident: cache.size, loads: models.loads, loadFailures: models.failures, swaps: models.swaps, evictions: cache.evicted },
+      };
+    },
+
+    async close() {
+      if (!closing) {
+        closing = true;
+        for (const q of batcher.drain()) shed(q.item, ShedReason.SHUTDOWN);
+      }
+      if (inflight.size > 0) await new Promise<void>((r) => (closeDone = r));
+      await workers.close();
+    },
+  };
+}
+
+function noEngine(): never {
+  throw new InferenceError(InferenceErrorCode.WORKER_START_FAILED, 'no worker reported its engine');
+}

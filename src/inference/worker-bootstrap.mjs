@@ -1,0 +1,8 @@
+// Worker-thread bootstrap for TypeScript entries. On Node 20, `execArgv: ['--import', 'tsx']` does not
+// apply the loader to a worker's entry module (ERR_UNKNOWN_FILE_EXTENSION), so the worker starts
+// here, registers tsx's ESM hooks in its own thread, then imports the real .ts entry.
+import { workerData } from 'node:worker_threads';
+import { register } from 'tsx/esm/api';
+
+register();
+await import(workerData.entry);

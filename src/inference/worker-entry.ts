@@ -1,0 +1,65 @@
+/**
+ * Worker-thread entry: imports the engine module named in workerData, initialises it (the engine
+ * calls selectBackend in this thread), then runs one batch per message. The service keeps at most one
+ * batch in flight per worker, so adapter installs carried by a message always happen between batches.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import { engineOutputProblem, type BatchEngine, type EngineModule } from './engine.js';
+import type { BatchMessage, WorkerInit, WorkerReply } from './worker-protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('worker-entry.ts must run in a worker thread');
+
+const post = (msg: WorkerReply, transfer: ArrayBuffer[] = []): void => port.postMessage(msg, transfer);
+const describe = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+
+async function start(init: WorkerInit): Promise<BatchEngine | null> {
+  try {
+    const mod = (await import(init.engineModule)) as Partial<EngineModule>;
+    if (typeof mod.createEngine !== 'function') throw new Error(`${init.engineModule} does not export createEngine`);
+    const engine = await mod.createEngine({ backend: init.backend, options: init.engineOptions });
+    post({
+      type: 'ready',
+      backend: engine.backend,
+      featureDim: engine.featureDim,
+      featureNames: engine.featureNames ? [...engine.featureNames] : null,
+      latentDim: engine.latentDim,
+      horizons: [...engine.horizons],
+    });
+    return engine;
+  } catch (err) {
+    post({ type: 'init-error', message: describe(err) });
+    return null;
+  }
+}
+
+async function runBatch(engine: BatchEngine, msg: BatchMessage): Promise<void> {
+  try {
+    for (const p of msg.remove) engine.setAdapter(p, null);
+    for (const { patientId, adapter } of msg.install) engine.setAdapter(patientId, adapter);
+    const t0 = performance.now();
+    const out = await engine.run({ n: msg.n, x: msg.x, patients: msg.patients });
+    const ms = performance.now() - t0;
+    const problem = engineOutputProblem(engine, msg.n, out);
+    if (problem) throw new Error(`engine output: ${problem}`);
+    // Copy only when the engine handed back views into a larger buffer (transfer moves whole buffers).
+    const own = (a: Float32Array): Float32Array => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice());
+    const latent = own(out.latent);
+    const predictions = own(out.predictions);
+    const uncertainty = own(out.uncertainty);
+    const transfer = [...new Set([latent.buffer, predictions.buffer, uncertainty.buffer])] as ArrayBuffer[];
+    post({ type: 'result', id: msg.id, latent, predictions, uncertainty, ms }, transfer);
+  } catch (err) {
+    post({ type: 'batch-error', id: msg.id, message: describe(err) });
+  }
+}
+
+const engine = await start((workerData as { init: WorkerInit }).init);
+if (engine) {
+  // Messages are handled strictly one after another (the service sends one at a time anyway).
+  let chain = Promise.resolve();
+  port.on('message', (msg: BatchMessage) => {
+    chain = chain.then(() => runBatch(engine, msg));
+  });
+}

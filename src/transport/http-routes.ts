@@ -1,0 +1,133 @@
+// HTTP: health, readiness, Prometheus metrics, the clinic-scoped JSON API and the dashboard page.
+// Every /v1 route needs `Authorization: Bearer <token>`; a token sees only its own clinic (another
+// clinic's session is "not found", not "forbidden": its existence is not revealed). Async handlers
+// follow uWS's rules: headers copied before any await, onAborted tracked, writes corked.
+import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import { PROMETHEUS_CONTENT_TYPE } from '../metrics.js';
+import type { SessionView } from '../sessions/session-manager.js';
+import type { Principal } from '../sessions/types.js';
+import { readStatic, type Mount } from './static-files.js';
+import type { TransportAuth } from './types.js';
+
+export interface Readiness {
+  readonly ready: boolean;
+  readonly checks: Readonly<Record<string, { readonly ok: boolean; readonly detail?: string }>>;
+}
+
+export interface HttpDeps {
+  readonly auth: TransportAuth;
+  readonly readiness: () => Readiness | Promise<Readiness>;
+  readonly metrics: () => string;
+  readonly sessions: { list(clinic: string): SessionView[]; get(id: string): SessionView | undefined };
+  readonly models: { list(clinic: string): Promise<unknown[]> };
+  readonly taskpacks: { list(clinic: string): Promise<unknown[]>; get(clinic: string, id: string): Promise<unknown | undefined> };
+  readonly mounts: readonly Mount[];
+  readonly onError: (code: string) => void;
+}
+
+type Reply = { status: number; body: string | Buffer; contentType: string; headers?: Record<string, string> };
+
+const json = (status: number, value: unknown): Reply => ({ status, body: JSON.stringify(value), contentType: 'application/json; charset=utf-8' });
+const STATUS_TEXT: Record<number, string> = { 200: 'OK', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 413: 'Payload Too Large', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+
+/** Runs an async handler the uWS way and writes its reply unless the client aborted. */
+function serve(res: HttpResponse, produce: () => Promise<Reply>, onError: (code: string) => void): void {
+  let aborted = false;
+  res.onAborted(() => {
+    aborted = true;
+  });
+  void produce()
+    .catch((cause: unknown): Reply => {
+      onError('INTERNAL');
+      return json(500, { code: 'INTERNAL', message: cause instanceof Error ? cause.message : String(cause) });
+    })
+    .then((r) => {
+      if (aborted) return;
+      res.cork(() => {
+        res.writeStatus(`${r.status} ${STATUS_TEXT[r.status] ?? ''}`).writeHeader('content-type', r.contentType);
+        for (const [k, v] of Object.entries(r.headers ?? {})) res.writeHeader(k, v);
+        res.end(r.body);
+      });
+    });
+}
+
+function bearer(header: string): string | undefined {
+  const m = /^Bearer\s+(\S+)$/i.exec(header.trim());
+  return m?.[1];
+}
+
+export function httpRoutes(app: TemplatedApp, deps: HttpDeps): void {
+  /** A clinic-scoped API route: authenticates, then calls `handle` with the principal. */
+  const api = (pattern: string, handle: (p: Principal, params: string[]) => Promise<Reply>) => {
+    app.get(pattern, (res: HttpResponse, req: HttpRequest) => {
+      const token = bearer(req.getHeader('authorization'));
+      const params = [req.getParameter(0) ?? ''];
+      serve(
+        res,
+        async () => {
+          const auth = await deps.auth.verify(token);
+          if (!auth.ok) {
+            deps.onError(auth.code);
+            return { ...json(401, { code: auth.code, message: auth.message }), headers: { 'www-authenticate': 'Bearer' } };
+          }
+          return handle(auth.principal, params);
+        },
+        deps.onError,
+      );
+    });
+  };
+  const staff = (p: Principal) => p.role === 'therapist' || p.role === 'admin';
+  const forbidden = () => json(403, { code: 'FORBIDDEN', message: 'devices cannot read the clinic API' });
+
+  app.get('/healthz', (res: HttpResponse) => {
+    res.cork(() => {
+      res.writeStatus('200 OK').writeHeader('content-type', 'application/json').end('{"status":"ok"}');
+    });
+  });
+  app.get('/readyz', (res: HttpResponse) => {
+    serve(
+      res,
+      async () => {
+        const r = await deps.readiness();
+        return json(r.ready ? 200 : 503, r);
+      },
+      deps.onError,
+    );
+  });
+  app.get('/metrics', (res: HttpResponse) => {
+    res.cork(() => {
+      res.writeStatus('200 OK').writeHeader('content-type', PROMETHEUS_CONTENT_TYPE).end(deps.metrics());
+    });
+  });
+
+  api('/v1/sessions', async (p) => (staff(p) ? json(200, { sessions: deps.sessions.list(p.clinic) }) : forbidden()));
+  api('/v1/sessions/:id', async (p, [id]) => {
+    if (!staff(p)) return forbidden();
+    const s = deps.sessions.get(id ?? '');
+    return s && s.clinic === p.clinic ? json(200, s) : json(404, { code: 'SESSION_NOT_FOUND', message: `no session ${id}` });
+  });
+  api('/v1/models', async (p) => (staff(p) ? json(200, { models: await deps.models.list(p.clinic) }) : forbidden()));
+  api('/v1/taskpacks', async (p) => (staff(p) ? json(200, { taskpacks: await deps.taskpacks.list(p.clinic) }) : forbidden()));
+  api('/v1/taskpacks/:id', async (p, [id]) => {
+    if (!staff(p)) return forbidden();
+    const tp = await deps.taskpacks.get(p.clinic, id ?? '');
+    return tp === undefined ? json(404, { code: 'NOT_FOUND', message: `no task pack ${id}` }) : json(200, tp);
+  });
+  app.any('/v1/*', (res: HttpResponse) => {
+    res.cork(() => {
+      res.writeStatus('404 Not Found').writeHeader('content-type', 'application/json').end('{"code":"NOT_FOUND","message":"no such route"}');
+    });
+  });
+
+  app.get('/*', (res: HttpResponse, req: HttpRequest) => {
+    const url = req.getUrl();
+    serve(
+      res,
+      async () => {
+        const r = await readStatic(deps.mounts, url);
+        return r.status === 200 ? { status: 200, body: r.body, contentType: r.contentType, headers: { 'cache-control': 'no-cache' } } : json(r.status, { code: 'NOT_FOUND', message: `no file ${url}` });
+      },
+      deps.onError,
+    );
+  });
+}

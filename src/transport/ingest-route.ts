@@ -1,0 +1,100 @@
+// /v1/ingest: the iPad's socket. Limits are explicit (STYLE §10): maxPayloadLength (a bigger message
+// makes uWS close the connection itself — the message handler never sees it), maxBackpressure with
+// closeOnBackpressureLimit (an iPad that stops reading feedback is disconnected rather than buffered
+// for), idleTimeout, and no compression (frames are float32 bins: they do not compress, and deflate
+// costs CPU per message at 60 Hz × sessions).
+import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
+import type { SessionManager } from '../sessions/session-manager.js';
+import { wireError, type SendResult } from '../sessions/types.js';
+import { CloseCode, ErrorCode } from '../protocol/index.js';
+import { TokenBucket } from './rate-limit.js';
+import type { Codec, TransportAuth } from './types.js';
+import { authUpgrade } from './upgrade.js';
+import { WsPeer, type SocketData } from './ws-peer.js';
+import type { UwsModule } from './uws.js';
+
+export interface WsLimits {
+  readonly maxPayloadBytes: number;
+  readonly maxBackpressureBytes: number;
+  readonly idleTimeoutS: number;
+  readonly maxMsgsPerS: number;
+  /** Seconds of continuous over-rate flooding before the connection is closed. */
+  readonly floodCloseS: number;
+}
+
+export interface IngestRouteDeps {
+  readonly uws: UwsModule;
+  readonly auth: TransportAuth;
+  readonly codec: Codec;
+  readonly sessions: SessionManager;
+  readonly nowMs: () => number;
+  readonly onError: (code: string) => void;
+  readonly onSend: (r: SendResult) => void;
+  readonly accepting: () => boolean;
+}
+
+export function bucketFor(limits: WsLimits, nowMs: () => number): TokenBucket {
+  return new TokenBucket(
+    {
+      ratePerS: limits.maxMsgsPerS,
+      // A second's worth of burst absorbs Wi-Fi jitter (frames arriving in clumps) without a false alarm.
+      burst: limits.maxMsgsPerS,
+      // ≈ floodCloseS seconds of traffic at the limit beyond the limit: a flood, not a hiccup.
+      closeAfterRejected: Math.max(1, Math.ceil(limits.floodCloseS * limits.maxMsgsPerS)),
+    },
+    nowMs,
+  );
+}
+
+export function ingestRoute(app: TemplatedApp, limits: WsLimits, deps: IngestRouteDeps): void {
+  app.ws<SocketData>('/v1/ingest', {
+    maxPayloadLength: limits.maxPayloadBytes,
+    maxBackpressure: limits.maxBackpressureBytes,
+    closeOnBackpressureLimit: 1,
+    idleTimeout: limits.idleTimeoutS,
+    compression: deps.uws.DISABLED,
+    sendPingsAutomatically: true,
+    upgrade: authUpgrade(deps.auth, deps.onError),
+    open: (ws: WebSocket<SocketData>) => {
+      const data = ws.getUserData();
+      if (!deps.accepting()) {
+        ws.end(CloseCode.SHUTDOWN, 'server shutting down');
+        return;
+      }
+      data.peer = new WsPeer(ws, data.principal, (m) => deps.codec.encode(m));
+      data.bucket = bucketFor(limits, deps.nowMs);
+      deps.sessions.connected(data.peer);
+    },
+    message: (ws: WebSocket<SocketData>, message: ArrayBuffer) => {
+      const { peer, bucket } = ws.getUserData();
+      if (!peer || !bucket || peer.closed) return;
+      const verdict = bucket.take();
+      if (verdict !== 'ok') {
+        if (verdict === 'close') {
+          deps.onError(ErrorCode.RATE_LIMITED);
+          peer.close(CloseCode.RATE_LIMIT, 'message rate limit exceeded');
+        } else if (verdict === 'limited') {
+          deps.onError(ErrorCode.RATE_LIMITED);
+          deps.onSend(peer.send(wireError(ErrorCode.RATE_LIMITED, `more than ${limits.maxMsgsPerS} messages/s: messages are being dropped`)));
+        }
+        return;
+      }
+      // uWS reuses `message`'s memory after this handler returns: copy before anything async.
+      const raw = new Uint8Array(message.byteLength);
+      raw.set(new Uint8Array(message));
+      const decoded = deps.codec.decodeIngest(raw);
+      if (!decoded.ok) {
+        deps.onError(decoded.error.code);
+        deps.onSend(peer.send(wireError(decoded.error.code, decoded.error.message, decoded.error.seq)));
+        return;
+      }
+      peer.cork(() => deps.sessions.message(peer, raw, decoded.message));
+    },
+    close: (ws: WebSocket<SocketData>) => {
+      const { peer } = ws.getUserData();
+      if (!peer) return;
+      peer.closed = true;
+      deps.sessions.disconnected(peer);
+    },
+  });
+}
