@@ -36,11 +36,40 @@ export interface SamplerArgs {
   readonly seed?: number;
   /** Samples per epoch = round(samplesPerFrame × usable frames). Default DEFAULT_SAMPLES_PER_FRAME. */
   readonly samplesPerFrame?: number;
-  /** Longest Δh in frames; default the longest sequence length − 1 (DESIGN: "up to the sequence length"). */
+  /**
+   * Longest Δh in frames the TRAINING sampler draws; default DEFAULT_TRAIN_MAX_HORIZON (capped at the
+   * longest sequence length − 1). The stored stage-5 dataset (dataset-file.ts) still spans the whole
+   * sequence length as DESIGN says; this is what the model is trained on.
+   */
   readonly maxHorizon?: number;
   /** Distribution of Δh. Default 'log-uniform' (see file comment). */
   readonly horizonLaw?: HorizonLaw;
+  /**
+   * Rotate each pair's direction columns (CIRCULAR_PAIRS present in the data: the world heading) by one
+   * random angle, the same for x_t and x_{t+Δh}: the change of heading (turning) is kept, the lab's
+   * orientation is not learnable. Default DEFAULT_HEADING_AUGMENT.
+   */
+  readonly headingAugment?: boolean;
 }
+
+/**
+ * Default longest training horizon: 30 frames = 0.5 s, the longest horizon the service predicts.
+ * Measured leave-subject-out (models/bench/lso-quick.ts: 4 held-out gait subjects, residualBase 'target',
+ * 20 epochs; geometric-mean nMSE ratio model/identity at Δh = 1/5/10/30, subjects won at Δh = 30):
+ *   Δh up to the sequence length (~1800)  1.02/1.02/1.01/1.15, 2 of 4 (the loss is dominated by horizons of
+ *                                          seconds, where the best answer is a blurred mean)
+ *   ≤ 120  1.02/0.99/0.94/0.89, 3 of 4      ≤ 60  1.02/0.97/0.86/0.57, 4 of 4
+ *   ≤ 30   0.97/0.80/0.60/0.41, 4 of 4 and pose error at Δh = 10 below zero velocity on 3 of 4
+ *   ≤ 15   loses at Δh = 30 (the step s·MLP must extrapolate beyond what it was trained on).
+ */
+export const DEFAULT_TRAIN_MAX_HORIZON = 30;
+
+/**
+ * Heading augmentation default: off. Measured (lso-quick, with residualBase 'target', Δh ≤ 60): it helped
+ * 2 of 4 held-out subjects and hurt the other 2; geometric-mean ratio to identity at Δh = 30 0.61 with it,
+ * 0.54 without. The heading's circular normalisation (CIRCULAR_PAIRS) is kept either way.
+ */
+export const DEFAULT_HEADING_AUGMENT = false;
 
 const invalid = (msg: string): ModelError => new ModelError(ModelErrorCode.INVALID_ARGS, msg);
 
@@ -71,15 +100,46 @@ export function checkSequences(seqs: readonly FeatureSequence[]): { names: reado
   return { names, featureDim: f };
 }
 
+/**
+ * Floor on the std of a BINARY column (every training value 0 or 1: availability masks, contact flags).
+ * With the continuous floor a flag that is always 1 in training (a joint every training rig has) turns a
+ * test-time 0 into −100 (measured on camargo-01's avail_root), an input the encoder never saw; 0.5 is the
+ * std of a fair coin, so a flipped flag moves its column by at most 2.
+ */
+export const DEFAULT_BINARY_STD_FLOOR = 0.5;
+/**
+ * Unit-vector column pairs (sin, cos) normalised as a direction on the circle (mean 0, std √½) instead of
+ * by their training statistics: the world heading depends on the lab's orientation, not on the movement,
+ * so training recordings that all face one way would otherwise give it a tiny std and a subject walking
+ * another way inputs of ±13 std (camargo-01). See also the sampler's heading augmentation.
+ */
+export const CIRCULAR_PAIRS: readonly (readonly [string, string])[] = [['heading_sin', 'heading_cos']];
+
+export interface NormalizationArgs {
+  /** Floor for continuous columns. Default DEFAULT_STD_FLOOR. */
+  readonly stdFloor?: number;
+  /** Floor for binary (0/1) columns. Default DEFAULT_BINARY_STD_FLOOR. */
+  readonly binaryStdFloor?: number;
+  /** Direction pairs normalised as on the unit circle (pairs whose names are absent are ignored). Default CIRCULAR_PAIRS. */
+  readonly circular?: readonly (readonly [string, string])[];
+}
+
 /** Mean and floored std per column over every frame of the (training) sequences. */
-export function computeNormalization(seqs: readonly FeatureSequence[], opts: { stdFloor?: number } = {}): Normalization {
+export function computeNormalization(seqs: readonly FeatureSequence[], opts: NormalizationArgs = {}): Normalization {
   const { names, featureDim: f } = checkSequences(seqs);
   const floor = opts.stdFloor ?? DEFAULT_STD_FLOOR;
+  const binaryFloor = opts.binaryStdFloor ?? DEFAULT_BINARY_STD_FLOOR;
   if (!(floor > 0)) throw invalid(`stdFloor must be > 0, got ${floor}`);
+  if (!(binaryFloor > 0)) throw invalid(`binaryStdFloor must be > 0, got ${binaryFloor}`);
   const sum = new Float64Array(f);
+  const binary = new Array<boolean>(f).fill(true);
   let n = 0;
   for (const s of seqs) {
-    for (let i = 0; i < s.x.length; i++) sum[i % f] = sum[i % f]! + s.x[i]!;
+    for (let i = 0; i < s.x.length; i++) {
+      const v = s.x[i]!;
+      sum[i % f] = sum[i % f]! + v;
+      if (v !== 0 && v !== 1) binary[i % f] = false;
+    }
     n += s.t.length;
   }
   if (n === 0) throw invalid('the sequences have no frames');
@@ -92,7 +152,15 @@ export function computeNormalization(seqs: readonly FeatureSequence[], opts: { s
       ss[i % f] = ss[i % f]! + d * d;
     }
   }
-  const std = Float32Array.from(ss, (v) => Math.max(Math.sqrt(v / n), floor));
+  const std = Float32Array.from(ss, (v, j) => Math.max(Math.sqrt(v / n), binary[j] ? binaryFloor : floor));
+  for (const pair of opts.circular ?? CIRCULAR_PAIRS) {
+    for (const name of pair) {
+      const j = names.indexOf(name);
+      if (j < 0) continue;
+      mean[j] = 0;
+      std[j] = Math.SQRT1_2;
+    }
+  }
   return { names: [...names], mean: Float32Array.from(mean), std };
 }
 
@@ -159,7 +227,7 @@ export function createTransitionSampler(
   seqs: readonly FeatureSequence[],
   norm: Normalization,
   args: SamplerArgs = {},
-): TransitionSampler & { readonly samplesPerEpoch: number; readonly maxHorizon: number; readonly horizonLaw: HorizonLaw } {
+): TransitionSampler & { readonly samplesPerEpoch: number; readonly maxHorizon: number; readonly horizonLaw: HorizonLaw; readonly headingAugment: boolean } {
   const { featureDim: f, names } = checkSequences(seqs);
   if (norm.names.length !== f || norm.names.some((n, i) => n !== names[i])) {
     throw new ModelError(ModelErrorCode.FEATURE_MISMATCH, 'normalisation columns differ from the sequences');
@@ -168,13 +236,26 @@ export function createTransitionSampler(
   if (!(spf > 0)) throw invalid(`samplesPerFrame must be > 0, got ${spf}`);
   const law = args.horizonLaw ?? 'log-uniform';
   const lengths = seqs.map((s) => s.t.length);
-  const maxHorizon = resolveMaxHorizon(lengths, args.maxHorizon);
+  const maxHorizon = resolveMaxHorizon(lengths, args.maxHorizon ?? DEFAULT_TRAIN_MAX_HORIZON);
   const usable = lengths.reduce((a, len) => a + (len >= 2 ? len : 0), 0);
   const samplesPerEpoch = Math.max(1, Math.round(spf * usable));
   const frames = seqs.map((s) => normalizeRows(s.x, norm));
   const index = new PairIndex(lengths);
   const counts = Array.from({ length: maxHorizon + 1 }, (_, h) => (h === 0 ? 0 : index.count(h)));
   const seed = args.seed ?? 0;
+  const augment = args.headingAugment ?? DEFAULT_HEADING_AUGMENT;
+  // Raw columns of each direction pair present in the data (rotated per pair, then normalised).
+  const pairs = augment
+    ? CIRCULAR_PAIRS.map(([a, b]) => [names.indexOf(a), names.indexOf(b)] as const).filter(([a, b]) => a >= 0 && b >= 0)
+    : [];
+  const rotate = (row: Float32Array, o: number, raw: Float32Array, r: number, c: number, sn: number): void => {
+    for (const [a, b] of pairs) {
+      const hx = raw[r * f + a]!;
+      const hz = raw[r * f + b]!;
+      row[o + a] = (hx * c + hz * sn - norm.mean[a]!) / norm.std[a]!;
+      row[o + b] = (hz * c - hx * sn - norm.mean[b]!) / norm.std[b]!;
+    }
+  };
 
   function* epoch(epochIndex: number, batchSize: number): Iterable<TransitionBatch> {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw invalid(`batchSize must be a positive integer, got ${batchSize}`);
@@ -192,11 +273,19 @@ export function createTransitionSampler(
         x.set(src.subarray(t * f, (t + 1) * f), i * f);
         y.set(src.subarray((t + h) * f, (t + h + 1) * f), i * f);
         dh[i] = h;
+        if (pairs.length > 0) {
+          const theta = 2 * Math.PI * rng.next();
+          const c = Math.cos(theta);
+          const sn = Math.sin(theta);
+          const raw = seqs[seq]!.x;
+          rotate(x, i * f, raw, t, c, sn);
+          rotate(y, i * f, raw, t + h, c, sn);
+        }
       }
       yield { size, x, dh, y };
     }
   }
-  return { featureDim: f, samplesPerEpoch, maxHorizon, horizonLaw: law, epoch };
+  return { featureDim: f, samplesPerEpoch, maxHorizon, horizonLaw: law, headingAugment: pairs.length > 0, epoch };
 }
 
 /** Counts of horizons in power-of-two bins [1,2), [2,4), [4,8)… up to maxHorizon (last edge = max + 1). */

@@ -6,7 +6,8 @@
  * then, so a patient's latents stay in the shared latent space the probe decoder and dashboards use.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { TransitionSampler } from './types.js';
+import { normalizeRows } from './dataset.js';
+import type { FeatureSequence, Normalization, TransitionSampler } from './types.js';
 import { AdapterParams, checkAdapter, initAdapter, type AdapterArgs, type AdapterLayer, type AdapterWeights } from './adapters.js';
 import { DEFAULT_EMA_TAU, emaTau, emaUpdate, type EmaSchedule } from './ema.js';
 import { ModelError, ModelErrorCode } from './errors.js';
@@ -14,8 +15,11 @@ import { ensureGradients } from './gradients.js';
 import { createRng, dropoutMask } from './rng.js';
 import {
   WorldModel,
+  encode,
+  encodeTarget,
   initWeights,
   mlpForward,
+  predict,
   predictorForward,
   resolveModelConfig,
   scaleHorizon,
@@ -34,6 +38,14 @@ export const DEFAULT_WEIGHT_DECAY = 1e-2;
 export const DEFAULT_BETA1 = 0.9;
 export const DEFAULT_BETA2 = 0.999;
 export const DEFAULT_EPS = 1e-8;
+/**
+ * Residual base in training (TrainArgs.residualBase). 'target': measured leave-subject-out
+ * (models/bench/lso-quick.ts, held-out gait subjects, 20 epochs, Δh ≤ 60): with 'online' the latents
+ * collapsed to effective rank 1.9–4.6 and the model lost to identity at Δh = 30 on 2 of the 3 subjects
+ * run; with 'target' rank 9–14 and it won at Δh = 10 and 30 on all 4 (with Δh ≤ 30,
+ * DEFAULT_TRAIN_MAX_HORIZON, also at Δh = 5).
+ */
+export const DEFAULT_RESIDUAL_BASE: 'online' | 'target' = 'target';
 
 export interface TrainArgs {
   /** Passes over the sampler's epoch. Default DEFAULT_EPOCHS. */
@@ -64,6 +76,13 @@ export interface TrainArgs {
    * use. With 'online' the EMA lag alone cost a normalised MSE of 0.3–0.6 on held-out subjects.
    */
   readonly inferenceEncoder?: 'ema' | 'online';
+  /**
+   * Residual model: what the predicted change is added to in training. 'online' = the online latent z_t;
+   * 'target' (default, DEFAULT_RESIDUAL_BASE) = the target encoder's z̄_t (the space the loss, the identity baseline and — once
+   * the EMA encoder is served — inference all use), so the MLP learns only the change, not the
+   * online/target gap.
+   */
+  readonly residualBase?: 'online' | 'target';
 }
 
 /** Serialisable, fully resolved training settings (stored as training_config). */
@@ -87,6 +106,8 @@ export interface TrainingConfig {
   readonly horizonInput: string;
   /** What the sampler said about itself (featureDim and, when it exposes them, samplesPerEpoch, maxHorizon, horizonLaw). */
   readonly sampler: Readonly<Record<string, number | string>>;
+  /** Residual model: what the predicted change is added to in training (TrainArgs.residualBase). */
+  readonly residualBase: 'online' | 'target';
 }
 
 export interface TrainOptions {
@@ -136,6 +157,7 @@ function resolveTraining(args: TrainArgs, model: WorldModelConfig, fineTuned: bo
     predictor: { residual: model.residual },
     inferenceEncoder: args.inferenceEncoder ?? 'ema',
     sampler: {},
+    residualBase: args.residualBase ?? DEFAULT_RESIDUAL_BASE,
     horizonInput:
       model.horizonScaling.kind === 'log1p'
         ? `s = ln(1+dh)/ln(1+${model.horizonScaling.maxHorizon})`
@@ -145,6 +167,7 @@ function resolveTraining(args: TrainArgs, model: WorldModelConfig, fineTuned: bo
   if (!Number.isInteger(c.batchSize) || c.batchSize < 1) throw invalid(`batchSize must be a positive integer, got ${c.batchSize}`);
   if (!(c.optimizer.lr > 0)) throw invalid(`lr must be > 0, got ${c.optimizer.lr}`);
   if (!(c.optimizer.weightDecay >= 0)) throw invalid(`weightDecay must be ≥ 0`);
+  if (c.residualBase !== 'online' && c.residualBase !== 'target') throw invalid(`residualBase must be 'online' or 'target', got ${String(c.residualBase)}`);
   return c;
 }
 
@@ -199,6 +222,7 @@ export async function trainWorldModel(opts: TrainOptions, args: TrainArgs = {}):
   const { lr, weightDecay, beta1, beta2, eps } = cfg.optimizer;
   const { hiddenDim: hid, featureDim: F, horizonScaling } = modelConfig;
   const encLR = adapter?.lowRank('encoder');
+  const targetBase = modelConfig.residual && cfg.residualBase === 'target';
   const predLR = adapter?.lowRank('predictor');
 
   const lossCurve: number[] = [];
@@ -229,9 +253,12 @@ export async function trainWorldModel(opts: TrainOptions, args: TrainArgs = {}):
           const mask2 = tf.tensor2d(m2, [n, hid]);
           // The target is computed outside the gradient tape's reach: it is a constant for the step.
           const target = mlpForward(model.targetEncoder, y);
+          const targetNow = targetBase ? mlpForward(model.targetEncoder, x) : undefined;
           const { value, grads } = tf.variableGrads(() => {
             const z = mlpForward(model.encoder, x, mask1, encLR);
-            const zHat = predictorForward(model.predictor, z, sT, mask2, predLR, modelConfig.residual);
+            const zHat = targetBase
+              ? tf.add(targetNow!, tf.mul(predictorForward(model.predictor, z, sT, mask2, predLR, false), sT))
+              : predictorForward(model.predictor, z, sT, mask2, predLR, modelConfig.residual);
             return tf.mean(tf.square(tf.sub(zHat, target))) as tf.Scalar;
           }, trainable);
           const bc1 = 1 - beta1 ** t;
@@ -292,11 +319,77 @@ export async function trainWorldModel(opts: TrainOptions, args: TrainArgs = {}):
 function describeSampler(s: TransitionSampler): Record<string, number | string> {
   const out: Record<string, number | string> = { featureDim: s.featureDim };
   const extra = s as unknown as Record<string, unknown>;
-  for (const k of ['samplesPerEpoch', 'maxHorizon', 'horizonLaw']) {
+  for (const k of ['samplesPerEpoch', 'maxHorizon', 'horizonLaw', 'headingAugment']) {
     const v = extra[k];
     if (typeof v === 'number' || typeof v === 'string') out[k] = v;
+    else if (typeof v === 'boolean') out[k] = String(v);
   }
   return out;
+}
+
+/** Horizons (frames) the residual scale is fitted on: the evaluation's horizons (models/evaluate.ts). */
+export const RESIDUAL_SCALE_HORIZONS: readonly number[] = [1, 5, 10, 30];
+
+export interface ResidualScaleFit {
+  /** The fitted α, clamped to [0, 1] (never amplifies the learned change, never reverses it). */
+  readonly alpha: number;
+  /** Unclamped least-squares α. */
+  readonly raw: number;
+  /** Per horizon: the validation's normalised-by-identity error ratio at α = 1 and at the fitted α. */
+  readonly perHorizon: readonly { readonly h: number; readonly ratioAt1: number; readonly ratioAtAlpha: number }[];
+}
+
+/**
+ * Fits the scale α of a residual model's predicted change on VALIDATION sequences (a subject neither the
+ * training nor the test set contains): with d = ẑ − z̄_t and r = z̄_{t+h} − z̄_t (z̄ = target encoder, as in
+ * the evaluation), α minimises Σ_h Σ‖α·d − r‖² / Σ‖r‖², i.e. the sum over horizons of the error relative
+ * to the identity baseline, so Δh = 1 counts as much as Δh = 30. Closed form:
+ * α = Σ_h (Σ d·r)/E_h ÷ Σ_h (Σ d·d)/E_h with E_h = Σ‖r‖². Why: the learned latent velocity field
+ * overshoots on bodies it never saw (it lost to identity at Δh = 30 on 4 of 6 held-out subjects); a
+ * shrunk step keeps its direction and cannot do worse than identity on the validation subject.
+ */
+export function fitResidualScale(
+  model: WorldModel,
+  validation: readonly FeatureSequence[],
+  norm: Normalization,
+  horizons: readonly number[] = RESIDUAL_SCALE_HORIZONS,
+): ResidualScaleFit {
+  if (!model.config.residual) throw invalid('fitResidualScale needs a residual model');
+  const L = model.config.latentDim;
+  const per = validation.map((s) => {
+    const x = normalizeRows(s.x, norm);
+    return { T: s.t.length, z: encode(model, x), zt: encodeTarget(model, x) };
+  });
+  let num = 0;
+  let den = 0;
+  const stats: { h: number; dr: number; dd: number; rr: number }[] = [];
+  for (const h of horizons) {
+    let dr = 0;
+    let dd = 0;
+    let rr = 0;
+    for (const p of per) {
+      const n = p.T - h;
+      if (n <= 0) continue;
+      const zhat = predict(model, p.z.subarray(0, n * L), new Float32Array(n).fill(h));
+      for (let i = 0; i < n * L; i++) {
+        const base = p.zt[i]!;
+        const d = zhat[i]! - base;
+        const r = p.zt[i + h * L]! - base;
+        dr += d * r;
+        dd += d * d;
+        rr += r * r;
+      }
+    }
+    if (rr <= 0) continue;
+    stats.push({ h, dr, dd, rr });
+    num += dr / rr;
+    den += dd / rr;
+  }
+  if (stats.length === 0 || !(den > 0)) throw invalid('validation sequences are too short (or static) to fit a residual scale');
+  const raw = num / den;
+  const alpha = Math.min(1, Math.max(0, raw));
+  const ratio = (s: { dr: number; dd: number; rr: number }, a: number): number => (a * a * s.dd - 2 * a * s.dr + s.rr) / s.rr;
+  return { alpha, raw, perHorizon: stats.map((s) => ({ h: s.h, ratioAt1: ratio(s, 1), ratioAtAlpha: ratio(s, alpha) })) };
 }
 
 const invalid = (msg: string): ModelError => new ModelError(ModelErrorCode.INVALID_ARGS, msg);

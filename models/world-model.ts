@@ -323,3 +323,18 @@ export function predict(model: WorldModel, z: Float32Array, dh: Float32Array): F
 }
 
 const invalid = (msg: string): ModelError => new ModelError(ModelErrorCode.INVALID_ARGS, msg);
+
+/**
+ * A copy of a residual model whose predicted change is multiplied by `alpha`: ẑ = z + α·s·MLP([z; s]).
+ * Folded into the predictor's last layer (α·(h·W2 + b2) = h·(α·W2) + α·b2), so checkpoints, MC-dropout
+ * and adapters need no new field. Used to shrink a change that does not transfer to unseen subjects
+ * (fitResidualScale in train.ts fits α on a validation subject). The caller disposes the copy.
+ */
+export function withResidualScale(model: WorldModel, alpha: number): WorldModel {
+  if (!model.config.residual) throw invalid('withResidualScale needs a residual model');
+  if (!(Number.isFinite(alpha) && alpha >= 0)) throw invalid(`residual scale must be a finite number ≥ 0, got ${alpha}`);
+  const w = model.getWeights();
+  const fc2 = w.predictor.fc2;
+  const scaled = { ...fc2, w: fc2.w.map((v) => v * alpha), b: fc2.b.map((v) => v * alpha) };
+  return new WorldModel(model.config, { ...w, predictor: { fc1: w.predictor.fc1, fc2: scaled } });
+}

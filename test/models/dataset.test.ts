@@ -83,7 +83,7 @@ describe('sampler', () => {
   it('yields samplesPerFrame × frames normalised pairs whose rows are Δh frames apart', () => {
     const s = createTransitionSampler(seqs, norm, { seed: 1, samplesPerFrame: 2 });
     expect(s.samplesPerEpoch).toBe(500);
-    expect(s.maxHorizon).toBe(199);
+    expect(s.maxHorizon).toBe(30); // DEFAULT_TRAIN_MAX_HORIZON (the sequences have 200 frames)
     const batches = [...s.epoch(0, 64)];
     expect(batches.map((b) => b.size)).toEqual([64, 64, 64, 64, 64, 64, 64, 52]);
     for (const b of batches) {

@@ -48,12 +48,14 @@ describe.skipIf(!hasMotionData)('world model on a real gait recording', () => {
     const sampler = createTransitionSampler([train], norm, { seed: 1 });
     const r = await trainWorldModel({ sampler }, { epochs: 20, seed: 1 });
     try {
-      expect(r.lossCurve.at(-1) ?? Infinity).toBeLessThan((r.lossCurve[0] ?? 0) * 0.6);
+      // No loss check: with the default residualBase 'target' the targets spread as the EMA encoder
+      // learns (the loss rose 0.012 → 0.14 here while every held-out ratio below improved).
       const xn = normalizeRows(test.x, norm);
       for (const h of [1, 5, 10, 30]) {
         const m = heldOut(r.model, xn, F, h);
         // Residual predictor: better than "nothing changes" at every horizon, clearly so at 30 frames
-        // (measured ratios 0.99, 0.94, 0.86, 0.47 at Δh = 1, 5, 10, 30).
+        // (measured ratios 0.86, 0.72, 0.57, 0.34 at Δh = 1, 5, 10, 30 with the defaults: residualBase
+        // 'target', Δh ≤ 30; 0.99, 0.94, 0.86, 0.47 before, with the online base and Δh up to 999).
         expect(m.model).toBeLessThan(m.identity * (h === 30 ? 0.7 : 1));
         expect(m.minStd).toBeGreaterThan(1e-3); // no latent dimension collapsed to a constant
       }

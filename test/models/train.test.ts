@@ -34,7 +34,10 @@ function meanLatentStd(z: Float32Array, d = 64): number {
 
 describe('trainWorldModel', () => {
   it('loss falls on a learnable sequence without collapsing the latents', async () => {
-    const r = await trainWorldModel({ sampler: sampler() }, { epochs: 15, seed: 3 });
+    // residualBase 'online': the loss is then a yardstick of the optimiser. With the default 'target'
+    // the targets spread as the EMA encoder learns, so the loss may rise while predictions improve
+    // (train-residual-base.test.ts checks the served predictions instead).
+    const r = await trainWorldModel({ sampler: sampler() }, { epochs: 15, seed: 3, residualBase: 'online' });
     try {
       expect(r.lossCurve).toHaveLength(15);
       expect(r.steps).toBe(15 * 4);
@@ -87,10 +90,11 @@ describe('trainWorldModel', () => {
   });
 
   it('fine-tunes from a model without modifying it, starting from its loss level', async () => {
-    const base = await trainWorldModel({ sampler: sampler() }, { epochs: 10, seed: 1 });
+    // 'online' base: comparing loss levels needs a loss that falls (see the first test).
+    const base = await trainWorldModel({ sampler: sampler() }, { epochs: 10, seed: 1, residualBase: 'online' });
     const before = base.model.getWeights();
-    const ft = await trainWorldModel({ sampler: sampler(2), init: base.model }, { epochs: 2, seed: 2 });
-    const scratch = await trainWorldModel({ sampler: sampler(2) }, { epochs: 2, seed: 2 });
+    const ft = await trainWorldModel({ sampler: sampler(2), init: base.model }, { epochs: 2, seed: 2, residualBase: 'online' });
+    const scratch = await trainWorldModel({ sampler: sampler(2) }, { epochs: 2, seed: 2, residualBase: 'online' });
     try {
       expect(base.model.getWeights()).toEqual(before);
       expect(ft.trainingConfig.fineTuned).toBe(true);
