@@ -3,14 +3,14 @@
 import { basename, extname } from 'node:path';
 import { featureSequenceFromRecording } from '../../models/bench/feature-sequences.js';
 import type { FeatureSequence } from '../../models/types.js';
-import { readRecording } from '../../streams/adapters/read-recording.js';
 import type { Assessment } from '../../streams/types.js';
 import { assessmentFor } from '../pipeline/run-pipeline.js';
+import { readAnyRecording } from '../pipeline/session-recording.js';
 
 export async function loadSequences(files: readonly string[], assessment?: Assessment): Promise<FeatureSequence[]> {
   const out: FeatureSequence[] = [];
   for (const path of files) {
-    const recording = await readRecording(path);
+    const recording = await readAnyRecording(path);
     const subject = recording.meta.subject ?? basename(path, extname(path));
     out.push(await featureSequenceFromRecording(recording, { path, assessment: assessmentFor(recording, assessment), subject }));
   }

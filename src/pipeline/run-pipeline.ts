@@ -1,9 +1,8 @@
 // Offline stages 0–3 through the same stream stages the live server runs:
-// readRecording (stage 0) → from(frames).pipe(sessionPipeline) (stages 1–3) → artifacts + manifest.
+// readAnyRecording (stage 0: mocap files or the server's session recordings) → from(frames).pipe(sessionPipeline) (stages 1–3) → artifacts + manifest.
 import { basename, extname } from 'node:path';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { encodeNpy, encodeNpz } from '../../models/npz.js';
-import { readRecording } from '../../streams/adapters/read-recording.js';
 import { featureNames } from '../../streams/features.js';
 import type { MetricsFrame } from '../../streams/metrics.js';
 import { sessionPipeline } from '../../streams/session-pipeline.js';
@@ -11,6 +10,7 @@ import { JOINT_COUNT, JOINTS } from '../../streams/skeleton.js';
 import { summarize, type PipelineSummary } from '../../streams/summary.js';
 import type { Assessment, Recording, SourceFormat } from '../../streams/types.js';
 import { ArtifactWriter, type ManifestEntry } from './manifest.js';
+import { readAnyRecording } from './session-recording.js';
 
 export interface PipelineRunOptions {
   readonly out: string;
@@ -48,7 +48,7 @@ export async function runPipeline(files: readonly string[], opts: PipelineRunOpt
   const results: RecordingResult[] = [];
   const used = new Set<string>();
   for (const file of files) {
-    const recording = await readRecording(file, { format: opts.format ?? 'auto', ...(opts.fps ? { fps: opts.fps } : {}) });
+    const recording = await readAnyRecording(file, { format: opts.format ?? 'auto', ...(opts.fps ? { fps: opts.fps } : {}) });
     const assessment = assessmentFor(recording, opts.assessment);
     const states = await processRecording(recording, assessment);
     const summary = summarize(states, recording.meta);
