@@ -84,6 +84,9 @@ export function openSocket(Ctor: WebSocketConstructor, url: string, token: strin
     let detail = '';
     const timer = timers.setTimeout(() => {
       settle(new ClientError(ClientErrorCode.TIMEOUT, `no connection to ${url} within ${timeoutMs} ms`));
+      // Closing a socket that is still connecting emits an error (the `ws` package throws it when
+      // nobody listens): it is the expected end of this attempt, already reported as TIMEOUT.
+      ws.onerror = () => undefined;
       ws.close();
     }, timeoutMs);
     const settle = (err?: ClientError) => {

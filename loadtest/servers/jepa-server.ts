@@ -2,6 +2,7 @@
 // (adapt → sessionPipeline), the micro-batched inference service (tfjs-wasm worker), disk recordings
 // and the in-process bus. Prints one JSON line {"port": N} when listening; SIGTERM closes it.
 //   node --import tsx loadtest/servers/jepa-server.ts <checkpoint-dir> <data-dir>   (JEPA_JWT_SECRET in env)
+import { performance } from 'node:perf_hooks';
 import { loadCheckpoint } from '../../models/checkpoint.js';
 import { loadConfig } from '../../src/config.js';
 import { createCheckpointLoader } from '../../src/inference/checkpoint-loader.js';
@@ -24,6 +25,10 @@ const inference = await createInferenceService(
     maxBatch: config.inferMaxBatch,
     maxWaitMs: config.inferMaxWaitMs,
     queueLimit: config.inferQueueLimit,
+    // Small batches in-process while the event loop has room (src/inference/inline-runner.ts).
+    // BENCH_INLINE_MAX_ROWS=0 benchmarks the worker-only path.
+    inlineMaxRows: Number(process.env.BENCH_INLINE_MAX_ROWS ?? 16),
+    ...(process.env.BENCH_INLINE_MAX_UTILIZATION ? { inlineMaxUtilization: Number(process.env.BENCH_INLINE_MAX_UTILIZATION) } : {}),
     backend: 'wasm',
     engine: { module: new URL('../../src/inference/tfjs-engine.ts', import.meta.url), options: { checkpointDir: set.baseDir, horizons: config.horizons, passes: config.mcPasses } },
   },
@@ -40,6 +45,10 @@ const server = await createServer(config, {
 });
 process.stdout.write(`${JSON.stringify({ port: server.port, backend: inference.backend })}\n`);
 process.once('SIGTERM', () => {
+  if (process.env.BENCH_STATS) {
+    const st = inference.stats();
+    process.stderr.write(`${JSON.stringify({ inline: st.inline, batches: st.batches, rows: st.rows, elu: performance.eventLoopUtilization().utilization })}\n`);
+  }
   void server
     .close()
     .then(() => inference.close())

@@ -31,6 +31,13 @@ import { NatsArtifactStore } from '../storage/nats-artifact-store.js';
 import { NatsModelRegistry } from '../storage/nats-model-registry.js';
 import type { CliIo } from './io.js';
 
+/**
+ * Batches of at most this many rows run on the main thread instead of a worker: below it a worker
+ * round trip (wake-up, postMessage) costs more than the arithmetic (loadtest/engine-cost.ts: 0.5 ms
+ * for 2–4 rows in-process). The service still sends every batch to a worker while the event loop is busy.
+ */
+const INLINE_MAX_ROWS = 16;
+
 export const serveUsage = 'jepa-motion serve [--port 8080] [--data ./data] [--nats nats://…] [--model DIR] [… every setting in the README]';
 
 /** Tokens printed at an embedded start are for trying the server out, not for a clinic's devices. */
@@ -77,6 +84,7 @@ export async function startServe(config: Readonly<Config>, logger: Logger, io: C
         maxBatch: config.inferMaxBatch,
         maxWaitMs: config.inferMaxWaitMs,
         queueLimit: config.inferQueueLimit,
+        inlineMaxRows: INLINE_MAX_ROWS,
         modelCacheSize: config.modelCache,
         ...(config.backend === 'auto' ? {} : { backend: config.backend }),
         engine: {

@@ -12,6 +12,8 @@ export const INFERENCE_DEFAULTS = {
   maxWorkerRestarts: 5,
   modelRetryMs: 10_000,
   latencySamples: 4096,
+  inlineMaxRows: 0,
+  inlineMaxUtilization: 0.5,
 } as const;
 
 export type ResolvedInferenceOptions = Required<Omit<InferenceServiceOptions, 'backend' | 'engine'>>;
@@ -33,6 +35,8 @@ function validateOptions(o: ResolvedInferenceOptions): void {
   for (const k of ['maxWaitMs', 'maxQueueAgeMs', 'maxWorkerRestarts', 'modelRetryMs'] as const) {
     if (!Number.isFinite(o[k]) || o[k] < 0) bad(`${k} must be a finite number ≥ 0, got ${o[k]}`);
   }
+  if (!Number.isInteger(o.inlineMaxRows) || o.inlineMaxRows < 0) bad(`inlineMaxRows must be an integer ≥ 0, got ${o.inlineMaxRows}`);
+  if (!(o.inlineMaxUtilization >= 0 && o.inlineMaxUtilization <= 1)) bad(`inlineMaxUtilization must be within 0..1, got ${o.inlineMaxUtilization}`);
   if (o.queueLimit < o.maxBatch) bad(`queueLimit (${o.queueLimit}) must be ≥ maxBatch (${o.maxBatch})`);
   if (o.maxQueueAgeMs < o.maxWaitMs) bad(`maxQueueAgeMs (${o.maxQueueAgeMs}) must be ≥ maxWaitMs (${o.maxWaitMs}), or every partial batch would be stale`);
 }

@@ -25,7 +25,10 @@ import {
   type Shed,
 } from './types.js';
 import { WorkerPool, type BatchReply, type EngineInfo, type PoolWorker } from './worker-pool.js';
+import type { BatchMessage } from './worker-protocol.js';
 import type { Queued } from './request-queue.js';
+import { InlineRunner } from './inline-runner.js';
+import { eventLoopUtilization, UTILIZATION_WINDOW_MS } from './event-loop-utilization.js';
 
 const BASE_MODEL: PatientModel = { ref: 'base', adapter: null };
 
@@ -80,10 +83,11 @@ export async function createInferenceService(opts: InferenceServiceOptions, deps
 
   // Assigned once the workers are up; a worker dying during start rejects start() instead.
   let pool: WorkerPool | undefined = undefined;
+  const init = { engineModule: engine.module.href, backend: opts.backend, engineOptions: engine.options };
   pool = await WorkerPool.start({
     count: o.workers,
     entry: new URL('./worker-entry.ts', import.meta.url),
-    init: { engineModule: engine.module.href, backend: opts.backend, engineOptions: engine.options },
+    init,
     maxRestarts: o.maxWorkerRestarts,
     onIdle: () => pump(),
     onWorkerExit: (index, err) => {
@@ -96,6 +100,18 @@ export async function createInferenceService(opts: InferenceServiceOptions, deps
   });
   const workers: WorkerPool = pool;
   const info: EngineInfo = workers.info ?? noEngine();
+  // Small batches run on this thread while the event loop has room (InlineRunner says why).
+  let inline: InlineRunner | null = null;
+  if (o.inlineMaxRows > 0) {
+    try {
+      inline = await InlineRunner.start(init);
+    } catch (err) {
+      await workers.close();
+      throw err;
+    }
+  }
+  const utilization = deps.utilization ?? eventLoopUtilization(UTILIZATION_WINDOW_MS);
+  const inlineCounters = { batches: 0, rows: 0 };
   const tracker = new SurpriseTracker(info.horizons);
 
   function shed(p: Pending, reason: ShedReason): void {
@@ -114,11 +130,35 @@ export async function createInferenceService(opts: InferenceServiceOptions, deps
       do {
         again = false;
         let w: PoolWorker | null;
-        while (!closing && batcher.ready && (w = pool.idle()) !== null) dispatch(pool, w);
+        while (!closing && batcher.ready && (w = choose(pool)) !== null) dispatch(pool, w);
       } while (again);
     } finally {
       pumping = false;
     }
+  }
+
+  /**
+   * Where the next batch runs: in-process when it is small (≤ inlineMaxRows) and the event loop was
+   * less than inlineMaxUtilization busy over the last window (inline work counts towards that, so a
+   * loaded server moves its batches to the workers by itself); else an idle worker; else it waits
+   * (and grows) until a worker is free.
+   */
+  function choose(pool: WorkerPool): PoolWorker | null {
+    if (inline && !inline.busy && Math.min(batcher.depth, o.maxBatch) <= o.inlineMaxRows && utilization() < o.inlineMaxUtilization) return inline;
+    return pool.idle();
+  }
+
+  function run(pool: WorkerPool, w: PoolWorker, msg: BatchMessage): Promise<BatchReply> {
+    if (w !== inline) return pool.run(w, msg);
+    const runner = inline;
+    runner.busy = true;
+    inlineCounters.batches++;
+    inlineCounters.rows += msg.n;
+    return runner.run(msg).finally(() => {
+      runner.busy = false;
+      // Rows that queued while this batch ran are picked up now (workers signal this via onIdle).
+      queueMicrotask(pump);
+    });
   }
 
   function dispatch(pool: WorkerPool, w: PoolWorker): void {
@@ -152,7 +192,7 @@ export async function createInferenceService(opts: InferenceServiceOptions, deps
     counters.batches++;
     counters.rows += n;
     batchSize.observe(n);
-    pool.run(w, { type: 'batch', id, n, x, patients, install, remove }).then(
+    run(pool, w, { type: 'batch', id, n, x, patients, install, remove }).then(
       (reply) => settle(id, { ok: true, reply }),
       (err: unknown) => settle(id, { ok: false, err }),
     );
@@ -266,6 +306,7 @@ export async function createInferenceService(opts: InferenceServiceOptions, deps
       return {
         backend: info.backend,
         workers: { count: o.workers, alive: workers.alive, busy: workers.busyCount(), restarts: workers.restartCount },
+        inline: { enabled: inline !== null, batches: inlineCounters.batches, rows: inlineCounters.rows },
         queueDepth: batcher.depth,
         inflightBatches: inflight.size,
         heldForOrder: [...inflight.values()].filter((d) => d.outcome !== null).length,
@@ -286,6 +327,8 @@ export async function createInferenceService(opts: InferenceServiceOptions, deps
         for (const q of batcher.drain()) shed(q.item, ShedReason.SHUTDOWN);
       }
       if (inflight.size > 0) await new Promise<void>((r) => (closeDone = r));
+      inline?.dispose();
+      inline = null;
       await workers.close();
     },
   };

@@ -86,6 +86,17 @@ export interface InferenceServiceOptions {
   readonly modelRetryMs?: number;
   /** Recent latency samples kept for percentiles. Default 4096. */
   readonly latencySamples?: number;
+  /**
+   * Batches of at most this many rows run on the calling thread (the engine is loaded there too) instead
+   * of a worker, while the event loop is less than `inlineMaxUtilization` busy: at small batches a worker
+   * round trip costs more than the math. 0 (the default) = always use the workers. ~0.05 ms per row with
+   * tfjs-wasm, so 16 rows keep the event loop waiting ≲ 1 ms. The engine module is then also loaded on
+   * the calling thread (for the tfjs engine: its own backend selection and base weights there); an engine
+   * that blocks or exits the thread would do so to the event loop — the tfjs engine does neither.
+   */
+  readonly inlineMaxRows?: number;
+  /** Event-loop utilisation (0..1, last 250 ms) at or above which every batch goes to a worker. Default 0.5. */
+  readonly inlineMaxUtilization?: number;
 }
 
 export interface InferenceLogger {
@@ -99,11 +110,15 @@ export interface InferenceServiceDeps {
   /** Loads a patient's model: `ref` given by swapModel, else the registry's current one. Default: base for all. */
   readonly loadModel?: (patientId: string, ref: string | undefined) => Promise<PatientModel>;
   readonly logger?: InferenceLogger;
+  /** Event-loop utilisation 0..1 for the inline decision. Default: perf_hooks eventLoopUtilization over 250 ms windows. */
+  readonly utilization?: () => number;
 }
 
 export interface InferenceStats {
   readonly backend: string;
   readonly workers: { readonly count: number; readonly alive: number; readonly busy: number; readonly restarts: number };
+  /** Batches (and their rows) run in-process (inlineMaxRows); they are included in batches/rows too. */
+  readonly inline: { readonly enabled: boolean; readonly batches: number; readonly rows: number };
   readonly queueDepth: number;
   readonly inflightBatches: number;
   /** Batches finished but held until an earlier batch finishes (results are committed in dispatch order). */

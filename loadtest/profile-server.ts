@@ -1,0 +1,80 @@
+// One fixed-N load step against the jepa-motion bench server (or another server file), optionally under
+// the V8 CPU profiler — the tool behind the throughput work (bench-server.ts searches for the largest
+// passing N; this answers "what does N sessions cost, and where does the time go").
+//   node --import tsx loadtest/profile-server.ts [sessions=5] [cpu-prof-dir] [server-file]
+// Prints one JSON line: latency percentiles, missing/shed counts, server CPU (% of one core, all threads)
+// and RSS, this (load-generating) process's CPU, and the 1-minute load average. With a profile dir,
+// every thread of the server writes a .cpuprofile there on exit. Extra node flags for the server:
+// PROF_NODE_ARGS="--trace-gc". Checkpoints are built once into $PROF_CK_DIR (default /tmp/jepa-prof-ck).
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import WebSocket from 'ws';
+import type { WebSocketConstructor } from '../clients/sdk/index.js';
+import { hmacKeyConfig, mintToken } from '../src/auth/index.js';
+import { readRecording } from '../streams/adapters/read-recording.js';
+import { DEFAULT_RECORDING } from './harness.js';
+import { runScenario } from './scenario.js';
+import { sampleUsage } from './server-process.js';
+import { writeCheckpointSet } from './servers/checkpoints.js';
+
+/** CPU seconds (utime+stime) per thread (name#tid; the first is the main thread) over the process's life, from /proc. */
+function threadCpu(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const cpuS = (Number(rest[11]) + Number(rest[12])) / 100;
+      if (cpuS >= 0.05) out[`${name}#${tid}`] = Math.round(cpuS * 100) / 100;
+    }
+  } catch {
+    /* process gone */
+  }
+  return out;
+}
+
+const sessions = Number(process.argv[2] ?? 5);
+const profDir = process.argv[3] ?? '';
+const serverFile = process.argv[4] ?? new URL('./servers/jepa-server.ts', import.meta.url).pathname;
+const ckDir = process.env.PROF_CK_DIR ?? join(tmpdir(), 'jepa-prof-ck');
+const patients = Array.from({ length: 8 }, (_, i) => `bench-p${i}`);
+if (!existsSync(join(ckDir, 'set.json'))) await writeCheckpointSet(ckDir, DEFAULT_RECORDING, patients);
+const dataDir = await mkdtemp(join(tmpdir(), 'jepa-prof-data-'));
+const secret = randomBytes(16).toString('hex');
+const nodeArgs = process.env.PROF_NODE_ARGS ? process.env.PROF_NODE_ARGS.split(' ') : [];
+const args = ['--import', 'tsx', ...nodeArgs, ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), serverFile, ckDir, dataDir];
+const child = spawn(process.execPath, args, { env: { ...process.env, JEPA_JWT_SECRET: secret, LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'inherit'] });
+const exited = new Promise<void>((r) => child.once('exit', () => r()));
+try {
+  // The first JSON line carries the port; anything else (e.g. --trace-gc output) is passed through.
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${serverFile} exited with ${code} before listening`)));
+    lines.on('line', (l) => {
+      if (l.startsWith('{"port"')) resolve(Number((JSON.parse(l) as { port: number }).port));
+      else process.stderr.write(`${l}\n`);
+    });
+  });
+  const token = mintToken({ clinic: 'bench', role: 'admin', ttlSeconds: 3600 }, hmacKeyConfig(secret), Date.now());
+  const usage = sampleUsage(child.pid ?? -1);
+  const c0 = process.cpuUsage();
+  const w0 = performance.now();
+  const recording = await readRecording(DEFAULT_RECORDING);
+  const r = await runScenario({ url: `ws://127.0.0.1:${port}`, token, sessions, durationS: 10, rampS: 2, fps: 60, recording, patients, WebSocket: WebSocket as WebSocketConstructor, warmupS: 2 });
+  const u = usage.stop();
+  const threads = threadCpu(child.pid ?? -1);
+  const cu = process.cpuUsage(c0);
+  const clientCpuPct = Math.round(((cu.user + cu.system) / 1000 / (performance.now() - w0)) * 1000) / 10;
+  const out = { sessions, latency_ms: r.latency_ms, missing: r.missing_feedback, missingAck: r.missing_ack, shed: r.shed, frames: r.frames_sent, ...u, clientCpuPct, load: loadavg()[0], threads };
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+} finally {
+  child.kill('SIGTERM');
+  await exited;
+  await rm(dataDir, { recursive: true, force: true });
+}
