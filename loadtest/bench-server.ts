@@ -72,9 +72,17 @@ async function step(kind: ServerKind, sessions: number, o: BenchOptions): Promis
     });
     const usage = sampler.stop();
     const loadAvg = Math.round((loadavg()[0] ?? NaN) * 100) / 100;
-    const pass = report.frames_sent > 0 && report.missing_feedback === 0 && report.missing_ack === 0 && report.shed === 0 && report.failed_sessions === 0 && report.latency_ms.p99 < o.p99Ms;
+    const pass =
+      report.frames_sent > 0 &&
+      report.missing_feedback === 0 &&
+      report.missing_ack === 0 &&
+      report.shed === 0 &&
+      report.failed_sessions === 0 &&
+      report.latency_ms.p99 < o.p99Ms;
     const l = report.latency_ms;
-    o.log(`${kind.padEnd(11)} N=${String(sessions).padStart(4)} ${pass ? 'PASS' : 'FAIL'}  p50 ${l.p50} p95 ${l.p95} p99 ${l.p99} max ${l.max} ms  missing ${report.missing_feedback}/${report.frames_sent}  shed ${report.shed}  cpu ${usage.cpuPct}%  rss ${usage.rssPeakMb} MB  load ${loadAvg}`);
+    o.log(
+      `${kind.padEnd(11)} N=${String(sessions).padStart(4)} ${pass ? 'PASS' : 'FAIL'}  p50 ${l.p50} p95 ${l.p95} p99 ${l.p99} max ${l.max} ms  missing ${report.missing_feedback}/${report.frames_sent}  shed ${report.shed}  cpu ${usage.cpuPct}%  rss ${usage.rssPeakMb} MB  load ${loadAvg}`,
+    );
     return { sessions, pass, report, usage, loadAvg };
   } finally {
     await server.stop();
@@ -152,14 +160,31 @@ async function main(): Promise<void> {
     };
     const kinds = (values.only ? [values.only] : Object.keys(SERVERS)) as ServerKind[];
     for (const kind of kinds) if (!(kind in SERVERS)) throw new RangeError(`--only ${kind}: one of ${Object.keys(SERVERS).join(', ')}`);
-    const results: Record<string, { maxSessions: number; p99Ms: number | null; cpuPct: number | null; rssPeakMb: number | null; loadAvg: number | null; steps: number }> = {};
+    const results: Record<
+      string,
+      { maxSessions: number; p99Ms: number | null; cpuPct: number | null; rssPeakMb: number | null; loadAvg: number | null; steps: number }
+    > = {};
     for (const { kind, best, steps } of await largestPassing(kinds, o)) {
-      results[kind] = { maxSessions: best?.sessions ?? 0, p99Ms: best?.report.latency_ms.p99 ?? null, cpuPct: best?.usage.cpuPct ?? null, rssPeakMb: best?.usage.rssPeakMb ?? null, loadAvg: best?.loadAvg ?? null, steps: steps.length };
+      results[kind] = {
+        maxSessions: best?.sessions ?? 0,
+        p99Ms: best?.report.latency_ms.p99 ?? null,
+        cpuPct: best?.usage.cpuPct ?? null,
+        rssPeakMb: best?.usage.rssPeakMb ?? null,
+        loadAvg: best?.loadAvg ?? null,
+        steps: steps.length,
+      };
     }
     const jm = results['jepa-motion']?.maxSessions;
     const bl = results.baseline?.maxSessions;
     const ratio = jm !== undefined && bl !== undefined ? (bl > 0 ? Math.round((jm / bl) * 100) / 100 : null) : undefined;
-    const summary = { cores: cpus().length, criterion: `every frame answered (feedback + ack, none shed), p99 < ${o.p99Ms} ms (after ${o.warmupS} s warm-up)`, durationS: o.durationS, fps: 60, results, ratio };
+    const summary = {
+      cores: cpus().length,
+      criterion: `every frame answered (feedback + ack, none shed), p99 < ${o.p99Ms} ms (after ${o.warmupS} s warm-up)`,
+      durationS: o.durationS,
+      fps: 60,
+      results,
+      ratio,
+    };
     process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : `${JSON.stringify(summary, null, 2)}\n`);
   } finally {
     await rm(ckDir, { recursive: true, force: true });

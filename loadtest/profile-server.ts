@@ -66,12 +66,34 @@ try {
   const c0 = process.cpuUsage();
   const w0 = performance.now();
   const recording = await readRecording(DEFAULT_RECORDING);
-  const r = await runScenario({ url: `ws://127.0.0.1:${port}`, token, sessions, durationS: 10, rampS: 2, fps: 60, recording, patients, WebSocket: WebSocket as WebSocketConstructor, warmupS: 2 });
+  const r = await runScenario({
+    url: `ws://127.0.0.1:${port}`,
+    token,
+    sessions,
+    durationS: 10,
+    rampS: 2,
+    fps: 60,
+    recording,
+    patients,
+    WebSocket: WebSocket as WebSocketConstructor,
+    warmupS: 2,
+  });
   const u = usage.stop();
   const threads = threadCpu(child.pid ?? -1);
   const cu = process.cpuUsage(c0);
   const clientCpuPct = Math.round(((cu.user + cu.system) / 1000 / (performance.now() - w0)) * 1000) / 10;
-  const out = { sessions, latency_ms: r.latency_ms, missing: r.missing_feedback, missingAck: r.missing_ack, shed: r.shed, frames: r.frames_sent, ...u, clientCpuPct, load: loadavg()[0], threads };
+  const out = {
+    sessions,
+    latency_ms: r.latency_ms,
+    missing: r.missing_feedback,
+    missingAck: r.missing_ack,
+    shed: r.shed,
+    frames: r.frames_sent,
+    ...u,
+    clientCpuPct,
+    load: loadavg()[0],
+    threads,
+  };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 } finally {
   child.kill('SIGTERM');

@@ -59,10 +59,14 @@ function layerOf(w: WorldModelWeights, name: AdapterLayer): LinearWeights {
 
 function layerDims(c: WorldModelConfig, name: AdapterLayer): [number, number] {
   switch (name) {
-    case 'encoder.fc1': return [c.featureDim, c.hiddenDim];
-    case 'encoder.fc2': return [c.hiddenDim, c.latentDim];
-    case 'predictor.fc1': return [c.latentDim + 1, c.hiddenDim];
-    case 'predictor.fc2': return [c.hiddenDim, c.latentDim];
+    case 'encoder.fc1':
+      return [c.featureDim, c.hiddenDim];
+    case 'encoder.fc2':
+      return [c.hiddenDim, c.latentDim];
+    case 'predictor.fc1':
+      return [c.latentDim + 1, c.hiddenDim];
+    case 'predictor.fc2':
+      return [c.hiddenDim, c.latentDim];
   }
 }
 
@@ -134,7 +138,10 @@ export function mergeAdapter(base: WorldModelWeights, adapter: AdapterWeights): 
 export class AdapterParams {
   readonly vars: Partial<Record<AdapterLayer, { a: tf.Variable; b: tf.Variable }>> = {};
 
-  constructor(readonly weights: AdapterWeights, trainable = true) {
+  constructor(
+    readonly weights: AdapterWeights,
+    trainable = true,
+  ) {
     for (const name of Object.keys(weights.layers) as AdapterLayer[]) {
       const l = weights.layers[name];
       if (!l) continue;

@@ -184,7 +184,16 @@ export function createBatchedInference(
     const out = tf.tidy(() => {
       const masks = bank?.window(n, passes, H, hid) ?? createMcMasks(rng, n, passes, H, hid, config.dropout);
       const term = st && rowSlot.some((k) => k >= 0) ? lowRankTerm(st, rowSlot) : undefined;
-      const r = mcCore({ encoder: model.encoder, predictor: model.predictor, config, x: tf.tensor2d(x, [n, F]), passes, horizons, masks, ...(term ? { term } : {}) });
+      const r = mcCore({
+        encoder: model.encoder,
+        predictor: model.predictor,
+        config,
+        x: tf.tensor2d(x, [n, F]),
+        passes,
+        horizons,
+        masks,
+        ...(term ? { term } : {}),
+      });
       return [r.latent, r.mean, r.uncertainty];
     });
     try {

@@ -200,7 +200,9 @@ export async function loadCheckpoint(dir: string, opts: LoadOptions = {}): Promi
   const parsed = ManifestJson.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ModelError(ModelErrorCode.CHECKPOINT_BAD_JSON, `${jsonPath}: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`, { cause: parsed.error });
+    throw new ModelError(ModelErrorCode.CHECKPOINT_BAD_JSON, `${jsonPath}: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`, {
+      cause: parsed.error,
+    });
   }
   const m = parsed.data;
   const bytes = await readOrThrow(join(dir, WEIGHTS_BIN));
@@ -209,13 +211,19 @@ export async function loadCheckpoint(dir: string, opts: LoadOptions = {}): Promi
   }
   const hash = sha256(bytes);
   if (hash !== m.weights.sha256) {
-    throw new ModelError(ModelErrorCode.CHECKPOINT_HASH_MISMATCH, `${join(dir, WEIGHTS_BIN)} SHA-256 ${hash} does not match the manifest's ${m.weights.sha256}`);
+    throw new ModelError(
+      ModelErrorCode.CHECKPOINT_HASH_MISMATCH,
+      `${join(dir, WEIGHTS_BIN)} SHA-256 ${hash} does not match the manifest's ${m.weights.sha256}`,
+    );
   }
   // Checkpoints from before the residual predictor carry no flag: they were trained non-residual.
   const config = badJson(jsonPath, () => resolveModelConfig({ ...m.model_config, residual: m.model_config.residual ?? legacyResidual(m.training_config) }));
   checkFeatureNames(m.feature_names, config.featureDim, opts.featureNames);
   if (m.normalization.mean.length !== config.featureDim || m.normalization.std.length !== config.featureDim) {
-    throw new ModelError(ModelErrorCode.CHECKPOINT_BAD_JSON, `${jsonPath}: normalization has ${m.normalization.mean.length} columns, model has ${config.featureDim}`);
+    throw new ModelError(
+      ModelErrorCode.CHECKPOINT_BAD_JSON,
+      `${jsonPath}: normalization has ${m.normalization.mean.length} columns, model has ${config.featureDim}`,
+    );
   }
   const read = (dict: Record<string, z.infer<typeof Entry>> | undefined, name: string, shape: number[]): Float32Array => {
     const e = dict?.[name];
@@ -223,7 +231,8 @@ export async function loadCheckpoint(dir: string, opts: LoadOptions = {}): Promi
       throw new ModelError(ModelErrorCode.CHECKPOINT_BAD_JSON, `${jsonPath}: tensor ${name} missing or not of shape [${shape.join(', ')}]`);
     }
     const n = shape.reduce((a, b) => a * b, 1);
-    if (e.offset + 4 * n > bytes.length) throw new ModelError(ModelErrorCode.CHECKPOINT_TRUNCATED, `${jsonPath}: tensor ${name} runs past the end of weights.bin`);
+    if (e.offset + 4 * n > bytes.length)
+      throw new ModelError(ModelErrorCode.CHECKPOINT_TRUNCATED, `${jsonPath}: tensor ${name} runs past the end of weights.bin`);
     const out = new Float32Array(n);
     for (let i = 0; i < n; i++) out[i] = bytes.readFloatLE(e.offset + 4 * i);
     return out;
@@ -248,7 +257,12 @@ export async function loadCheckpoint(dir: string, opts: LoadOptions = {}): Promi
       const a = m.adapter_state_dict[key];
       const inDim = a?.shape[0] ?? 0;
       const outDim = m.adapter_state_dict[`${name}.lora_b`]?.shape[1] ?? 0;
-      layers[name] = { a: read(m.adapter_state_dict, `${name}.lora_a`, [inDim, rank]), b: read(m.adapter_state_dict, `${name}.lora_b`, [rank, outDim]), inDim, outDim };
+      layers[name] = {
+        a: read(m.adapter_state_dict, `${name}.lora_a`, [inDim, rank]),
+        b: read(m.adapter_state_dict, `${name}.lora_b`, [rank, outDim]),
+        inDim,
+        outDim,
+      };
     }
     adapter = { rank, alpha, layers };
     badJson(jsonPath, () => checkAdapter(config, adapter as AdapterWeights));
@@ -293,7 +307,10 @@ export function checkFeatureNames(stored: readonly string[], featureDim: number,
 /** Verifies a patient checkpoint belongs to this base (BASE_MISMATCH otherwise). */
 export function checkPatientBase(base: LoadedCheckpoint, patient: PatientCheckpoint): void {
   if (patient.base.weightsSha256 !== base.weightsSha256) {
-    throw new ModelError(ModelErrorCode.BASE_MISMATCH, `patient adapter was trained on base ${patient.base.weightsSha256.slice(0, 12)}…, given base is ${base.weightsSha256.slice(0, 12)}…`);
+    throw new ModelError(
+      ModelErrorCode.BASE_MISMATCH,
+      `patient adapter was trained on base ${patient.base.weightsSha256.slice(0, 12)}…, given base is ${base.weightsSha256.slice(0, 12)}…`,
+    );
   }
   checkFeatureNames(base.featureNames, base.modelConfig.featureDim, patient.featureNames);
 }

@@ -245,9 +245,7 @@ export function createTransitionSampler(
   const seed = args.seed ?? 0;
   const augment = args.headingAugment ?? DEFAULT_HEADING_AUGMENT;
   // Raw columns of each direction pair present in the data (rotated per pair, then normalised).
-  const pairs = augment
-    ? CIRCULAR_PAIRS.map(([a, b]) => [names.indexOf(a), names.indexOf(b)] as const).filter(([a, b]) => a >= 0 && b >= 0)
-    : [];
+  const pairs = augment ? CIRCULAR_PAIRS.map(([a, b]) => [names.indexOf(a), names.indexOf(b)] as const).filter(([a, b]) => a >= 0 && b >= 0) : [];
   const rotate = (row: Float32Array, o: number, raw: Float32Array, r: number, c: number, sn: number): void => {
     for (const [a, b] of pairs) {
       const hx = raw[r * f + a]!;

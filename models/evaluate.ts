@@ -112,7 +112,8 @@ export function evaluateWorldModel(
   args: EvaluateArgs = {},
 ): EvaluationReport {
   if (heldOut.length === 0) throw new ModelError(ModelErrorCode.INVALID_ARGS, 'evaluation needs at least one held-out sequence');
-  if (probe.latentDim !== model.latentDim) throw new ModelError(ModelErrorCode.SHAPE_MISMATCH, `probe latent ${probe.latentDim} ≠ model latent ${model.latentDim}`);
+  if (probe.latentDim !== model.latentDim)
+    throw new ModelError(ModelErrorCode.SHAPE_MISMATCH, `probe latent ${probe.latentDim} ≠ model latent ${model.latentDim}`);
   const horizons = args.horizons ?? EVAL_HORIZONS;
   const cap = args.maxPointsPerHorizon ?? DEFAULT_MAX_POINTS_PER_HORIZON;
   const d = model.latentDim;
@@ -149,13 +150,21 @@ export function evaluateWorldModel(
       const ts = points.filter((q) => q.seq === k).map((q) => q.t);
       if (ts.length === 0) return;
       const zNow = rows(p.z, d, ts);
-      const target = rows(p.zt, d, ts.map((t) => t + h));
+      const target = rows(
+        p.zt,
+        d,
+        ts.map((t) => t + h),
+      );
       const zhat = model.predict(zNow, new Float32Array(ts.length).fill(h));
       se += meanSquaredError(zhat, target) * target.length;
       seId += meanSquaredError(rows(p.zt, d, ts), target) * target.length;
       cnt += target.length;
       targets.push(target);
-      const truth = rows(p.pose, POSE_DIM, ts.map((t) => t + h));
+      const truth = rows(
+        p.pose,
+        POSE_DIM,
+        ts.map((t) => t + h),
+      );
       const add = (acc: number[], pred: Float32Array): void => {
         const r = mpjpe(pred, truth);
         acc[0]! += r.sumMm;
@@ -165,9 +174,16 @@ export function evaluateWorldModel(
       const decoded = decodePoses(probe, zhat);
       const decodedNow = decodePoses(probe, rows(p.zt, d, ts));
       add(pose.abs, decoded);
-      add(pose.pred, decoded.map((v, i) => now[i]! + v - decodedNow[i]!));
+      add(
+        pose.pred,
+        decoded.map((v, i) => now[i]! + v - decodedNow[i]!),
+      );
       add(pose.zero, now);
-      const prev = rows(p.pose, POSE_DIM, ts.map((t) => t - 1));
+      const prev = rows(
+        p.pose,
+        POSE_DIM,
+        ts.map((t) => t - 1),
+      );
       const cv = new Float32Array(now.length);
       ts.forEach((t, i) => {
         const tau = p.s.t;

@@ -113,7 +113,11 @@ const configs: tf.GradConfig[] = [
       const first = inputs[0];
       if (!first) return {};
       const axis = tf.util.parseAxisParam((attrs as { axis: number }).axis, first.shape)[0] ?? 0;
-      const parts = tf.split(dy as tf.Tensor, inputs.map((t) => t.shape[axis] ?? 0), axis);
+      const parts = tf.split(
+        dy as tf.Tensor,
+        inputs.map((t) => t.shape[axis] ?? 0),
+        axis,
+      );
       return Object.fromEntries(parts.map((p, i) => [String(i), () => p]));
     },
   },

@@ -60,7 +60,8 @@ export interface MaskBank {
 
 /** Deterministic for (seed, entries, p): two banks built alike hand out the same windows in the same order. */
 export function createMaskBank(seed: number, entries: number, p: number): MaskBank {
-  if (!Number.isInteger(entries) || entries < 1) throw new ModelError(ModelErrorCode.INVALID_ARGS, `mask bank entries must be a positive integer, got ${entries}`);
+  if (!Number.isInteger(entries) || entries < 1)
+    throw new ModelError(ModelErrorCode.INVALID_ARGS, `mask bank entries must be a positive integer, got ${entries}`);
   const rng = createRng(seed);
   let data: Float32Array | null = dropoutMask(rng.fork(), entries, p);
   const offsets = rng.fork();
@@ -111,8 +112,7 @@ function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor, extra: tf.Tensor2D 
   return extra ? tf.add(y, extra) : y;
 }
 
-const maskTensor = (m: Float32Array | tf.Tensor, shape: number[]): tf.Tensor =>
-  m instanceof Float32Array ? tf.tensor(m, shape) : tf.reshape(m, shape);
+const maskTensor = (m: Float32Array | tf.Tensor, shape: number[]): tf.Tensor => (m instanceof Float32Array ? tf.tensor(m, shape) : tf.reshape(m, shape));
 
 /**
  * The tensor math, for callers that manage tidy themselves (mcPredict, batched inference). Rows are
@@ -139,10 +139,7 @@ export function mcCore(inp: McCoreInput): McCoreOutput {
   const w1z = tf.slice(q.w1, [0, 0], [L, hid]) as tf.Tensor2D;
   const w1s = tf.slice(q.w1, [L, 0], [1, hid]) as tf.Tensor2D;
   const sH = Float32Array.from(horizons, (h) => scaleHorizon(h, config.horizonScaling));
-  let pre = tf.add(
-    tf.reshape(tf.matMul(zPass, w1z), [n, 1, P, hid]),
-    tf.reshape(tf.add(tf.matMul(tf.tensor2d(sH, [H, 1]), w1s), q.b1), [1, H, 1, hid]),
-  );
+  let pre = tf.add(tf.reshape(tf.matMul(zPass, w1z), [n, 1, P, hid]), tf.reshape(tf.add(tf.matMul(tf.tensor2d(sH, [H, 1]), w1s), q.b1), [1, H, 1, hid]));
   const zRows = term && t('predictor.fc1', tf.concat([zPass, tf.zeros([n * P, 1])], 1) as tf.Tensor2D, P);
   if (zRows) {
     // The adapter's low-rank term is linear in the input too: its z part per (frame, pass), its s part
@@ -216,7 +213,9 @@ export function mcPredict(model: WorldModel, x: Float32Array, opts: McOptions): 
   const term: LowRankTerm | undefined = adapter
     ? (layer, input) => {
         const v = adapter.vars[layer];
-        return v ? (tf.mul(tf.matMul(tf.matMul(input, v.a as tf.Tensor2D), v.b as tf.Tensor2D), adapter.weights.alpha / adapter.weights.rank) as tf.Tensor2D) : null;
+        return v
+          ? (tf.mul(tf.matMul(tf.matMul(input, v.a as tf.Tensor2D), v.b as tf.Tensor2D), adapter.weights.alpha / adapter.weights.rank) as tf.Tensor2D)
+          : null;
       }
     : undefined;
   const out = tf.tidy(() => {

@@ -48,7 +48,11 @@ const DTYPES: Record<NpyDtype, { bytes: number; make: (b: ArrayBuffer, n: number
   '|u1': { bytes: 1, make: (b, n) => new Uint8Array(b, 0, n) },
 };
 const CTOR: Record<NpyDtype, NpyArray['data']['constructor']> = {
-  '<f4': Float32Array, '<f8': Float64Array, '<i4': Int32Array, '<u4': Uint32Array, '|u1': Uint8Array,
+  '<f4': Float32Array,
+  '<f8': Float64Array,
+  '<i4': Int32Array,
+  '<u4': Uint32Array,
+  '|u1': Uint8Array,
 };
 // Typed arrays use host byte order; every host Node runs on for us is little-endian, checked once.
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -101,7 +105,11 @@ export function decodeNpy(buf: Uint8Array, member?: string): NpyArray {
   }
   if (!(descr in DTYPES)) throw new NpzError(NpzErrorCode.UNSUPPORTED, `dtype ${descr}`, member);
   if (fortran === 'True') throw new NpzError(NpzErrorCode.UNSUPPORTED, 'Fortran-ordered array', member);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map(Number);
   if (shape.some((s) => !Number.isInteger(s) || s < 0)) throw new NpzError(NpzErrorCode.BAD_HEADER, `shape (${shapeText})`, member);
   const dtype = descr as NpyDtype;
   const n = count(shape);

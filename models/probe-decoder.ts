@@ -85,20 +85,19 @@ interface Moments {
   zz: Float64Array; // d × d
   zy: Float64Array; // d × 3
 }
-const emptyMoments = (d: number): Moments => ({ n: 0, sz: new Float64Array(d), sy: new Float64Array(3), zz: new Float64Array(d * d), zy: new Float64Array(d * 3) });
+const emptyMoments = (d: number): Moments => ({
+  n: 0,
+  sz: new Float64Array(d),
+  sy: new Float64Array(3),
+  zz: new Float64Array(d * d),
+  zy: new Float64Array(d * 3),
+});
 
 /**
  * Per-fold moments of one joint. The latent part (n, Σz, Σzzᵀ) only depends on which rows are used, so it
  * is shared between joints with the same availability mask (usually all of them): O(n·d²) once, not 20×.
  */
-function jointMoments(
-  z: Float32Array,
-  poses: Float32Array,
-  j: number,
-  d: number,
-  folds: number,
-  cache: Map<string, { folds: Moments[] }>,
-): Moments[] {
+function jointMoments(z: Float32Array, poses: Float32Array, j: number, d: number, folds: number, cache: Map<string, { folds: Moments[] }>): Moments[] {
   const n = z.length / d;
   const rows: number[] = [];
   for (let i = 0; i < n; i++) if (jointFinite(poses, i * POSE_DIM + 3 * j)) rows.push(i);
@@ -177,8 +176,7 @@ function fitMoments(m: Moments, d: number, relLambda: number): { w: Float64Array
   return { w, b };
 }
 
-const jointFinite = (y: Float32Array, i: number): boolean =>
-  Number.isFinite(y[i]!) && Number.isFinite(y[i + 1]!) && Number.isFinite(y[i + 2]!);
+const jointFinite = (y: Float32Array, i: number): boolean => Number.isFinite(y[i]!) && Number.isFinite(y[i + 1]!) && Number.isFinite(y[i + 2]!);
 
 /**
  * Fits the probe on n latents (n × latentDim) and their canonical poses (n × 60, NaN = unavailable).
@@ -304,7 +302,19 @@ export function probeFromNpz(buf: Uint8Array): ProbeDecoder {
     if (!lo || !hi || lo.dtype !== '<f4' || hi.dtype !== '<f4' || lo.data.length !== POSE_DIM || hi.data.length !== POSE_DIM) {
       throw new ModelError(ModelErrorCode.SHAPE_MISMATCH, 'probe npz needs lo and hi (60 <f4)');
     }
-    if (!w || !b || !t || !l || w.dtype !== '<f4' || b.dtype !== '<f4' || w.shape.length !== 2 || w.shape[1] !== POSE_DIM || b.data.length !== POSE_DIM || t.data.length !== JOINTS || l.data.length !== JOINTS) {
+    if (
+      !w ||
+      !b ||
+      !t ||
+      !l ||
+      w.dtype !== '<f4' ||
+      b.dtype !== '<f4' ||
+      w.shape.length !== 2 ||
+      w.shape[1] !== POSE_DIM ||
+      b.data.length !== POSE_DIM ||
+      t.data.length !== JOINTS ||
+      l.data.length !== JOINTS
+    ) {
       throw new ModelError(ModelErrorCode.SHAPE_MISMATCH, 'probe npz needs weights (d×60 <f4), bias (60 <f4), trained (20), lambda (20)');
     }
     return {

@@ -90,7 +90,14 @@ export interface TrainingConfig {
   readonly model: WorldModelConfig;
   readonly epochs: number;
   readonly batchSize: number;
-  readonly optimizer: { readonly name: 'adamw'; readonly lr: number; readonly weightDecay: number; readonly beta1: number; readonly beta2: number; readonly eps: number };
+  readonly optimizer: {
+    readonly name: 'adamw';
+    readonly lr: number;
+    readonly weightDecay: number;
+    readonly beta1: number;
+    readonly beta2: number;
+    readonly eps: number;
+  };
   readonly ema: { readonly tau: number; readonly schedule: EmaSchedule };
   readonly seed: number;
   readonly mode: 'full' | 'adapter';
@@ -158,10 +165,7 @@ function resolveTraining(args: TrainArgs, model: WorldModelConfig, fineTuned: bo
     inferenceEncoder: args.inferenceEncoder ?? 'ema',
     sampler: {},
     residualBase: args.residualBase ?? DEFAULT_RESIDUAL_BASE,
-    horizonInput:
-      model.horizonScaling.kind === 'log1p'
-        ? `s = ln(1+dh)/ln(1+${model.horizonScaling.maxHorizon})`
-        : `s = dh/${model.horizonScaling.maxHorizon}`,
+    horizonInput: model.horizonScaling.kind === 'log1p' ? `s = ln(1+dh)/ln(1+${model.horizonScaling.maxHorizon})` : `s = dh/${model.horizonScaling.maxHorizon}`,
   };
   if (!Number.isInteger(c.epochs) || c.epochs < 1) throw invalid(`epochs must be a positive integer, got ${c.epochs}`);
   if (!Number.isInteger(c.batchSize) || c.batchSize < 1) throw invalid(`batchSize must be a positive integer, got ${c.batchSize}`);
@@ -184,10 +188,7 @@ export async function trainWorldModel(opts: TrainOptions, args: TrainArgs = {}):
   const { sampler, init } = opts;
   const modelConfig = init ? init.config : resolveModelConfig({ ...opts.model, featureDim: sampler.featureDim });
   if (modelConfig.featureDim !== sampler.featureDim) {
-    throw new ModelError(
-      ModelErrorCode.FEATURE_MISMATCH,
-      `model expects ${modelConfig.featureDim} features but the sampler yields ${sampler.featureDim}`,
-    );
+    throw new ModelError(ModelErrorCode.FEATURE_MISMATCH, `model expects ${modelConfig.featureDim} features but the sampler yields ${sampler.featureDim}`);
   }
   const cfg = { ...resolveTraining(args, modelConfig, init !== undefined), sampler: describeSampler(sampler) };
   if (cfg.mode === 'adapter' && !init) throw invalid(`mode 'adapter' needs a base model (opts.init)`);
@@ -211,9 +212,7 @@ export async function trainWorldModel(opts: TrainOptions, args: TrainArgs = {}):
     adapter = new AdapterParams(w, true);
     trainingConfig = { ...cfg, adapter: { rank: w.rank, alpha: w.alpha, layers: Object.keys(w.layers) } };
   }
-  const trainable: tf.Variable[] = adapter
-    ? adapter.trainableVariables()
-    : [model.encoder, model.predictor].flatMap((p) => [p.w1, p.b1, p.w2, p.b2]);
+  const trainable: tf.Variable[] = adapter ? adapter.trainableVariables() : [model.encoder, model.predictor].flatMap((p) => [p.w1, p.b1, p.w2, p.b2]);
   const slots: Slot[] = trainable.map((v) => ({
     v,
     m: variableFrom(tf.zerosLike(v), false),

@@ -270,24 +270,14 @@ export function mlpForward(p: MlpParams, x: tf.Tensor2D, mask?: tf.Tensor2D, low
  * config.residual) ẑ = z + s·MLP([z; s]) — the change vanishes as Δh → 0 (like a step z + Δt·v(z)),
  * so an MLP that generalises poorly to an unseen subject cannot spoil short horizons. Call inside tf.tidy.
  */
-export function predictorForward(
-  p: MlpParams,
-  z: tf.Tensor2D,
-  s: tf.Tensor2D,
-  mask?: tf.Tensor2D,
-  lowRank?: MlpLowRank,
-  residual = false,
-): tf.Tensor2D {
+export function predictorForward(p: MlpParams, z: tf.Tensor2D, s: tf.Tensor2D, mask?: tf.Tensor2D, lowRank?: MlpLowRank, residual = false): tf.Tensor2D {
   const d = mlpForward(p, tf.concat([z, s], 1), mask, lowRank);
   return residual ? tf.add(z, tf.mul(d, s)) : d;
 }
 
 function checkRows(data: Float32Array, width: number, what: string): number {
   if (data.length % width !== 0 || data.length === 0) {
-    throw new ModelError(
-      ModelErrorCode.SHAPE_MISMATCH,
-      `${what}: length ${data.length} is not a positive multiple of ${width}`,
-    );
+    throw new ModelError(ModelErrorCode.SHAPE_MISMATCH, `${what}: length ${data.length} is not a positive multiple of ${width}`);
   }
   return data.length / width;
 }
@@ -319,7 +309,9 @@ export function predict(model: WorldModel, z: Float32Array, dh: Float32Array): F
   const n = checkRows(z, latentDim, 'predict z');
   if (dh.length !== n) throw new ModelError(ModelErrorCode.SHAPE_MISMATCH, `predict: ${n} latents but ${dh.length} horizons`);
   const s = Float32Array.from(dh, (h) => scaleHorizon(h, horizonScaling));
-  return runToArray(() => predictorForward(model.predictor, tf.tensor2d(z, [n, latentDim]), tf.tensor2d(s, [n, 1]), undefined, undefined, model.config.residual));
+  return runToArray(() =>
+    predictorForward(model.predictor, tf.tensor2d(z, [n, latentDim]), tf.tensor2d(s, [n, 1]), undefined, undefined, model.config.residual),
+  );
 }
 
 const invalid = (msg: string): ModelError => new ModelError(ModelErrorCode.INVALID_ARGS, msg);

@@ -16,7 +16,11 @@ const walk = (dir) => {
   }
 };
 for (const f of folders) {
-  try { walk(join(root, f)); } catch { /* folder may not exist yet */ }
+  try {
+    walk(join(root, f));
+  } catch {
+    /* folder may not exist yet */
+  }
 }
 
 const importRe = /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|new URL\(\s*['"]([^'"]+\.(?:ts|js))['"]/g;
@@ -37,7 +41,8 @@ for (const file of files) {
     const fromTop = top(file);
     const toTop = top(target);
     if ((fromTop === 'streams' || fromTop === 'models') && toTop === 'src') problems.push(`${from} imports ${to}: streams/ and models/ never import src/`);
-    if (fromTop === 'clients' && toTop === 'src' && !to.startsWith('src/protocol')) problems.push(`${from} imports ${to}: clients/ imports only src/protocol from src/`);
+    if (fromTop === 'clients' && toTop === 'src' && !to.startsWith('src/protocol'))
+      problems.push(`${from} imports ${to}: clients/ imports only src/protocol from src/`);
     if (fromTop !== 'test' && toTop === 'test') problems.push(`${from} imports ${to}: nothing imports test/`);
     if (fromTop !== 'loadtest' && toTop === 'loadtest' && fromTop !== 'test') problems.push(`${from} imports ${to}: nothing imports loadtest/`);
     if (to.startsWith('src/cli') && !from.startsWith('src/cli') && fromTop !== 'test') problems.push(`${from} imports ${to}: nothing imports the CLI`);
@@ -52,7 +57,8 @@ for (const start of graph.keys()) {
   if (colour.get(start)) continue;
   const stack = [[start, 0]];
   const path = [];
-  colour.set(start, 1); path.push(start);
+  colour.set(start, 1);
+  path.push(start);
   while (stack.length) {
     const frame = stack[stack.length - 1];
     const deps = graph.get(frame[0]) ?? [];
@@ -61,9 +67,15 @@ for (const start of graph.keys()) {
       if (!graph.has(next)) continue;
       const c = colour.get(next);
       if (c === 1) cycles.push([...path.slice(path.indexOf(next)), next].map((p) => relative(root, p)).join(' -> '));
-      else if (!c) { colour.set(next, 1); path.push(next); stack.push([next, 0]); }
+      else if (!c) {
+        colour.set(next, 1);
+        path.push(next);
+        stack.push([next, 0]);
+      }
     } else {
-      colour.set(frame[0], 2); path.pop(); stack.pop();
+      colour.set(frame[0], 2);
+      path.pop();
+      stack.pop();
     }
   }
 }

@@ -84,7 +84,9 @@ const horizonList = z.string().transform((s, ctx) => {
   }
   return values;
 });
-const natsUrls = z.string().regex(/^((nats|tls|ws|wss):\/\/)?[^\s,/]+(,((nats|tls|ws|wss):\/\/)?[^\s,/]+)*$/, 'must be NATS server URLs, comma-separated (e.g. nats://127.0.0.1:4222)');
+const natsUrls = z
+  .string()
+  .regex(/^((nats|tls|ws|wss):\/\/)?[^\s,/]+(,((nats|tls|ws|wss):\/\/)?[^\s,/]+)*$/, 'must be NATS server URLs, comma-separated (e.g. nats://127.0.0.1:4222)');
 
 interface Setting {
   readonly key: keyof Config | 'jwtSecret' | 'jwtPublicKey';
@@ -101,33 +103,175 @@ interface Setting {
 const SETTINGS: readonly Setting[] = [
   { key: 'port', env: 'PORT', flag: '--port', default: '8080', schema: int(0, 65535), description: 'HTTP/WebSocket port (0 = any free port).' },
   { key: 'host', env: 'HOST', flag: '--host', default: '0.0.0.0', schema: text, description: 'Address to listen on.' },
-  { key: 'dataDir', env: 'DATA_DIR', flag: '--data', default: './data', schema: text, description: 'Recordings, artifacts and the local outbox (embedded mode).' },
-  { key: 'natsUrl', env: 'NATS_URL', flag: '--nats', default: undefined, defaultDoc: 'unset (in-process bus)', schema: natsUrls, description: 'NATS servers; set = distributed mode (JetStream jobs, KV registry, object store).' },
-  { key: 'jwtSecret', env: 'JEPA_JWT_SECRET', default: undefined, defaultDoc: 'generated at start (embedded mode only)', schema: text, description: `HS256 secret (≥ ${MIN_JWT_SECRET_BYTES} bytes). Env only: secrets do not belong in argv.` },
-  { key: 'jwtPublicKey', env: 'JEPA_JWT_PUBLIC_KEY', flag: '--jwt-public-key', default: undefined, defaultDoc: 'unset', schema: text, description: 'Path of a PEM public key (RSA → RS256, EC P-256 → ES256) to verify tokens with.' },
-  { key: 'backend', env: 'JEPA_BACKEND', flag: '--backend', default: 'auto', defaultDoc: 'unset (auto: tensorflow, else wasm, else cpu)', schema: oneOf(['tensorflow', 'wasm', 'cpu', 'auto']), description: 'TensorFlow.js backend.' },
-  { key: 'modelDir', env: 'MODEL_DIR', flag: '--model', default: SHIPPED_MODEL_DIR, defaultDoc: 'models/pretrained (shipped)', schema: text, description: 'Pretrained world model directory.' },
-  { key: 'inferMaxBatch', env: 'INFER_MAX_BATCH', flag: '--infer-max-batch', default: '512', schema: int(1, 65536), description: 'Most frames in one inference batch.' },
-  { key: 'inferMaxWaitMs', env: 'INFER_MAX_WAIT_MS', flag: '--infer-max-wait-ms', default: '4', schema: int(0, 1000), description: 'Longest a frame waits for its batch to fill (ms).' },
+  {
+    key: 'dataDir',
+    env: 'DATA_DIR',
+    flag: '--data',
+    default: './data',
+    schema: text,
+    description: 'Recordings, artifacts and the local outbox (embedded mode).',
+  },
+  {
+    key: 'natsUrl',
+    env: 'NATS_URL',
+    flag: '--nats',
+    default: undefined,
+    defaultDoc: 'unset (in-process bus)',
+    schema: natsUrls,
+    description: 'NATS servers; set = distributed mode (JetStream jobs, KV registry, object store).',
+  },
+  {
+    key: 'jwtSecret',
+    env: 'JEPA_JWT_SECRET',
+    default: undefined,
+    defaultDoc: 'generated at start (embedded mode only)',
+    schema: text,
+    description: `HS256 secret (≥ ${MIN_JWT_SECRET_BYTES} bytes). Env only: secrets do not belong in argv.`,
+  },
+  {
+    key: 'jwtPublicKey',
+    env: 'JEPA_JWT_PUBLIC_KEY',
+    flag: '--jwt-public-key',
+    default: undefined,
+    defaultDoc: 'unset',
+    schema: text,
+    description: 'Path of a PEM public key (RSA → RS256, EC P-256 → ES256) to verify tokens with.',
+  },
+  {
+    key: 'backend',
+    env: 'JEPA_BACKEND',
+    flag: '--backend',
+    default: 'auto',
+    defaultDoc: 'unset (auto: tensorflow, else wasm, else cpu)',
+    schema: oneOf(['tensorflow', 'wasm', 'cpu', 'auto']),
+    description: 'TensorFlow.js backend.',
+  },
+  {
+    key: 'modelDir',
+    env: 'MODEL_DIR',
+    flag: '--model',
+    default: SHIPPED_MODEL_DIR,
+    defaultDoc: 'models/pretrained (shipped)',
+    schema: text,
+    description: 'Pretrained world model directory.',
+  },
+  {
+    key: 'inferMaxBatch',
+    env: 'INFER_MAX_BATCH',
+    flag: '--infer-max-batch',
+    default: '512',
+    schema: int(1, 65536),
+    description: 'Most frames in one inference batch.',
+  },
+  {
+    key: 'inferMaxWaitMs',
+    env: 'INFER_MAX_WAIT_MS',
+    flag: '--infer-max-wait-ms',
+    default: '4',
+    schema: int(0, 1000),
+    description: 'Longest a frame waits for its batch to fill (ms).',
+  },
   { key: 'inferWorkers', env: 'INFER_WORKERS', flag: '--infer-workers', default: '1', schema: int(1, 64), description: 'Inference worker threads.' },
-  { key: 'inferQueueLimit', env: 'INFER_QUEUE_LIMIT', flag: '--infer-queue-limit', default: '4096', schema: int(1, 1_000_000), description: 'Frames waiting for inference; beyond it new frames are shed (stored, answered `shed`).' },
+  {
+    key: 'inferQueueLimit',
+    env: 'INFER_QUEUE_LIMIT',
+    flag: '--infer-queue-limit',
+    default: '4096',
+    schema: int(1, 1_000_000),
+    description: 'Frames waiting for inference; beyond it new frames are shed (stored, answered `shed`).',
+  },
   { key: 'mcPasses', env: 'MC_PASSES', flag: '--mc-passes', default: '10', schema: int(1, 100), description: 'MC-dropout passes per frame (uncertainty).' },
   { key: 'horizons', env: 'HORIZONS', flag: '--horizons', default: '1,5,10,30', schema: horizonList, description: 'Prediction horizons in frames, ascending.' },
-  { key: 'liveUpdateHz', env: 'LIVE_UPDATE_HZ', flag: '--live-update-hz', default: '30', schema: int(1, 60), description: 'Most `update` messages per second per session to a dashboard.' },
-  { key: 'snapshotSeconds', env: 'SNAPSHOT_SECONDS', flag: '--snapshot-seconds', default: '5', schema: int(0, 60), description: 'History sent as `snapshot` on subscribe (s).' },
-  { key: 'resumeWindowS', env: 'RESUME_WINDOW_S', flag: '--resume-window-s', default: '30', schema: int(0, 3600), description: 'How long a dropped ingest session can be resumed (s).' },
-  { key: 'fsync', env: 'FSYNC', flag: '--fsync', default: 'batch', schema: oneOf(['always', 'batch', 'never']), description: 'Recording durability: fsync every frame, every FSYNC_INTERVAL_MS, or never (acks wait for it).' },
-  { key: 'fsyncIntervalMs', env: 'FSYNC_INTERVAL_MS', flag: '--fsync-interval-ms', default: '50', schema: int(1, 10_000), description: 'Group-commit interval for FSYNC=batch (ms).' },
-  { key: 'maxPayloadBytes', env: 'MAX_PAYLOAD_BYTES', flag: '--max-payload-bytes', default: '65536', schema: int(1024, 16 * 1024 * 1024), description: 'Largest WebSocket message accepted.' },
-  { key: 'maxBackpressureBytes', env: 'MAX_BACKPRESSURE_BYTES', flag: '--max-backpressure-bytes', default: '1048576', schema: int(1024, 1024 * 1024 * 1024), description: 'Send buffer per connection before it is closed as a slow consumer.' },
-  { key: 'maxMsgsPerS', env: 'MAX_MSGS_PER_S', flag: '--max-msgs-per-s', default: '240', schema: int(1, 100_000), description: 'Messages per second per connection before RATE_LIMITED.' },
-  { key: 'modelCache', env: 'MODEL_CACHE', flag: '--model-cache', default: '256', schema: int(1, 100_000), description: 'Per-patient models kept loaded (LRU).' },
-  { key: 'logLevel', env: 'LOG_LEVEL', flag: '--log-level', default: 'info', schema: oneOf(['debug', 'info', 'warn', 'error', 'silent']), description: 'Log verbosity.' },
+  {
+    key: 'liveUpdateHz',
+    env: 'LIVE_UPDATE_HZ',
+    flag: '--live-update-hz',
+    default: '30',
+    schema: int(1, 60),
+    description: 'Most `update` messages per second per session to a dashboard.',
+  },
+  {
+    key: 'snapshotSeconds',
+    env: 'SNAPSHOT_SECONDS',
+    flag: '--snapshot-seconds',
+    default: '5',
+    schema: int(0, 60),
+    description: 'History sent as `snapshot` on subscribe (s).',
+  },
+  {
+    key: 'resumeWindowS',
+    env: 'RESUME_WINDOW_S',
+    flag: '--resume-window-s',
+    default: '30',
+    schema: int(0, 3600),
+    description: 'How long a dropped ingest session can be resumed (s).',
+  },
+  {
+    key: 'fsync',
+    env: 'FSYNC',
+    flag: '--fsync',
+    default: 'batch',
+    schema: oneOf(['always', 'batch', 'never']),
+    description: 'Recording durability: fsync every frame, every FSYNC_INTERVAL_MS, or never (acks wait for it).',
+  },
+  {
+    key: 'fsyncIntervalMs',
+    env: 'FSYNC_INTERVAL_MS',
+    flag: '--fsync-interval-ms',
+    default: '50',
+    schema: int(1, 10_000),
+    description: 'Group-commit interval for FSYNC=batch (ms).',
+  },
+  {
+    key: 'maxPayloadBytes',
+    env: 'MAX_PAYLOAD_BYTES',
+    flag: '--max-payload-bytes',
+    default: '65536',
+    schema: int(1024, 16 * 1024 * 1024),
+    description: 'Largest WebSocket message accepted.',
+  },
+  {
+    key: 'maxBackpressureBytes',
+    env: 'MAX_BACKPRESSURE_BYTES',
+    flag: '--max-backpressure-bytes',
+    default: '1048576',
+    schema: int(1024, 1024 * 1024 * 1024),
+    description: 'Send buffer per connection before it is closed as a slow consumer.',
+  },
+  {
+    key: 'maxMsgsPerS',
+    env: 'MAX_MSGS_PER_S',
+    flag: '--max-msgs-per-s',
+    default: '240',
+    schema: int(1, 100_000),
+    description: 'Messages per second per connection before RATE_LIMITED.',
+  },
+  {
+    key: 'modelCache',
+    env: 'MODEL_CACHE',
+    flag: '--model-cache',
+    default: '256',
+    schema: int(1, 100_000),
+    description: 'Per-patient models kept loaded (LRU).',
+  },
+  {
+    key: 'logLevel',
+    env: 'LOG_LEVEL',
+    flag: '--log-level',
+    default: 'info',
+    schema: oneOf(['debug', 'info', 'warn', 'error', 'silent']),
+    description: 'Log verbosity.',
+  },
 ];
 
 /** One row per setting: the README table and `--help` are generated from it. */
-export const CONFIG_DOC: readonly { readonly name: string; readonly env: string; readonly flag: string | undefined; readonly default: string; readonly description: string }[] =
-  SETTINGS.map((s) => ({ name: s.key, env: s.env, flag: s.flag, default: s.defaultDoc ?? s.default ?? 'unset', description: s.description }));
+export const CONFIG_DOC: readonly {
+  readonly name: string;
+  readonly env: string;
+  readonly flag: string | undefined;
+  readonly default: string;
+  readonly description: string;
+}[] = SETTINGS.map((s) => ({ name: s.key, env: s.env, flag: s.flag, default: s.defaultDoc ?? s.default ?? 'unset', description: s.description }));
 
 /** Markdown table of settings for README.md (the README must contain it verbatim). */
 export function renderConfigTable(): string {
@@ -159,7 +303,10 @@ function closest(flag: string): string | undefined {
     }
     return row[b.length]!;
   };
-  return flags.map((f) => [f, dist(flag, f)] as const).filter(([, d]) => d <= 2).sort((a, b) => a[1] - b[1])[0]?.[0];
+  return flags
+    .map((f) => [f, dist(flag, f)] as const)
+    .filter(([, d]) => d <= 2)
+    .sort((a, b) => a[1] - b[1])[0]?.[0];
 }
 
 function parseFlags(argv: readonly string[]): Map<string, string> {
@@ -207,7 +354,9 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     const parsed = s.schema.safeParse(raw);
     if (!parsed.success) {
       const shown = s.key === 'jwtSecret' ? `${s.env}` : where;
-      throw new ConfigError(ConfigErrorCode.INVALID_VALUE, label.get(s.key)!, `${shown}: ${parsed.error.issues[0]?.message ?? 'invalid'}`, { cause: parsed.error });
+      throw new ConfigError(ConfigErrorCode.INVALID_VALUE, label.get(s.key)!, `${shown}: ${parsed.error.issues[0]?.message ?? 'invalid'}`, {
+        cause: parsed.error,
+      });
     }
     values.set(s.key, parsed.data);
   }
@@ -226,25 +375,42 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     contradiction('jwtSecret', `JEPA_JWT_SECRET is ${new TextEncoder().encode(secret).byteLength} bytes: needs at least ${MIN_JWT_SECRET_BYTES}`);
   }
   if (natsUrl !== undefined && secret === undefined && publicKeyPath === undefined) {
-    contradiction('natsUrl', `${label.get('natsUrl')} set (distributed mode) but neither JEPA_JWT_SECRET nor JEPA_JWT_PUBLIC_KEY: every node must verify the same tokens, a generated secret cannot be shared`);
+    contradiction(
+      'natsUrl',
+      `${label.get('natsUrl')} set (distributed mode) but neither JEPA_JWT_SECRET nor JEPA_JWT_PUBLIC_KEY: every node must verify the same tokens, a generated secret cannot be shared`,
+    );
   }
   const fsync = get<FsyncMode>('fsync');
   if (given.has('fsyncIntervalMs') && fsync !== 'batch') {
     contradiction('fsyncIntervalMs', `${label.get('fsyncIntervalMs')} only applies to FSYNC=batch, but ${label.get('fsync')} is ${fsync}`);
   }
   if (get<number>('inferQueueLimit') < get<number>('inferMaxBatch')) {
-    contradiction('inferQueueLimit', `${label.get('inferQueueLimit')} ${get<number>('inferQueueLimit')} is below ${label.get('inferMaxBatch')} ${get<number>('inferMaxBatch')}: a full batch could never form`);
+    contradiction(
+      'inferQueueLimit',
+      `${label.get('inferQueueLimit')} ${get<number>('inferQueueLimit')} is below ${label.get('inferMaxBatch')} ${get<number>('inferMaxBatch')}: a full batch could never form`,
+    );
   }
   if (get<number>('maxBackpressureBytes') < get<number>('maxPayloadBytes')) {
-    contradiction('maxBackpressureBytes', `${label.get('maxBackpressureBytes')} ${get<number>('maxBackpressureBytes')} is below ${label.get('maxPayloadBytes')} ${get<number>('maxPayloadBytes')}: one message would overflow the send buffer`);
+    contradiction(
+      'maxBackpressureBytes',
+      `${label.get('maxBackpressureBytes')} ${get<number>('maxBackpressureBytes')} is below ${label.get('maxPayloadBytes')} ${get<number>('maxPayloadBytes')}: one message would overflow the send buffer`,
+    );
   }
   if (get<number>('maxMsgsPerS') < MIN_MSGS_PER_S) {
-    contradiction('maxMsgsPerS', `${label.get('maxMsgsPerS')} ${get<number>('maxMsgsPerS')} is below ${MIN_MSGS_PER_S}: an iPad streams 60 frames/s and would be rate limited`);
+    contradiction(
+      'maxMsgsPerS',
+      `${label.get('maxMsgsPerS')} ${get<number>('maxMsgsPerS')} is below ${MIN_MSGS_PER_S}: an iPad streams 60 frames/s and would be rate limited`,
+    );
   }
 
-  const jwt: JwtConfig = publicKeyPath !== undefined
-    ? Object.freeze({ kind: 'public-key' as const, publicKeyPath })
-    : Object.freeze({ kind: 'secret' as const, secret: secret ?? (deps.randomSecret ?? (() => randomBytes(32).toString('base64url')))(), generated: secret === undefined });
+  const jwt: JwtConfig =
+    publicKeyPath !== undefined
+      ? Object.freeze({ kind: 'public-key' as const, publicKeyPath })
+      : Object.freeze({
+          kind: 'secret' as const,
+          secret: secret ?? (deps.randomSecret ?? (() => randomBytes(32).toString('base64url')))(),
+          generated: secret === undefined,
+        });
 
   return Object.freeze({
     port: get<number>('port'),

@@ -197,7 +197,14 @@ export class MetricsRegistry {
     return this.add(new ExternalHistogram(name, help, scale));
   }
   histogram(name: string, help: string, buckets: readonly number[]): Histogram {
-    return this.add(new Histogram(name, help, this.maxSeries, [...buckets].sort((a, b) => a - b)));
+    return this.add(
+      new Histogram(
+        name,
+        help,
+        this.maxSeries,
+        [...buckets].sort((a, b) => a - b),
+      ),
+    );
   }
   private add<M extends Metric>(m: M): M {
     if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(m.name)) throw new TypeError(`invalid metric name ${m.name}`);
@@ -223,7 +230,11 @@ export function createServerMetrics(registry = new MetricsRegistry()) {
     feedbackTotal: registry.counter('jepa_feedback_total', 'Feedback messages sent, by shed (true/false)'),
     batchSize: registry.external('jepa_inference_batch_size', 'Rows per inference batch'),
     inferenceLatency: registry.external('jepa_inference_latency_seconds', 'Inference submit-to-result latency per frame', 1 / 1000),
-    feedbackLatency: registry.histogram('jepa_feedback_latency_seconds', 'Frame received to its feedback sent', [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1]),
+    feedbackLatency: registry.histogram(
+      'jepa_feedback_latency_seconds',
+      'Frame received to its feedback sent',
+      [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
+    ),
     queueDepth: registry.gauge('jepa_inference_queue_depth', 'Rows queued for inference'),
     shedTotal: registry.collectedCounter('jepa_inference_shed_total', 'Frames answered without inference, by reason (kept by the inference service)'),
     droppedUpdates: registry.counter('jepa_live_dropped_updates_total', 'Live updates not sent to a slow subscriber (latest-state wins), by reason'),

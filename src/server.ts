@@ -121,7 +121,12 @@ export async function createServer(config: Readonly<Config>, deps: ServerDeps): 
 
   const app = uws.App();
   const hub = new LiveHub(
-    { updateHz: config.liveUpdateHz, snapshotSeconds: config.snapshotSeconds, slowThresholdBytes: Math.min(SLOW_SUBSCRIBER_BYTES, Math.floor(config.maxBackpressureBytes / 4)), maxSubscriptions: MAX_SUBSCRIPTIONS },
+    {
+      updateHz: config.liveUpdateHz,
+      snapshotSeconds: config.snapshotSeconds,
+      slowThresholdBytes: Math.min(SLOW_SUBSCRIBER_BYTES, Math.floor(config.maxBackpressureBytes / 4)),
+      maxSubscriptions: MAX_SUBSCRIPTIONS,
+    },
     {
       ...(deps.liveFanout ? { fanout: deps.liveFanout } : {}),
       clock,
@@ -132,11 +137,21 @@ export async function createServer(config: Readonly<Config>, deps: ServerDeps): 
     },
   );
   const recordings = new DiskRecordingStore(
-    { dir: join(config.dataDir, 'recordings'), fsync: config.fsync === 'batch' ? { mode: 'batch', intervalMs: config.fsyncIntervalMs } : { mode: config.fsync } },
+    {
+      dir: join(config.dataDir, 'recordings'),
+      fsync: config.fsync === 'batch' ? { mode: 'batch', intervalMs: config.fsyncIntervalMs } : { mode: config.fsync },
+    },
     logger,
   );
   const sessions = new SessionManager(
-    { resumeWindowS: config.resumeWindowS, horizons: config.horizons, maxSessions: MAX_SESSIONS, preReadyLimit: PRE_READY_LIMIT, protocolVersion: PROTOCOL_VERSION, helloTimeoutS: HELLO_TIMEOUT_S },
+    {
+      resumeWindowS: config.resumeWindowS,
+      horizons: config.horizons,
+      maxSessions: MAX_SESSIONS,
+      preReadyLimit: PRE_READY_LIMIT,
+      protocolVersion: PROTOCOL_VERSION,
+      helloTimeoutS: HELLO_TIMEOUT_S,
+    },
     {
       recordings,
       bus: deps.bus,
@@ -150,7 +165,12 @@ export async function createServer(config: Readonly<Config>, deps: ServerDeps): 
       },
       newValidator: (after) => {
         const v = new FrameValidator({ ...(deps.jointNames ? { jointNames: deps.jointNames } : {}), ...(after ? { after } : {}) });
-        return { check: (f) => { const r = v.check(f); return r.ok ? null : r.error; } };
+        return {
+          check: (f) => {
+            const r = v.check(f);
+            return r.ok ? null : r.error;
+          },
+        };
       },
       pipeline: deps.pipeline,
       inference: deps.inference,
@@ -229,7 +249,9 @@ export async function createServer(config: Readonly<Config>, deps: ServerDeps): 
   });
 
   const listenSocket = await new Promise<unknown>((resolve, reject) => {
-    app.listen(config.host, config.port, (s) => (s === false ? reject(new StartupError('LISTEN_FAILED', `cannot listen on ${config.host}:${config.port}`)) : resolve(s)));
+    app.listen(config.host, config.port, (s) =>
+      s === false ? reject(new StartupError('LISTEN_FAILED', `cannot listen on ${config.host}:${config.port}`)) : resolve(s),
+    );
   });
   const port = uws.us_socket_local_port(listenSocket as never);
   logger.info('server listening', { host: config.host, port, backend: deps.inference.backend });

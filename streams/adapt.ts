@@ -41,7 +41,8 @@ function modelJoints(frame: ArkitFrame): Float32Array | AdapterError {
     if (frame.joints.length !== ARKIT_JOINT_COUNT * 3) return invalid(frame, `joints has ${frame.joints.length} values, expected ${ARKIT_JOINT_COUNT * 3}`);
     joints = frame.joints;
   } else if (frame.jointTransforms) {
-    if (frame.jointTransforms.length !== ARKIT_JOINT_COUNT * 16) return invalid(frame, `jointTransforms has ${frame.jointTransforms.length} values, expected ${ARKIT_JOINT_COUNT * 16}`);
+    if (frame.jointTransforms.length !== ARKIT_JOINT_COUNT * 16)
+      return invalid(frame, `jointTransforms has ${frame.jointTransforms.length} values, expected ${ARKIT_JOINT_COUNT * 16}`);
     joints = transformsToPositions(frame.jointTransforms);
   } else {
     return invalid(frame, 'has neither joints nor jointTransforms');

@@ -108,8 +108,16 @@ export function align(opts: AlignOptions = {}): OperatorFunction<PoseFrame, Alig
   }
   const env$ = (opts.env ?? of<readonly PlaneAnchor[]>()).pipe(startWith(opts.planes ?? []));
   const seed = (): State => ({
-    index: 0, lastT: -Infinity, dropped: 0, origin: null, forward: [0, 0, 1], forwardSource: 'default',
-    forwardFixedAt: null, feet: new HeightHistogram(), quality: new QualityTracker(), out: null,
+    index: 0,
+    lastT: -Infinity,
+    dropped: 0,
+    origin: null,
+    forward: [0, 0, 1],
+    forwardSource: 'default',
+    forwardFixedAt: null,
+    feet: new HeightHistogram(),
+    quality: new QualityTracker(),
+    out: null,
   });
   // defer: the state is mutable, so every subscription gets its own.
   return (source) =>

@@ -42,11 +42,7 @@ export const DE_LEVA_MALE: readonly Segment[] = [
 ];
 
 /** Lower-body fallback: pelvis (de Leva lower trunk) at the root + legs. */
-export const LOWER_BODY: readonly Segment[] = [
-  { name: 'pelvis', proximal: 'root', distal: 'root', mass: 0.1117, com: 0 },
-  ...leg('left'),
-  ...leg('right'),
-];
+export const LOWER_BODY: readonly Segment[] = [{ name: 'pelvis', proximal: 'root', distal: 'root', mass: 0.1117, com: 0 }, ...leg('left'), ...leg('right')];
 
 export type ComModel = 'full' | 'partial' | 'lower-body' | 'none';
 
@@ -86,7 +82,5 @@ export function centreOfMass(joints: Float32Array): CentreOfMass {
   }
   const lower = weighted(joints, LOWER_BODY);
   const total = LOWER_BODY.reduce((a, s) => a + s.mass, 0);
-  return lower.p
-    ? { position: lower.p, model: 'lower-body', massCovered: lower.covered / total }
-    : { position: null, model: 'none', massCovered: 0 };
+  return lower.p ? { position: lower.p, model: 'lower-body', massCovered: lower.covered / total } : { position: null, model: 'none', massCovered: 0 };
 }

@@ -21,10 +21,26 @@ export interface FeatureFrame extends PhaseFrame {
 
 const AXES = ['x', 'y', 'z'] as const;
 const SCALARS = [
-  'root_height', 'root_vel_x', 'root_vel_y', 'root_vel_z', 'heading_sin', 'heading_cos',
-  'com_rel_x', 'com_height', 'com_rel_z', 'com_vel_x', 'com_vel_y', 'com_vel_z',
-  'contact_left', 'contact_right', 'foot_height_left', 'foot_height_right',
-  'knee_flex_left', 'knee_flex_right', 'hip_flex_left', 'hip_flex_right',
+  'root_height',
+  'root_vel_x',
+  'root_vel_y',
+  'root_vel_z',
+  'heading_sin',
+  'heading_cos',
+  'com_rel_x',
+  'com_height',
+  'com_rel_z',
+  'com_vel_x',
+  'com_vel_y',
+  'com_vel_z',
+  'contact_left',
+  'contact_right',
+  'foot_height_left',
+  'foot_height_right',
+  'knee_flex_left',
+  'knee_flex_right',
+  'hip_flex_left',
+  'hip_flex_right',
 ] as const;
 
 /** Column names of x_t, in order. Same options → same names, for every recording. */
@@ -79,10 +95,26 @@ export function featureVector(f: PhaseFrame, opts: FeatureOptions = {}): Float32
   const cv = f.comVelocity ?? [0, 0, 0];
   const [cvx, cvz] = rot(fin(cv[0]), fin(cv[2]));
   const scalars = [
-    root[1], rvx, fin(rv[1]), rvz, f.heading[0], f.heading[2],
-    cx, com ? com[1] : 0, cz, cvx, cv[1], cvz,
-    f.contacts.left ? 1 : 0, f.contacts.right ? 1 : 0, f.feet.left.height, f.feet.right.height,
-    f.angles.kneeFlexion.left * RAD, f.angles.kneeFlexion.right * RAD, f.angles.hipFlexion.left * RAD, f.angles.hipFlexion.right * RAD,
+    root[1],
+    rvx,
+    fin(rv[1]),
+    rvz,
+    f.heading[0],
+    f.heading[2],
+    cx,
+    com ? com[1] : 0,
+    cz,
+    cvx,
+    cv[1],
+    cvz,
+    f.contacts.left ? 1 : 0,
+    f.contacts.right ? 1 : 0,
+    f.feet.left.height,
+    f.feet.right.height,
+    f.angles.kneeFlexion.left * RAD,
+    f.angles.kneeFlexion.right * RAD,
+    f.angles.hipFlexion.left * RAD,
+    f.angles.hipFlexion.right * RAD,
   ];
   for (const v of scalars) out[k++] = fin(v);
   return out;

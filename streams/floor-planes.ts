@@ -19,8 +19,7 @@ export function scorePlanes(planes: readonly PlaneAnchor[], lowestFootY: number)
     const y = p.transform[13];
     if (p.alignment !== 'horizontal' || p.transform.length !== 16 || y === undefined || !Number.isFinite(y)) return;
     const above = Number.isFinite(lowestFootY) ? Math.abs(y - lowestFootY) : 0;
-    const score =
-      PLANE_SCORE.horizontal + (p.classification === 'floor' ? PLANE_SCORE.floorClass : 0) - PLANE_SCORE.penaltyPerM * above;
+    const score = PLANE_SCORE.horizontal + (p.classification === 'floor' ? PLANE_SCORE.floorClass : 0) - PLANE_SCORE.penaltyPerM * above;
     if (score >= PLANE_SCORE.minScore && (!best || score > best.score)) best = { y, score, index };
   });
   return best;

@@ -63,11 +63,23 @@ export function metrics(opts: { readonly assessment: Assessment }): OperatorFunc
       const lastTO: PerSide<number> = { left: NaN, right: NaN };
       const stepTimes: PerSide<number[]> = { left: [], right: [] };
       const stance: PerSide<number[]> = { left: [], right: [] };
-      let stanceSpeedSum = 0, stanceSpeedN = 0, peakKnee = NaN;
+      let stanceSpeedSum = 0,
+        stanceSpeedN = 0,
+        peakKnee = NaN;
       const reps: RepEvent[] = [];
-      let firstRepStart = NaN, fifthRepEnd = NaN, repCount = 0;
+      let firstRepStart = NaN,
+        fifthRepEnd = NaN,
+        repCount = 0;
       // Sway accumulators (Welford).
-      let swayN = 0, mx = 0, mz = 0, sxx = 0, szz = 0, sxz = 0, swayPath = 0, swayStart = NaN, swayEnd = NaN;
+      let swayN = 0,
+        mx = 0,
+        mz = 0,
+        sxx = 0,
+        szz = 0,
+        sxz = 0,
+        swayPath = 0,
+        swayStart = NaN,
+        swayEnd = NaN;
       let prevCom: [number, number] | null = null;
 
       return source.pipe(
@@ -111,7 +123,8 @@ export function metrics(opts: { readonly assessment: Assessment }): OperatorFunc
             if (prevCom) swayPath += Math.hypot(x - prevCom[0], z - prevCom[1]);
             prevCom = [x, z];
             swayN += 1;
-            const dx = x - mx, dz = z - mz;
+            const dx = x - mx,
+              dz = z - mz;
             mx += dx / swayN;
             mz += dz / swayN;
             sxx += dx * (x - mx);
@@ -129,7 +142,8 @@ export function metrics(opts: { readonly assessment: Assessment }): OperatorFunc
           const rootSpeed = first && last && span > 0 ? (last.path - first.path) / span : NaN;
           const treadmill = stanceSpeed > 0.2 && stanceSpeed > rootSpeed;
           const kind = !Number.isFinite(rootSpeed) ? 'unknown' : treadmill ? 'treadmill' : 'overground';
-          const stL = mean(stepTimes.left), stR = mean(stepTimes.right);
+          const stL = mean(stepTimes.left),
+            stR = mean(stepTimes.right);
           const lastRep = reps[reps.length - 1];
           const det = swayN > 1 ? (sxx / (swayN - 1)) * (szz / (swayN - 1)) - (sxz / (swayN - 1)) ** 2 : NaN;
           // Cadence, step and stance timing, and speed describe walking: reported for gait only (in a squat
@@ -154,7 +168,11 @@ export function metrics(opts: { readonly assessment: Assessment }): OperatorFunc
             five_times_sit_to_stand_s: opts.assessment === 'sit_to_stand' && repCount >= 5 ? fifthRepEnd - firstRepStart : null,
             sway:
               opts.assessment === 'balance'
-                ? { path_length_m: swayPath, area95_m2: finiteOrNull(Math.PI * CHI2_95_2DOF * Math.sqrt(Math.max(0, det))), duration_s: swayN > 0 ? swayEnd - swayStart : 0 }
+                ? {
+                    path_length_m: swayPath,
+                    area95_m2: finiteOrNull(Math.PI * CHI2_95_2DOF * Math.sqrt(Math.max(0, det))),
+                    duration_s: swayN > 0 ? swayEnd - swayStart : 0,
+                  }
                 : null,
           };
           return { ...f, metrics: m };

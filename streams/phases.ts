@@ -17,10 +17,19 @@ import type { Side } from './skeleton.js';
 import { dist, joint } from './vec3.js';
 
 export type PhaseName =
-  | 'double_support' | 'single_support_left' | 'single_support_right' | 'no_support'
-  | 'standing' | 'descent' | 'bottom' | 'ascent'
-  | 'sitting' | 'seated' | 'rising'
-  | 'static' | 'unstable';
+  | 'double_support'
+  | 'single_support_left'
+  | 'single_support_right'
+  | 'no_support'
+  | 'standing'
+  | 'descent'
+  | 'bottom'
+  | 'ascent'
+  | 'sitting'
+  | 'seated'
+  | 'rising'
+  | 'static'
+  | 'unstable';
 
 export interface PhaseOptions {
   readonly assessment: Assessment;
@@ -80,9 +89,18 @@ export function phases(opts: PhaseOptions): OperatorFunction<ContactFrame, Phase
     defer(() => {
       let phase: PhaseName | null = null;
       let phaseStart = 0;
-      let rootY = NaN, vy = NaN, maxRootY = NaN, legMean = 0, legN = 0;
-      let comSpeed = NaN, comMeanX = NaN, comMeanZ = NaN;
-      let reps = 0, repStart = NaN, repMaxDrop = 0, repKnee = NaN;
+      let rootY = NaN,
+        vy = NaN,
+        maxRootY = NaN,
+        legMean = 0,
+        legN = 0;
+      let comSpeed = NaN,
+        comMeanX = NaN,
+        comMeanZ = NaN;
+      let reps = 0,
+        repStart = NaN,
+        repMaxDrop = 0,
+        repKnee = NaN;
       const next = (f: ContactFrame): { phase: PhaseName; rep: RepEvent | null; drop: number; stand: number } => {
         const root = joint(f.joints, 'root');
         const leg = legHeight(f);
@@ -127,7 +145,7 @@ export function phases(opts: PhaseOptions): OperatorFunction<ContactFrame, Phase
           } else if (squat) {
             p = cur === 'descent' || cur === 'bottom' ? 'bottom' : cur === 'ascent' ? 'ascent' : drop > o.standDropM ? 'bottom' : 'standing';
           } else {
-            p = drop > o.seatDropM ? 'seated' : cur ?? 'standing';
+            p = drop > o.seatDropM ? 'seated' : (cur ?? 'standing');
           }
           // Rep bookkeeping: a squat rep starts when descent begins; a sit-to-stand rep when rising begins.
           const startsRep = squat ? p === 'descent' && cur === 'standing' : p === 'rising' && cur !== 'rising';

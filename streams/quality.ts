@@ -78,7 +78,10 @@ export class QualityTracker {
       out.push({ name: 'gravity_root_above_feet_m', passed: upperOk && rootAbove >= QUALITY_LIMITS.minRootAboveFeetM, value: rootAbove });
     }
     const [lo, hi] = QUALITY_LIMITS.segmentM;
-    for (const [name, m] of [['thigh_length_m', this.thigh], ['shank_length_m', this.shank]] as const) {
+    for (const [name, m] of [
+      ['thigh_length_m', this.thigh],
+      ['shank_length_m', this.shank],
+    ] as const) {
       if (m.n > 0) out.push({ name, passed: m.value >= lo && m.value <= hi, value: m.value });
     }
     return out;

@@ -20,7 +20,9 @@ export interface EventTiming {
   readonly median_abs_error_ms: number | null;
   readonly mean_error_ms: number | null;
   readonly p90_abs_error_ms: number | null;
-  readonly by_type: Readonly<Record<GaitEvent['type'], { annotated: number; matched: number; median_abs_error_ms: number | null; mean_error_ms: number | null }>>;
+  readonly by_type: Readonly<
+    Record<GaitEvent['type'], { annotated: number; matched: number; median_abs_error_ms: number | null; mean_error_ms: number | null }>
+  >;
 }
 
 export interface PipelineSummary {

@@ -18,17 +18,7 @@ export interface PlaneAnchor {
   readonly classification: 'floor' | 'wall' | 'ceiling' | 'table' | 'seat' | 'window' | 'door' | 'none';
 }
 
-export type SourceFormat =
-  | 'arkit'
-  | 'bvh'
-  | 'trc'
-  | 'c3d'
-  | 'uiprmd-kinect'
-  | 'uiprmd-vicon'
-  | 'videopose3d'
-  | 'csv'
-  | 'json'
-  | 'scores';
+export type SourceFormat = 'arkit' | 'bvh' | 'trc' | 'c3d' | 'uiprmd-kinect' | 'uiprmd-vicon' | 'videopose3d' | 'csv' | 'json' | 'scores';
 
 export type Assessment = 'gait' | 'balance' | 'sit_to_stand' | 'squat';
 

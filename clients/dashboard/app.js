@@ -13,7 +13,22 @@ const MAX_ROOTS = 120;
 const AUTH_CLOSE_CODES = new Set([4001, 4011]);
 
 const $ = (id) => document.getElementById(id);
-const state = { token: '', ws: undefined, selected: undefined, sessions: [], updates: 0, latest: undefined, drawPending: false, roots: [], view: { dir: [1, 0], centre: undefined }, attempt: 0, pollTimer: undefined, ended: false, wanted: undefined, viewSet: false };
+const state = {
+  token: '',
+  ws: undefined,
+  selected: undefined,
+  sessions: [],
+  updates: 0,
+  latest: undefined,
+  drawPending: false,
+  roots: [],
+  view: { dir: [1, 0], centre: undefined },
+  attempt: 0,
+  pollTimer: undefined,
+  ended: false,
+  wanted: undefined,
+  viewSet: false,
+};
 
 function setStatus(kind, text) {
   const el = $('status');
@@ -96,7 +111,15 @@ function send(msg) {
 function select(sessionId) {
   if (state.selected === sessionId) return;
   if (state.selected) send({ type: 'unsubscribe', sessionId: state.selected });
-  Object.assign(state, { selected: sessionId, updates: 0, latest: undefined, roots: [], ended: false, viewSet: false, view: { dir: [1, 0], centre: undefined } });
+  Object.assign(state, {
+    selected: sessionId,
+    updates: 0,
+    latest: undefined,
+    roots: [],
+    ended: false,
+    viewSet: false,
+    view: { dir: [1, 0], centre: undefined },
+  });
   $('frame-counter').textContent = '0';
   $('session-view').hidden = false;
   const s = state.sessions.find((x) => x.sessionId === sessionId);

@@ -4,18 +4,54 @@
 
 /** Canonical joints (streams/skeleton.ts JOINTS/PARENT; a test fails if these drift). */
 export const JOINTS = [
-  'root', 'left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle', 'left_heel', 'right_heel',
-  'left_toe', 'right_toe', 'chest', 'neck', 'head', 'left_shoulder', 'right_shoulder', 'left_elbow', 'right_elbow',
-  'left_wrist', 'right_wrist',
+  'root',
+  'left_hip',
+  'right_hip',
+  'left_knee',
+  'right_knee',
+  'left_ankle',
+  'right_ankle',
+  'left_heel',
+  'right_heel',
+  'left_toe',
+  'right_toe',
+  'chest',
+  'neck',
+  'head',
+  'left_shoulder',
+  'right_shoulder',
+  'left_elbow',
+  'right_elbow',
+  'left_wrist',
+  'right_wrist',
 ];
 export const PARENT = {
-  root: null, left_hip: 'root', right_hip: 'root', left_knee: 'left_hip', right_knee: 'right_hip',
-  left_ankle: 'left_knee', right_ankle: 'right_knee', left_heel: 'left_ankle', right_heel: 'right_ankle',
-  left_toe: 'left_ankle', right_toe: 'right_ankle', chest: 'root', neck: 'chest', head: 'neck',
-  left_shoulder: 'chest', right_shoulder: 'chest', left_elbow: 'left_shoulder', right_elbow: 'right_shoulder',
-  left_wrist: 'left_elbow', right_wrist: 'right_elbow',
+  root: null,
+  left_hip: 'root',
+  right_hip: 'root',
+  left_knee: 'left_hip',
+  right_knee: 'right_hip',
+  left_ankle: 'left_knee',
+  right_ankle: 'right_knee',
+  left_heel: 'left_ankle',
+  right_heel: 'right_ankle',
+  left_toe: 'left_ankle',
+  right_toe: 'right_ankle',
+  chest: 'root',
+  neck: 'chest',
+  head: 'neck',
+  left_shoulder: 'chest',
+  right_shoulder: 'chest',
+  left_elbow: 'left_shoulder',
+  right_elbow: 'right_shoulder',
+  left_wrist: 'left_elbow',
+  right_wrist: 'right_elbow',
 };
-const BONES = JOINTS.filter((j) => PARENT[j]).map((j) => [JOINTS.indexOf(PARENT[j]), JOINTS.indexOf(j), j.startsWith('left') ? 'left' : j.startsWith('right') ? 'right' : 'mid']);
+const BONES = JOINTS.filter((j) => PARENT[j]).map((j) => [
+  JOINTS.indexOf(PARENT[j]),
+  JOINTS.indexOf(j),
+  j.startsWith('left') ? 'left' : j.startsWith('right') ? 'right' : 'mid',
+]);
 const COLOURS = { left: '#2563eb', right: '#dc2626', mid: '#1d2430' };
 
 const finite = (...v) => v.every(Number.isFinite);
@@ -27,7 +63,10 @@ const finite = (...v) => v.every(Number.isFinite);
  * still gets a side view because it does not rely on travel.
  */
 export function viewDirection(joints, roots, previous) {
-  const lx = joints[3], lz = joints[5], rx = joints[6], rz = joints[8];
+  const lx = joints[3],
+    lz = joints[5],
+    rx = joints[6],
+    rz = joints[8];
   let dir = previous ?? [1, 0];
   if (finite(lx, lz, rx, rz)) {
     const hx = rx - lx;
@@ -97,7 +136,10 @@ export function drawSkeleton(ctx, update, view) {
   if (update.prediction) pose(update.prediction, true);
 
   // Foot contacts: a filled marker under each foot on the floor.
-  for (const [side, ankle] of [['left', 5], ['right', 6]]) {
+  for (const [side, ankle] of [
+    ['left', 5],
+    ['right', 6],
+  ]) {
     const x = update.joints[ankle * 3];
     const z = update.joints[ankle * 3 + 2];
     if (!finite(x, z)) continue;

@@ -21,7 +21,17 @@ import {
 import { DEFAULT_BACKOFF, backoffDelay, type BackoffOptions } from './backoff.js';
 import { fatalClose } from './close-policy.js';
 import { ClientError, ClientErrorCode } from './errors.js';
-import { OPEN, defaultTimers, endpointUrl, messageBytes, openSocket, resolveWebSocket, type Timers, type WebSocketConstructor, type WebSocketLike } from './socket.js';
+import {
+  OPEN,
+  defaultTimers,
+  endpointUrl,
+  messageBytes,
+  openSocket,
+  resolveWebSocket,
+  type Timers,
+  type WebSocketConstructor,
+  type WebSocketLike,
+} from './socket.js';
 import { DEFAULT_MAX_UNACKED, UnackedBuffer } from './unacked-buffer.js';
 
 /** What the device says about the session in `hello` (protocol, skeleton and resume are filled in). */
@@ -176,7 +186,8 @@ export class IngestClient {
    */
   sendFrame(frame: FrameInput): void {
     this.assertOpen();
-    if (frame.seq <= this.lastSentSeq) throw new ClientError(ClientErrorCode.BAD_FRAME, `frame seq ${frame.seq} is not above the last sent ${this.lastSentSeq}`);
+    if (frame.seq <= this.lastSentSeq)
+      throw new ClientError(ClientErrorCode.BAD_FRAME, `frame seq ${frame.seq} is not above the last sent ${this.lastSentSeq}`);
     const bytes = encodeClientMessage({ type: 'frame', ...frame });
     this.buffer.push(frame.seq, bytes);
     this.lastSentSeq = frame.seq;
@@ -247,12 +258,21 @@ export class IngestClient {
         if (msg.type === 'ready') {
           done(undefined, msg);
         } else if (msg.type === 'error') {
-          const code = msg.code === 'RESUME_FAILED' || msg.code === 'SESSION_NOT_FOUND' ? ClientErrorCode.RESUME_FAILED : msg.code === 'FORBIDDEN' ? ClientErrorCode.UNAUTHORIZED : ClientErrorCode.SERVER_ERROR;
+          const code =
+            msg.code === 'RESUME_FAILED' || msg.code === 'SESSION_NOT_FOUND'
+              ? ClientErrorCode.RESUME_FAILED
+              : msg.code === 'FORBIDDEN'
+                ? ClientErrorCode.UNAUTHORIZED
+                : ClientErrorCode.SERVER_ERROR;
           done(new ClientError(code, `hello refused: ${msg.code}: ${msg.message}`, { wire: msg }));
           ws.close(1000);
         }
       };
-      ws.onclose = (ev) => done(fatalClose(ev.code, ev.reason) ?? new ClientError(ClientErrorCode.CONNECT_FAILED, `connection closed before ready (${ev.code})`, { closeCode: ev.code }));
+      ws.onclose = (ev) =>
+        done(
+          fatalClose(ev.code, ev.reason) ??
+            new ClientError(ClientErrorCode.CONNECT_FAILED, `connection closed before ready (${ev.code})`, { closeCode: ev.code }),
+        );
       ws.onerror = () => undefined;
       const hello: Hello = { type: 'hello', protocol: PROTOCOL_VERSION, skeleton: 'arkit91', ...this.opts.hello, ...(resume ? { resume } : {}) };
       ws.send(encodeClientMessage(hello));
@@ -373,7 +393,13 @@ export class IngestClient {
       await this.handshake({ sessionId: this.sessionId, lastAckedSeq: this.lastAcked });
     } catch (error) {
       const e = error instanceof ClientError ? error : new ClientError(ClientErrorCode.CONNECT_FAILED, String(error), { cause: error });
-      if (e.code === ClientErrorCode.RESUME_FAILED || e.code === ClientErrorCode.UNAUTHORIZED || e.code === ClientErrorCode.CLOSED_BY_SERVER || e.code === ClientErrorCode.SERVER_ERROR) return this.fail(e);
+      if (
+        e.code === ClientErrorCode.RESUME_FAILED ||
+        e.code === ClientErrorCode.UNAUTHORIZED ||
+        e.code === ClientErrorCode.CLOSED_BY_SERVER ||
+        e.code === ClientErrorCode.SERVER_ERROR
+      )
+        return this.fail(e);
       return this.reconnect(attempt + 1);
     }
   }

@@ -15,7 +15,17 @@ import {
 import { DEFAULT_BACKOFF, backoffDelay, type BackoffOptions } from './backoff.js';
 import { fatalClose } from './close-policy.js';
 import { ClientError, ClientErrorCode } from './errors.js';
-import { OPEN, defaultTimers, endpointUrl, messageBytes, openSocket, resolveWebSocket, type Timers, type WebSocketConstructor, type WebSocketLike } from './socket.js';
+import {
+  OPEN,
+  defaultTimers,
+  endpointUrl,
+  messageBytes,
+  openSocket,
+  resolveWebSocket,
+  type Timers,
+  type WebSocketConstructor,
+  type WebSocketLike,
+} from './socket.js';
 
 /** Remembered subscriptions per client (the server has its own SUBSCRIPTION_LIMIT too). */
 export const MAX_SUBSCRIPTIONS = 256;
@@ -139,7 +149,8 @@ export class LiveClient {
 
   private async reconnect(attempt: number): Promise<void> {
     if (this.state.value !== 'reconnecting') return;
-    if (attempt >= this.backoff.maxAttempts) return this.fail(new ClientError(ClientErrorCode.CONNECT_FAILED, `connection lost; ${attempt} reconnect attempts failed`));
+    if (attempt >= this.backoff.maxAttempts)
+      return this.fail(new ClientError(ClientErrorCode.CONNECT_FAILED, `connection lost; ${attempt} reconnect attempts failed`));
     await new Promise<void>((resolve) => {
       this.sleepTimer = this.timers.setTimeout(resolve, backoffDelay(attempt, this.backoff, this.opts.random));
     });

@@ -109,7 +109,14 @@ export function openSocket(Ctor: WebSocketConstructor, url: string, token: strin
     };
     ws.onclose = (ev) => {
       if (status === 401) settle(new ClientError(ClientErrorCode.UNAUTHORIZED, `${url}: token refused (HTTP 401)`, { closeCode: ev.code }));
-      else settle(new ClientError(ClientErrorCode.CONNECT_FAILED, `cannot connect to ${url}${status ? ` (HTTP ${status})` : ''} (close ${ev.code}${ev.reason ? ` ${ev.reason}` : ''})${detail ? `: ${detail}` : ''}`, { closeCode: ev.code }));
+      else
+        settle(
+          new ClientError(
+            ClientErrorCode.CONNECT_FAILED,
+            `cannot connect to ${url}${status ? ` (HTTP ${status})` : ''} (close ${ev.code}${ev.reason ? ` ${ev.reason}` : ''})${detail ? `: ${detail}` : ''}`,
+            { closeCode: ev.code },
+          ),
+        );
     };
   });
 }

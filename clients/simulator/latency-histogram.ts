@@ -56,6 +56,13 @@ export class LatencyHistogram {
 
   summary(): LatencySummary {
     const r = (v: number) => Math.round(v * 100) / 100;
-    return { count: this.n, p50: r(this.quantile(0.5)), p95: r(this.quantile(0.95)), p99: r(this.quantile(0.99)), max: r(this.maxMs), mean: r(this.n ? this.sum / this.n : 0) };
+    return {
+      count: this.n,
+      p50: r(this.quantile(0.5)),
+      p95: r(this.quantile(0.95)),
+      p99: r(this.quantile(0.99)),
+      max: r(this.maxMs),
+      mean: r(this.n ? this.sum / this.n : 0),
+    };
   }
 }

@@ -1,7 +1,16 @@
 // One simulated iPad: opens an ingest session, sends the frames at their recorded times (× speed,
 // paced against a monotonic clock without drift: pace.ts) and measures, per frame, send → feedback
 // latency. Acks are cumulative: a frame counts as acked when an ack ≥ its seq came.
-import { ClientError, connectIngest, defaultTimers, type FrameInput, type HelloInfo, type IngestClient, type Timers, type WebSocketConstructor } from '../sdk/index.js';
+import {
+  ClientError,
+  connectIngest,
+  defaultTimers,
+  type FrameInput,
+  type HelloInfo,
+  type IngestClient,
+  type Timers,
+  type WebSocketConstructor,
+} from '../sdk/index.js';
 import type { PlaneAnchor } from '../../src/protocol/index.js';
 import type { LatencyHistogram } from './latency-histogram.js';
 import { pace, sleepUntil } from './pace.js';
@@ -62,7 +71,17 @@ export async function runSession(opts: RunSessionOptions): Promise<SessionResult
   } catch (error) {
     const code = error instanceof ClientError ? error.code : 'CONNECT_FAILED';
     countError(code);
-    return { sessionId: '', framesSent: 0, feedbackReceived: 0, acked: 0, shed: 0, refused: 0, errors, failure: `${code}: ${(error as Error).message}`, endedFrames: undefined };
+    return {
+      sessionId: '',
+      framesSent: 0,
+      feedbackReceived: 0,
+      acked: 0,
+      shed: 0,
+      refused: 0,
+      errors,
+      failure: `${code}: ${(error as Error).message}`,
+      endedFrames: undefined,
+    };
   }
   // Send times of frames still waiting for feedback; bounded by the recording's length.
   const sentAt = new Map<number, number>();

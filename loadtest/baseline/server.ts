@@ -16,7 +16,15 @@ import { normalizeRows } from '../../models/dataset.js';
 import { mcPredict } from '../../models/mc-dropout.js';
 import { WorldModel } from '../../models/world-model.js';
 import { hmacKeyConfig, tokenFromUpgrade, verifyToken } from '../../src/auth/index.js';
-import { decodeClientMessage, encodeServerMessage, FrameValidator, SUBPROTOCOL, type Frame, type Hello, type IngestServerMessage } from '../../src/protocol/index.js';
+import {
+  decodeClientMessage,
+  encodeServerMessage,
+  FrameValidator,
+  SUBPROTOCOL,
+  type Frame,
+  type Hello,
+  type IngestServerMessage,
+} from '../../src/protocol/index.js';
 import { livePipeline } from '../../src/sessions/live-pipeline.js';
 import type { PipelineState } from '../../src/sessions/types.js';
 import { adapt } from '../../streams/adapt.js';
@@ -85,7 +93,16 @@ wss.on('connection', (ws: WebSocket) => {
   const open = async (hello: Hello) => {
     const model = await modelFor(hello.patientId);
     const id = `base-${process.pid}-${nextSession++}`;
-    const s: BaselineSession = { id, file: join(dataDir ?? '.', `${id}.msgpack`), validator: new FrameValidator(), frames$: new Subject(), planes$: new Subject(), frames: 0, current: undefined, writes: Promise.resolve() };
+    const s: BaselineSession = {
+      id,
+      file: join(dataDir ?? '.', `${id}.msgpack`),
+      validator: new FrameValidator(),
+      frames$: new Subject(),
+      planes$: new Subject(),
+      frames: 0,
+      current: undefined,
+      writes: Promise.resolve(),
+    };
     s.frames$.pipe(livePipeline(() => adapt())({ assessment: hello.assessment, fps: hello.fps, planes$: s.planes$ })).subscribe((state: PipelineState) => {
       const f = s.current;
       if (!f) return;

@@ -83,12 +83,27 @@ function session() {
   };
 
   ws.onopen = () => {
-    ws.send(encode({ type: 'hello', protocol: 1, patientId: PATIENT, assessment: 'gait', fps: FPS, skeleton: 'arkit91', device: { model: 'k6', os: 'k6', app: 'jepa-motion k6' } }).buffer);
+    ws.send(
+      encode({
+        type: 'hello',
+        protocol: 1,
+        patientId: PATIENT,
+        assessment: 'gait',
+        fps: FPS,
+        skeleton: 'arkit91',
+        device: { model: 'k6', os: 'k6', app: 'jepa-motion k6' },
+      }).buffer,
+    );
   };
   ws.onmessage = (ev) => {
     const m = decode(ev.data);
     if (m.type === 'ready') {
-      ws.send(encode({ type: 'env', planes: [{ transform: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1], extent: [6, 6], alignment: 'horizontal', classification: 'floor' }] }).buffer);
+      ws.send(
+        encode({
+          type: 'env',
+          planes: [{ transform: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1], extent: [6, 6], alignment: 'horizontal', classification: 'floor' }],
+        }).buffer,
+      );
       start = Date.now();
       sendNext();
     } else if (m.type === 'feedback') {

@@ -117,30 +117,54 @@ export function decode(input) {
     const u16 = () => ((p += 2), dv.getUint16(p - 2));
     const u32 = () => ((p += 4), dv.getUint32(p - 4));
     switch (t) {
-      case 0xc0: return null;
-      case 0xc2: return false;
-      case 0xc3: return true;
-      case 0xc4: return bin(u8());
-      case 0xc5: return bin(u16());
-      case 0xc6: return bin(u32());
-      case 0xca: return (p += 4), dv.getFloat32(p - 4);
-      case 0xcb: return (p += 8), dv.getFloat64(p - 8);
-      case 0xcc: return u8();
-      case 0xcd: return u16();
-      case 0xce: return u32();
-      case 0xcf: return (p += 8), Number(dv.getBigUint64(p - 8));
-      case 0xd0: return (p += 1), dv.getInt8(p - 1);
-      case 0xd1: return (p += 2), dv.getInt16(p - 2);
-      case 0xd2: return (p += 4), dv.getInt32(p - 4);
-      case 0xd3: return (p += 8), Number(dv.getBigInt64(p - 8));
-      case 0xd9: return str(u8());
-      case 0xda: return str(u16());
-      case 0xdb: return str(u32());
-      case 0xdc: return arr(u16());
-      case 0xdd: return arr(u32());
-      case 0xde: return map(u16());
-      case 0xdf: return map(u32());
-      default: throw new Error(`msgpack type 0x${t.toString(16)} not supported`);
+      case 0xc0:
+        return null;
+      case 0xc2:
+        return false;
+      case 0xc3:
+        return true;
+      case 0xc4:
+        return bin(u8());
+      case 0xc5:
+        return bin(u16());
+      case 0xc6:
+        return bin(u32());
+      case 0xca:
+        return ((p += 4), dv.getFloat32(p - 4));
+      case 0xcb:
+        return ((p += 8), dv.getFloat64(p - 8));
+      case 0xcc:
+        return u8();
+      case 0xcd:
+        return u16();
+      case 0xce:
+        return u32();
+      case 0xcf:
+        return ((p += 8), Number(dv.getBigUint64(p - 8)));
+      case 0xd0:
+        return ((p += 1), dv.getInt8(p - 1));
+      case 0xd1:
+        return ((p += 2), dv.getInt16(p - 2));
+      case 0xd2:
+        return ((p += 4), dv.getInt32(p - 4));
+      case 0xd3:
+        return ((p += 8), Number(dv.getBigInt64(p - 8)));
+      case 0xd9:
+        return str(u8());
+      case 0xda:
+        return str(u16());
+      case 0xdb:
+        return str(u32());
+      case 0xdc:
+        return arr(u16());
+      case 0xdd:
+        return arr(u32());
+      case 0xde:
+        return map(u16());
+      case 0xdf:
+        return map(u32());
+      default:
+        throw new Error(`msgpack type 0x${t.toString(16)} not supported`);
     }
   }
   return read();

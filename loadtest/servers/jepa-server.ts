@@ -30,7 +30,10 @@ const inference = await createInferenceService(
     inlineMaxRows: Number(process.env.BENCH_INLINE_MAX_ROWS ?? 16),
     ...(process.env.BENCH_INLINE_MAX_UTILIZATION ? { inlineMaxUtilization: Number(process.env.BENCH_INLINE_MAX_UTILIZATION) } : {}),
     backend: 'wasm',
-    engine: { module: new URL('../../src/inference/tfjs-engine.ts', import.meta.url), options: { checkpointDir: set.baseDir, horizons: config.horizons, passes: config.mcPasses } },
+    engine: {
+      module: new URL('../../src/inference/tfjs-engine.ts', import.meta.url),
+      options: { checkpointDir: set.baseDir, horizons: config.horizons, passes: config.mcPasses },
+    },
   },
   { loadModel: createCheckpointLoader({ base, resolve: async (patientId) => set.patients[patientId] ?? null }) },
 );

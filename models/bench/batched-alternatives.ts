@@ -85,33 +85,40 @@ const stack = (pick: (w: (typeof merged)[number]) => { w: Float32Array; inDim: n
 const stackB = (pick: (w: (typeof merged)[number]) => { b: Float32Array; outDim: number }) =>
   tf.tensor3d(Float32Array.from(merged.flatMap((w) => Array.from(pick(w).b))), [K, 1, pick(base).outDim]);
 const S = {
-  w1: stack((w) => w.encoder.fc1), b1: stackB((w) => w.encoder.fc1),
-  w2: stack((w) => w.encoder.fc2), b2: stackB((w) => w.encoder.fc2),
-  q1: stack((w) => w.predictor.fc1), c1: stackB((w) => w.predictor.fc1),
-  q2: stack((w) => w.predictor.fc2), c2: stackB((w) => w.predictor.fc2),
+  w1: stack((w) => w.encoder.fc1),
+  b1: stackB((w) => w.encoder.fc1),
+  w2: stack((w) => w.encoder.fc2),
+  b2: stackB((w) => w.encoder.fc2),
+  q1: stack((w) => w.predictor.fc1),
+  c1: stackB((w) => w.predictor.fc1),
+  q2: stack((w) => w.predictor.fc2),
+  c2: stackB((w) => w.predictor.fc2),
 };
 const H = horizons.length;
 const xAll = Float32Array.from(frames.flatMap((f) => Array.from(f)));
-variants.push({ name: 'stacked', fn: () => {
-  const masks = createMcMasks(rng, K * m, P, H, config.hiddenDim, config.dropout);
-  const out = tf.tidy(() => {
-    const x = tf.tensor3d(xAll, [K, m, F]);
-    const h1 = tf.relu(tf.add(tf.matMul(x, S.w1), S.b1));
-    const m1 = tf.tensor3d(masks.m1, [K, P * m, config.hiddenDim]);
-    const h1s = tf.concat([h1, tf.mul(tf.tile(h1, [1, P, 1]), m1)], 1);
-    const z = tf.add(tf.matMul(h1s, S.w2), S.b2);
-    const zp = tf.slice(z, [0, m, 0], [K, P * m, config.latentDim]);
-    const s = new Float32Array(K * H * P * m);
-    for (let k = 0; k < K; k++) horizons.forEach((h, j) => s.fill(scaleHorizon(h, config.horizonScaling), (k * H + j) * P * m, (k * H + j + 1) * P * m));
-    const u = tf.concat([tf.tile(zp, [1, H, 1]), tf.tensor3d(s, [K, H * P * m, 1])], 2);
-    const m2 = tf.tensor3d(masks.m2, [K, H * P * m, config.hiddenDim]);
-    const y = tf.add(tf.matMul(tf.mul(tf.relu(tf.add(tf.matMul(u, S.q1), S.c1)), m2), S.q2), S.c2);
-    const { mean, variance } = tf.moments(tf.reshape(y, [K, H, P, m, config.latentDim]), 2);
-    return [tf.slice(z, [0, 0, 0], [K, m, config.latentDim]), mean, tf.mean(tf.sqrt(variance), -1)];
-  });
-  for (const t of out) t.dataSync();
-  tf.dispose(out);
-} });
+variants.push({
+  name: 'stacked',
+  fn: () => {
+    const masks = createMcMasks(rng, K * m, P, H, config.hiddenDim, config.dropout);
+    const out = tf.tidy(() => {
+      const x = tf.tensor3d(xAll, [K, m, F]);
+      const h1 = tf.relu(tf.add(tf.matMul(x, S.w1), S.b1));
+      const m1 = tf.tensor3d(masks.m1, [K, P * m, config.hiddenDim]);
+      const h1s = tf.concat([h1, tf.mul(tf.tile(h1, [1, P, 1]), m1)], 1);
+      const z = tf.add(tf.matMul(h1s, S.w2), S.b2);
+      const zp = tf.slice(z, [0, m, 0], [K, P * m, config.latentDim]);
+      const s = new Float32Array(K * H * P * m);
+      for (let k = 0; k < K; k++) horizons.forEach((h, j) => s.fill(scaleHorizon(h, config.horizonScaling), (k * H + j) * P * m, (k * H + j + 1) * P * m));
+      const u = tf.concat([tf.tile(zp, [1, H, 1]), tf.tensor3d(s, [K, H * P * m, 1])], 2);
+      const m2 = tf.tensor3d(masks.m2, [K, H * P * m, config.hiddenDim]);
+      const y = tf.add(tf.matMul(tf.mul(tf.relu(tf.add(tf.matMul(u, S.q1), S.c1)), m2), S.q2), S.c2);
+      const { mean, variance } = tf.moments(tf.reshape(y, [K, H, P, m, config.latentDim]), 2);
+      return [tf.slice(z, [0, 0, 0], [K, m, config.latentDim]), mean, tf.mean(tf.sqrt(variance), -1)];
+    });
+    for (const t of out) t.dataSync();
+    tf.dispose(out);
+  },
+});
 
 const rowsPatients = frames.map((x, i) => ({ x, patient: patientOf(i) }));
 const rowsShared = frames.map((x) => ({ x, patient: null }));

@@ -62,8 +62,18 @@ for (let r = 0; r < repeats; r++) {
 }
 const model = trained!;
 const samplesPerEpoch = createTransitionSampler(train1000, norm1000).samplesPerEpoch;
-const training = { frames: 1000, samples_per_epoch: samplesPerEpoch, steps, final_loss: finalLoss, seconds_median: median(trainRuns), seconds_runs: trainRuns, target_seconds: 60 };
-log(`\n1. training, 1000 frames, defaults: median ${fmt(training.seconds_median)} s over ${repeats} (${steps} steps, ${samplesPerEpoch} samples/epoch), target < 60 s`);
+const training = {
+  frames: 1000,
+  samples_per_epoch: samplesPerEpoch,
+  steps,
+  final_loss: finalLoss,
+  seconds_median: median(trainRuns),
+  seconds_runs: trainRuns,
+  target_seconds: 60,
+};
+log(
+  `\n1. training, 1000 frames, defaults: median ${fmt(training.seconds_median)} s over ${repeats} (${steps} steps, ${samplesPerEpoch} samples/epoch), target < 60 s`,
+);
 
 // 2 + 3. Inference throughput and FLOP/s.
 const xAll = new Float32Array(train1000[0]!.x.length);
@@ -108,17 +118,32 @@ for (const batch of [1, 64, 512]) {
   });
 }
 log(`\n2. MC-dropout inference (${PASSES} passes, horizons ${HORIZONS.join('/')}):`);
-log(table(['batch', 'batched fps', 'naive fps', 'speedup', 'GFLOP/s'], inference.map((r) => [r.batch, r.batched_fps, r.naive_fps, r.speedup, r.gflops])));
+log(
+  table(
+    ['batch', 'batched fps', 'naive fps', 'speedup', 'GFLOP/s'],
+    inference.map((r) => [r.batch, r.batched_fps, r.naive_fps, r.speedup, r.gflops]),
+  ),
+);
 
 const matmul: { shape: string; gflops: number }[] = [];
-for (const [m, k, n] of [[256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [5632, 128, 64], [20480, 65, 128], [20480, 128, 64]] as const) {
+for (const [m, k, n] of [
+  [256, 256, 256],
+  [512, 512, 512],
+  [1024, 1024, 1024],
+  [5632, 128, 64],
+  [20480, 65, 128],
+  [20480, 128, 64],
+] as const) {
   const a = tf.randomNormal([m, k], 0, 1, 'float32', 1);
   const bm = tf.randomNormal([k, n], 0, 1, 'float32', 2);
-  const t = await medianMs(() => {
-    const c = tf.matMul(a, bm);
-    c.dataSync();
-    c.dispose();
-  }, Math.max(repeats, 5));
+  const t = await medianMs(
+    () => {
+      const c = tf.matMul(a, bm);
+      c.dataSync();
+      c.dispose();
+    },
+    Math.max(repeats, 5),
+  );
   matmul.push({ shape: `${m}×${k}·${k}×${n}`, gflops: (2 * m * k * n) / (t.median / 1000) / 1e9 });
   tf.dispose([a, bm]);
 }
@@ -132,15 +157,24 @@ const flops = {
   model_gflops_batch512: model512.gflops,
   model_gflops_batch512_premasked: flopsOf(512) / (premasked.median / 1000) / 1e9,
   mask_ms_batch512: maskMs.median,
-  call_ms_batch512: 512 / model512.batched_fps * 1000,
+  call_ms_batch512: (512 / model512.batched_fps) * 1000,
   matmul_best_gflops: bestMatmul.gflops,
   matmul_best_shape: bestMatmul.shape,
   fraction_of_best: model512.gflops / bestMatmul.gflops,
   matmul,
 };
-log(`\n3. FLOP/s: batched MC at batch 512 ${fmt(flops.model_gflops_batch512)} GFLOP/s vs best plain matMul ${fmt(bestMatmul.gflops)} GFLOP/s (${bestMatmul.shape}) = ${fmt(100 * flops.fraction_of_best)} %`);
-log(`   of the ${fmt(flops.call_ms_batch512)} ms call, drawing the dropout masks in JS takes ${fmt(maskMs.median)} ms; with ready masks the call runs at ${fmt(flops.model_gflops_batch512_premasked)} GFLOP/s`);
-log(table(['matMul shape', 'GFLOP/s'], matmul.map((r) => [r.shape, r.gflops])));
+log(
+  `\n3. FLOP/s: batched MC at batch 512 ${fmt(flops.model_gflops_batch512)} GFLOP/s vs best plain matMul ${fmt(bestMatmul.gflops)} GFLOP/s (${bestMatmul.shape}) = ${fmt(100 * flops.fraction_of_best)} %`,
+);
+log(
+  `   of the ${fmt(flops.call_ms_batch512)} ms call, drawing the dropout masks in JS takes ${fmt(maskMs.median)} ms; with ready masks the call runs at ${fmt(flops.model_gflops_batch512_premasked)} GFLOP/s`,
+);
+log(
+  table(
+    ['matMul shape', 'GFLOP/s'],
+    matmul.map((r) => [r.shape, r.gflops]),
+  ),
+);
 
 // 4. Fine-tuning on the same patient: first 70 % to fine-tune, last 30 % held out.
 const others: FeatureSequence[] = [];
@@ -160,14 +194,20 @@ const patientTest = [sliceSequence(patient, cut, patient.t.length)];
 const baseNorm = computeNormalization(others);
 const baseRes = await trainWorldModel({ sampler: createTransitionSampler(others, baseNorm, { seed: 0 }) }, { seed: 0 });
 const baseModel = baseRes.model;
-log(`\n4. fine-tuning: base trained cross-subject on ${others.length} recordings (${others.reduce((a, s) => a + s.t.length, 0)} frames) in ${fmt(baseRes.seconds)} s; patient ${cut} frames to fine-tune, ${patient.t.length - cut} held out`);
+log(
+  `\n4. fine-tuning: base trained cross-subject on ${others.length} recordings (${others.reduce((a, s) => a + s.t.length, 0)} frames) in ${fmt(baseRes.seconds)} s; patient ${cut} frames to fine-tune, ${patient.t.length - cut} held out`,
+);
 if (skipped.length > 0) log(`   skipped: ${skipped.join('; ')}`);
 
 const evalOn = (m: WorldModel, norm: Normalization): EvaluationReport => {
   const ev = evaluableWorldModel(m, { backend });
   return evaluateWorldModel(ev, patientTest, norm, fitProbeForModel(ev, patientTrain, norm));
 };
-interface Variant { name: string; seconds: number[]; reports: EvaluationReport[] }
+interface Variant {
+  name: string;
+  seconds: number[];
+  reports: EvaluationReport[];
+}
 const variants: Variant[] = [{ name: 'base (no fine-tuning)', seconds: [0], reports: [evalOn(baseModel, baseNorm)] }];
 const runVariant = async (name: string, fn: (seed: number) => Promise<{ model: WorldModel; norm: Normalization; seconds: number }>): Promise<void> => {
   const v: Variant = { name, seconds: [], reports: [] };
@@ -196,29 +236,59 @@ await runVariant('from scratch (patient only)', async (seed) => {
   const res = await trainWorldModel({ sampler: createTransitionSampler(patientTrain, norm, { seed }) }, { seed });
   return { model: res.model, norm, seconds: res.seconds };
 });
-const med = (v: Variant, h: string, k: 'normalized_mse' | 'identity_normalized_mse' | 'pose_mm' | 'constant_velocity_mm'): number => median(v.reports.map((r) => r.horizons[h]![k]));
+const med = (v: Variant, h: string, k: 'normalized_mse' | 'identity_normalized_mse' | 'pose_mm' | 'constant_velocity_mm'): number =>
+  median(v.reports.map((r) => r.horizons[h]![k]));
 const finetune = variants.map((v) => ({
   name: v.name,
   seconds_median: median(v.seconds),
-  horizons: Object.fromEntries(HORIZONS.map((h) => [String(h), { normalized_mse: med(v, String(h), 'normalized_mse'), identity_normalized_mse: med(v, String(h), 'identity_normalized_mse'), pose_mm: med(v, String(h), 'pose_mm'), constant_velocity_mm: med(v, String(h), 'constant_velocity_mm') }])),
+  horizons: Object.fromEntries(
+    HORIZONS.map((h) => [
+      String(h),
+      {
+        normalized_mse: med(v, String(h), 'normalized_mse'),
+        identity_normalized_mse: med(v, String(h), 'identity_normalized_mse'),
+        pose_mm: med(v, String(h), 'pose_mm'),
+        constant_velocity_mm: med(v, String(h), 'constant_velocity_mm'),
+      },
+    ]),
+  ),
   uncertainty_spearman: median(v.reports.map((r) => r.uncertainty_spearman)),
   effective_rank: median(v.reports.map((r) => r.collapse.effective_rank)),
   reports: v.reports,
 }));
-log(table(
-  ['variant', 'train s', ...HORIZONS.map((h) => `nMSE@${h}`), ...HORIZONS.map((h) => `mm@${h}`), 'ρ(unc,err)', 'eff.rank'],
-  finetune.map((v) => [v.name, v.seconds_median, ...HORIZONS.map((h) => v.horizons[String(h)]!.normalized_mse), ...HORIZONS.map((h) => v.horizons[String(h)]!.pose_mm), v.uncertainty_spearman, v.effective_rank]),
-));
+log(
+  table(
+    ['variant', 'train s', ...HORIZONS.map((h) => `nMSE@${h}`), ...HORIZONS.map((h) => `mm@${h}`), 'ρ(unc,err)', 'eff.rank'],
+    finetune.map((v) => [
+      v.name,
+      v.seconds_median,
+      ...HORIZONS.map((h) => v.horizons[String(h)]!.normalized_mse),
+      ...HORIZONS.map((h) => v.horizons[String(h)]!.pose_mm),
+      v.uncertainty_spearman,
+      v.effective_rank,
+    ]),
+  ),
+);
 const zero = finetune[0]!.reports[0]!.horizons;
-log(`   baselines (held-out): zero-velocity mm ${HORIZONS.map((h) => fmt(zero[String(h)]!.zero_velocity_mm)).join(' / ')}, constant-velocity mm ${HORIZONS.map((h) => fmt(zero[String(h)]!.constant_velocity_mm)).join(' / ')}`);
+log(
+  `   baselines (held-out): zero-velocity mm ${HORIZONS.map((h) => fmt(zero[String(h)]!.zero_velocity_mm)).join(' / ')}, constant-velocity mm ${HORIZONS.map((h) => fmt(zero[String(h)]!.constant_velocity_mm)).join(' / ')}`,
+);
 
 // 5. Probe decoder: ridge vs MLP, on the patient model trained in 1. (held-out = last 30 %).
 const probe = await compareProbes(evaluableWorldModel(model, { backend }), patientTrain, patientTest, norm1000, repeats);
-log(`\n5. probe decoder on held-out frames (decode target latents of the same frames): ridge ${fmt(probe.ridge_mm)} mm (fit ${fmt(probe.ridge_seconds)} s) vs MLP ${fmt(probe.mlp_mm)} mm (fit ${fmt(probe.mlp_seconds)} s)`);
+log(
+  `\n5. probe decoder on held-out frames (decode target latents of the same frames): ridge ${fmt(probe.ridge_mm)} mm (fit ${fmt(probe.ridge_seconds)} s) vs MLP ${fmt(probe.mlp_mm)} mm (fit ${fmt(probe.mlp_seconds)} s)`,
+);
 // Note: the probe here is applied to latents of a model trained on the first 1000 frames (its own normalisation).
 
 baseModel.dispose();
 model.dispose();
 if (asJson) {
-  console.log(JSON.stringify({ backend, patient: PATIENT_SPEC, training, inference, flops, finetune: { skipped, variants: finetune.map(({ reports: _r, ...v }) => v) }, probe }, null, 2));
+  console.log(
+    JSON.stringify(
+      { backend, patient: PATIENT_SPEC, training, inference, flops, finetune: { skipped, variants: finetune.map(({ reports: _r, ...v }) => v) }, probe },
+      null,
+      2,
+    ),
+  );
 }

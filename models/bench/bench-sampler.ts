@@ -51,8 +51,10 @@ for (const law of ['log-uniform', 'uniform'] as const) {
 if (argv.includes('--json')) console.log(JSON.stringify({ backend, train_frames: cut, test_frames: seq.t.length - cut, repeats, rows }, null, 2));
 else {
   console.log(`backend ${backend}; ${PATIENT_SPEC.path}: train ${cut} frames, held-out ${seq.t.length - cut}; medians of ${repeats} seeds`);
-  console.log(table(
-    ['law', 'samples/frame', 'train s', ...H.map((h) => `nMSE@${h}`), ...H.map((h) => `mm@${h}`)],
-    rows.map((r) => [r.law, r.samplesPerFrame, r.seconds, ...H.map((h) => r.normalized_mse[h]!), ...H.map((h) => r.pose_mm[h]!)]),
-  ));
+  console.log(
+    table(
+      ['law', 'samples/frame', 'train s', ...H.map((h) => `nMSE@${h}`), ...H.map((h) => `mm@${h}`)],
+      rows.map((r) => [r.law, r.samplesPerFrame, r.seconds, ...H.map((h) => r.normalized_mse[h]!), ...H.map((h) => r.pose_mm[h]!)]),
+    ),
+  );
 }

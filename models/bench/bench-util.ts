@@ -17,10 +17,12 @@ export async function medianMs(fn: () => unknown, repeats: number, warmup = 1): 
 export function table(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
   const cells = [header, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? '').length)));
-  return cells.map((r, k) => {
-    const line = r.map((c, i) => String(c).padStart(widths[i]!)).join('  ');
-    return k === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
-  }).join('\n');
+  return cells
+    .map((r, k) => {
+      const line = r.map((c, i) => String(c).padStart(widths[i]!)).join('  ');
+      return k === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
+    })
+    .join('\n');
 }
 
 export function fmt(v: number): string {

@@ -66,9 +66,14 @@ if (seqs.length === 0) throw new Error('no readable recordings');
 const subjects = [...new Set(seqs.map(subjectOf))].sort();
 const only = argValue(argv, 'subjects')?.split(',');
 
-
 // Leave-subject-out: the only honest number for a model that will meet new patients.
-const lso: { subject: string; frames: number; seconds: number; validation?: { subject: string; alpha: number; raw_alpha: number }; report: EvaluationReport }[] = [];
+const lso: {
+  subject: string;
+  frames: number;
+  seconds: number;
+  validation?: { subject: string; alpha: number; raw_alpha: number };
+  report: EvaluationReport;
+}[] = [];
 if (!argv.includes('--no-lso')) {
   for (const subject of subjects.filter((s) => !only || only.includes(s))) {
     const test = seqs.filter((s) => subjectOf(s) === subject && s.t.length >= MIN_EVAL_FRAMES);
@@ -80,28 +85,47 @@ if (!argv.includes('--no-lso')) {
     if (run.model !== run.result.model) run.model.dispose();
     run.result.model.dispose();
     const v = run.validation;
-    lso.push({ subject, frames: report.frames, seconds: run.result.seconds, ...(v ? { validation: { subject: v.subject, alpha: v.fit.alpha, raw_alpha: v.fit.raw } } : {}), report });
+    lso.push({
+      subject,
+      frames: report.frames,
+      seconds: run.result.seconds,
+      ...(v ? { validation: { subject: v.subject, alpha: v.fit.alpha, raw_alpha: v.fit.raw } } : {}),
+      report,
+    });
     const h = report.horizons;
-    console.log(`LSO ${subject}: nMSE@1/10/30 ${[h['1'], h['10'], h['30']].map((r) => fmt(r!.normalized_mse)).join('/')} (identity ${[h['1'], h['10'], h['30']].map((r) => fmt(r!.identity_normalized_mse)).join('/')}), pose mm@10 ${fmt(h['10']!.pose_mm)} vs cv ${fmt(h['10']!.constant_velocity_mm)}`);
+    console.log(
+      `LSO ${subject}: nMSE@1/10/30 ${[h['1'], h['10'], h['30']].map((r) => fmt(r!.normalized_mse)).join('/')} (identity ${[h['1'], h['10'], h['30']].map((r) => fmt(r!.identity_normalized_mse)).join('/')}), pose mm@10 ${fmt(h['10']!.pose_mm)} vs cv ${fmt(h['10']!.constant_velocity_mm)}`,
+    );
   }
 }
 type Metric = keyof EvaluationReport['horizons'][string];
 const metrics: Metric[] = ['latent_mse', 'normalized_mse', 'identity_normalized_mse', 'pose_mm', 'pose_abs_mm', 'zero_velocity_mm', 'constant_velocity_mm'];
-const summary = lso.length === 0 ? null : {
-  subjects: lso.length,
-  horizons: Object.fromEntries(EVAL_HORIZONS.map((h) => [String(h), Object.fromEntries(metrics.map((k) => [k, median(lso.map((r) => r.report.horizons[String(h)]![k]))]))])),
-  uncertainty_spearman: median(lso.map((r) => r.report.uncertainty_spearman)),
-  effective_rank: median(lso.map((r) => r.report.collapse.effective_rank)),
-};
+const summary =
+  lso.length === 0
+    ? null
+    : {
+        subjects: lso.length,
+        horizons: Object.fromEntries(
+          EVAL_HORIZONS.map((h) => [String(h), Object.fromEntries(metrics.map((k) => [k, median(lso.map((r) => r.report.horizons[String(h)]![k]))]))]),
+        ),
+        uncertainty_spearman: median(lso.map((r) => r.report.uncertainty_spearman)),
+        effective_rank: median(lso.map((r) => r.report.collapse.effective_rank)),
+      };
 if (summary) {
   console.log(`\nleave-subject-out medians over ${summary.subjects} subjects:`);
-  console.log(table(['Δh', ...metrics], EVAL_HORIZONS.map((h) => [h, ...metrics.map((k) => summary.horizons[String(h)]![k]!)])));
+  console.log(
+    table(
+      ['Δh', ...metrics],
+      EVAL_HORIZONS.map((h) => [h, ...metrics.map((k) => summary.horizons[String(h)]![k]!)]),
+    ),
+  );
 }
 
 // The shipped model: all subjects.
 const run = await trainLso(seqs, null, config);
 const { norm, result: res, model: shipped } = run;
-if (run.validation) console.log(`final model: residual scale α = ${fmt(run.validation.fit.alpha)} fitted on ${run.validation.subject} (left out of its training)`);
+if (run.validation)
+  console.log(`final model: residual scale α = ${fmt(run.validation.fit.alpha)} fitted on ${run.validation.subject} (left out of its training)`);
 const zAll = run.train.map((s) => encode(shipped, normalizeRows(s.x, norm)));
 const zCat = new Float32Array(zAll.reduce((a, z) => a + z.length, 0));
 zAll.reduce((o, z) => (zCat.set(z, o), o + z.length), 0);
@@ -114,12 +138,15 @@ if (rank < MIN_EFFECTIVE_RANK && !argv.includes('--force')) {
   process.exit(1);
 }
 // The checkpoint carries the shipped (scaled) weights with the run's loss curve and training config.
-const ckpt = checkpointFromTraining({ ...res, model: shipped }, {
-  featureNames: seqs[0]!.names,
-  normalization: norm,
-  backend,
-  provenance: { inputs: run.train.map((s) => ({ file: s.source.file, sha256: s.source.sha256 })) },
-});
+const ckpt = checkpointFromTraining(
+  { ...res, model: shipped },
+  {
+    featureNames: seqs[0]!.names,
+    normalization: norm,
+    backend,
+    provenance: { inputs: run.train.map((s) => ({ file: s.source.file, sha256: s.source.sha256 })) },
+  },
+);
 await mkdir(out, { recursive: true });
 const weightsSha = await saveCheckpoint(out, ckpt);
 const probe = fitProbeForModel(evaluableWorldModel(shipped, { backend }), run.train, norm);
@@ -130,4 +157,6 @@ await writeFile(
 );
 if (shipped !== res.model) shipped.dispose();
 res.model.dispose();
-console.log(`\nwrote ${out}: checkpoint (weights sha256 ${weightsSha}), probe.npz, evaluation.json; trained ${fmt(res.seconds)} s on ${run.train.length} recordings`);
+console.log(
+  `\nwrote ${out}: checkpoint (weights sha256 ${weightsSha}), probe.npz, evaluation.json; trained ${fmt(res.seconds)} s on ${run.train.length} recordings`,
+);

@@ -74,6 +74,10 @@ export async function trainLso(seqs: readonly FeatureSequence[], heldOut: string
   };
   const result = await trainWorldModel({ sampler, model }, trainArgs);
   if (!val) return { train, norm, result, model: result.model, trainArgs };
-  const fit = fitResidualScale(result.model, seqs.filter((s) => subjectOf(s) === val), norm);
+  const fit = fitResidualScale(
+    result.model,
+    seqs.filter((s) => subjectOf(s) === val),
+    norm,
+  );
   return { train, norm, result, model: withResidualScale(result.model, fit.alpha), validation: { subject: val, fit }, trainArgs };
 }

@@ -65,7 +65,12 @@ export function mlpProbe(zTrain: Float32Array, poseTrain: Float32Array, zTest: F
   const xT = tf.tensor2d(zTrain, [nTr, d]);
   const yT = tf.tensor2d(y, [nTr, POSE_DIM]);
   const mT = tf.tensor2d(mask, [nTr, POSE_DIM]);
-  const scale = (nTr * POSE_DIM) / Math.max(1, mask.reduce((a, b) => a + b, 0));
+  const scale =
+    (nTr * POSE_DIM) /
+    Math.max(
+      1,
+      mask.reduce((a, b) => a + b, 0),
+    );
   const forward = (x: tf.Tensor2D): tf.Tensor2D => tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(x, w1), b1)), w2), b2);
   try {
     for (let s = 0; s < MLP_STEPS; s++) {

@@ -12,9 +12,7 @@ export const DEFAULT_CLOCK_SKEW_S = 30;
 export const MAX_TOKEN_LENGTH = 8192;
 
 export type VerifyFailureCode = 'MISSING' | 'MALFORMED' | 'BAD_SIGNATURE' | 'EXPIRED' | 'WRONG_ALG' | 'INVALID_CLAIMS';
-export type VerifyResult =
-  | { readonly ok: true; readonly claims: Claims }
-  | { readonly ok: false; readonly code: VerifyFailureCode; readonly message: string };
+export type VerifyResult = { readonly ok: true; readonly claims: Claims } | { readonly ok: false; readonly code: VerifyFailureCode; readonly message: string };
 
 export interface VerifyOptions {
   /** Clock skew allowance in seconds (default DEFAULT_CLOCK_SKEW_S). */
@@ -109,7 +107,9 @@ export function mintToken(req: MintRequest, key: KeyConfig, nowMs: number): stri
   const checked = Claims.safeParse(payload);
   if (!checked.success) {
     const issue = checked.error.issues[0];
-    throw new AuthError(AuthErrorCode.INVALID_CLAIMS, `cannot mint: ${issue?.path.map(String).join('.') ?? ''}: ${issue?.message ?? 'invalid'}`, { cause: checked.error });
+    throw new AuthError(AuthErrorCode.INVALID_CLAIMS, `cannot mint: ${issue?.path.map(String).join('.') ?? ''}: ${issue?.message ?? 'invalid'}`, {
+      cause: checked.error,
+    });
   }
   const data = `${b64url(JSON.stringify({ alg: key.alg, typ: 'JWT' }))}.${b64url(JSON.stringify(payload))}`;
   let sig: Buffer;
@@ -117,9 +117,10 @@ export function mintToken(req: MintRequest, key: KeyConfig, nowMs: number): stri
     sig = createHmac('sha256', key.secret).update(data).digest();
   } else {
     if (key.privateKey === undefined) throw new AuthError(AuthErrorCode.NO_SIGNING_KEY, `minting ${key.alg} tokens needs the private key`);
-    sig = key.alg === 'ES256'
-      ? sign('sha256', Buffer.from(data), { key: key.privateKey, dsaEncoding: 'ieee-p1363' })
-      : sign('sha256', Buffer.from(data), key.privateKey);
+    sig =
+      key.alg === 'ES256'
+        ? sign('sha256', Buffer.from(data), { key: key.privateKey, dsaEncoding: 'ieee-p1363' })
+        : sign('sha256', Buffer.from(data), key.privateKey);
   }
   return `${data}.${b64url(sig)}`;
 }

@@ -9,8 +9,7 @@ export const MIN_SECRET_BYTES = 32;
 
 /** How tokens are signed and verified. The header `alg` must equal `alg` exactly (no alg confusion). */
 export type KeyConfig =
-  | { readonly alg: 'HS256'; readonly secret: Uint8Array }
-  | { readonly alg: 'RS256' | 'ES256'; readonly publicKey: KeyObject; readonly privateKey?: KeyObject };
+  { readonly alg: 'HS256'; readonly secret: Uint8Array } | { readonly alg: 'RS256' | 'ES256'; readonly publicKey: KeyObject; readonly privateKey?: KeyObject };
 
 /** HS256 with a shared secret (string as UTF-8, or raw bytes) of at least 32 bytes. */
 export function hmacKeyConfig(secret: string | Uint8Array): KeyConfig {

@@ -20,7 +20,10 @@ export interface UpgradeToken {
 }
 
 export function tokenFromUpgrade(headers: UpgradeHeaders): UpgradeToken {
-  const offered = (headers.protocol ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const offered = (headers.protocol ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   const subprotocol = offered.includes(SUBPROTOCOL) ? SUBPROTOCOL : undefined;
   const bearer = offered.find((s) => s.startsWith(BEARER_PREFIX) && s.length > BEARER_PREFIX.length);
   if (bearer !== undefined) return { token: bearer.slice(BEARER_PREFIX.length), source: 'protocol', subprotocol };

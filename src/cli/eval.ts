@@ -34,12 +34,16 @@ export async function evalCommand(args: string[], io: CliIo): Promise<number> {
     const report = evaluateWorldModel(evaluableWorldModel(model, { backend }), seqs, ckpt.normalization, probeFromNpz(probeBytes));
     if (values.json) io.out(`${JSON.stringify(report)}\n`);
     else {
-      io.out(`${report.frames} frames on ${report.backend}; uncertainty–error Spearman ρ ${report.uncertainty_spearman.toFixed(3)}; effective rank ${report.collapse.effective_rank.toFixed(1)}, min dim std ${report.collapse.min_dim_std.toFixed(4)}\n`);
+      io.out(
+        `${report.frames} frames on ${report.backend}; uncertainty–error Spearman ρ ${report.uncertainty_spearman.toFixed(3)}; effective rank ${report.collapse.effective_rank.toFixed(1)}, min dim std ${report.collapse.min_dim_std.toFixed(4)}\n`,
+      );
       io.out('Δh   latent_mse  normalized_mse  identity_nmse  pose_mm  zero_vel_mm  const_vel_mm\n');
       for (const h of EVAL_HORIZONS) {
         const r = report.horizons[String(h)];
         if (!r) continue;
-        io.out(`${String(h).padEnd(5)}${[r.latent_mse, r.normalized_mse, r.identity_normalized_mse, r.pose_mm, r.zero_velocity_mm, r.constant_velocity_mm].map((v) => v.toFixed(4).padStart(13)).join(' ')}\n`);
+        io.out(
+          `${String(h).padEnd(5)}${[r.latent_mse, r.normalized_mse, r.identity_normalized_mse, r.pose_mm, r.zero_velocity_mm, r.constant_velocity_mm].map((v) => v.toFixed(4).padStart(13)).join(' ')}\n`,
+        );
       }
     }
     return 0;

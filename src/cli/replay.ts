@@ -74,12 +74,16 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
   const maxFps = Math.max(...recordings.map((r) => r.recording.meta.fps));
   if (maxFps * speed > SDK_SEND_RATE_PER_S) {
     // The SDK paces sends below the server's per-connection rate limit; faster playback queues client-side.
-    io.err(`replay: ${maxFps} fps × speed ${speed} exceeds ${SDK_SEND_RATE_PER_S} frames/s per session: frames are paced, latency includes client-side queueing\n`);
+    io.err(
+      `replay: ${maxFps} fps × speed ${speed} exceeds ${SDK_SEND_RATE_PER_S} frames/s per session: frames are paced, latency includes client-side queueing\n`,
+    );
   }
   const report = await simulate({ url: values.url, token, recordings, sessions, speed, patientId, rampMs, WebSocket, ...(assessment ? { assessment } : {}) });
   if (values.json) {
     const { sessions: s, frames_sent, feedback_received, acked, errors, latency_ms, ...details } = report;
-    io.out(`${JSON.stringify({ sessions: s, frames_sent, feedback_received, acked, errors, latency_ms: { p50: latency_ms.p50, p95: latency_ms.p95, p99: latency_ms.p99, max: latency_ms.max }, ...details })}\n`);
+    io.out(
+      `${JSON.stringify({ sessions: s, frames_sent, feedback_received, acked, errors, latency_ms: { p50: latency_ms.p50, p95: latency_ms.p95, p99: latency_ms.p99, max: latency_ms.max }, ...details })}\n`,
+    );
   } else {
     io.out(render(report));
   }

@@ -100,7 +100,12 @@ export async function startServe(config: Readonly<Config>, logger: Logger, io: C
     );
     closers.push(() => inference.close());
 
-    const catalog = createCatalog({ registry, artifacts, pretrained: { id: 'pretrained', kind: 'pretrained', version: base.weightsSha256.slice(0, 12) }, logger });
+    const catalog = createCatalog({
+      registry,
+      artifacts,
+      pretrained: { id: 'pretrained', kind: 'pretrained', version: base.weightsSha256.slice(0, 12) },
+      logger,
+    });
     const server = await createServer(config, {
       logger,
       bus,

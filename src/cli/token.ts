@@ -42,18 +42,20 @@ export async function tokenCommand(args: string[], io: CliIo, now: () => number 
   let key: KeyConfig;
   if (config.jwt.kind === 'secret') {
     if (config.jwt.generated) {
-      throw new UsageError('JEPA_JWT_SECRET is not set: a token signed with a throw-away secret matches no server. Set the same JEPA_JWT_SECRET (≥ 32 bytes) for serve and token, or use the token `npm start` prints');
+      throw new UsageError(
+        'JEPA_JWT_SECRET is not set: a token signed with a throw-away secret matches no server. Set the same JEPA_JWT_SECRET (≥ 32 bytes) for serve and token, or use the token `npm start` prints',
+      );
     }
     key = hmacKeyConfig(config.jwt.secret);
   } else {
     if (!values['private-key']) throw new UsageError('JEPA_JWT_PUBLIC_KEY is set: give the matching private key with --private-key <pem file>');
     key = publicKeyConfig(await readFile(config.jwt.publicKeyPath, 'utf8'), await readFile(values['private-key'], 'utf8'));
   }
-  const token = mintToken(
-    { clinic: values.clinic, role: role.data, ttlSeconds, ...(values.patient ? { patient: values.patient } : {}) },
-    key,
-    now(),
+  const token = mintToken({ clinic: values.clinic, role: role.data, ttlSeconds, ...(values.patient ? { patient: values.patient } : {}) }, key, now());
+  io.out(
+    values.json
+      ? `${JSON.stringify({ token, clinic: values.clinic, role: role.data, patient: values.patient ?? null, expires_in_s: ttlSeconds })}\n`
+      : `${token}\n`,
   );
-  io.out(values.json ? `${JSON.stringify({ token, clinic: values.clinic, role: role.data, patient: values.patient ?? null, expires_in_s: ttlSeconds })}\n` : `${token}\n`);
   return 0;
 }

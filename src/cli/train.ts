@@ -13,8 +13,7 @@ import { loadConfig } from '../config.js';
 import { intFlag, parseFlags, UsageError, type CliIo } from './io.js';
 import { loadSequences, progressBar } from './model-data.js';
 
-export const trainUsage =
-  'jepa-motion train <recording…> --out <modelDir> [--epochs N] [--seed S] [--init <modelDir> [--full]] [--assessment A] [--json]';
+export const trainUsage = 'jepa-motion train <recording…> --out <modelDir> [--epochs N] [--seed S] [--init <modelDir> [--full]] [--assessment A] [--json]';
 
 /**
  * Trains the world model on recordings (cross-subject pretraining), or with --init fine-tunes a
@@ -76,7 +75,11 @@ export async function trainCommand(args: string[], io: CliIo): Promise<number> {
       seconds: Math.round(result.seconds * 1000) / 1000,
       final_loss: result.lossCurve[result.lossCurve.length - 1] ?? null,
     };
-    io.out(values.json ? `${JSON.stringify(summary)}\n` : `trained on ${summary.frames} frames (${summary.transitions} transitions, ${summary.epochs} epochs) in ${summary.seconds} s on ${backend}; final loss ${summary.final_loss}; model in ${values.out}\n`);
+    io.out(
+      values.json
+        ? `${JSON.stringify(summary)}\n`
+        : `trained on ${summary.frames} frames (${summary.transitions} transitions, ${summary.epochs} epochs) in ${summary.seconds} s on ${backend}; final loss ${summary.final_loss}; model in ${values.out}\n`,
+    );
     return 0;
   } finally {
     result.model.dispose();

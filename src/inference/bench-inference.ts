@@ -79,7 +79,9 @@ async function main(): Promise<void> {
         await engine.run({ n, x, patients });
         bt.push(performance.now() - s);
       }
-      out(`baseline engine alone (${engine.backend}, this thread, batch ${n}): ${fmt((n * 1000) / quantile(bt, 0.5), 0)} frames/s, batch p50 ${fmt(quantile(bt, 0.5))} ms p99 ${fmt(quantile(bt, 0.99))} ms`);
+      out(
+        `baseline engine alone (${engine.backend}, this thread, batch ${n}): ${fmt((n * 1000) / quantile(bt, 0.5), 0)} frames/s, batch p50 ${fmt(quantile(bt, 0.5))} ms p99 ${fmt(quantile(bt, 0.99))} ms`,
+      );
     }
     engine.dispose?.();
 
@@ -136,7 +138,9 @@ async function main(): Promise<void> {
             const k = (seqNo[s]! + s * 7) % seq.t.length;
             const measured = next[s]! >= warmEnd;
             if (measured) offered++;
-            const p = service.submit({ sessionId: `s${s}`, patientId: sessionPatient(s), seq: seqNo[s]!, x: seq.x.subarray(k * F, (k + 1) * F) }).then(record(measured));
+            const p = service
+              .submit({ sessionId: `s${s}`, patientId: sessionPatient(s), seq: seqNo[s]!, x: seq.x.subarray(k * F, (k + 1) * F) })
+              .then(record(measured));
             inflight.add(p);
             void p.finally(() => inflight.delete(p));
             seqNo[s]!++;

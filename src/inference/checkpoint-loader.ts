@@ -19,7 +19,8 @@ export interface CheckpointLoaderOptions {
 }
 
 export function createCheckpointLoader(opts: CheckpointLoaderOptions): (patientId: string, ref: string | undefined) => Promise<PatientModel> {
-  if (opts.base.kind !== 'base') throw new InferenceError(InferenceErrorCode.INVALID_OPTIONS, `base checkpoint ${opts.base.dir} is a ${opts.base.kind} checkpoint`);
+  if (opts.base.kind !== 'base')
+    throw new InferenceError(InferenceErrorCode.INVALID_OPTIONS, `base checkpoint ${opts.base.dir} is a ${opts.base.kind} checkpoint`);
   return async (patientId, ref) => {
     const dir = await opts.resolve(patientId, ref);
     if (dir === null) return { ref: 'base', adapter: null };

@@ -224,7 +224,12 @@ export async function createInferenceService(opts: InferenceServiceOptions, deps
       const z = latent.subarray(i * D, (i + 1) * D);
       const preds = info.horizons.map((h, k) => ({ horizon: h, latent: predictions.subarray((i * H + k) * D, (i * H + k + 1) * D) }));
       const { sessionId, seq } = q.item.req;
-      const s = tracker.observe(sessionId, seq, z, preds.map((p) => p.latent));
+      const s = tracker.observe(
+        sessionId,
+        seq,
+        z,
+        preds.map((p) => p.latent),
+      );
       const latencyMs = now - q.item.submittedAt;
       latency.observe(latencyMs);
       samples.push(latencyMs);

@@ -27,7 +27,11 @@ export class InlineRunner implements PoolWorker {
       if (typeof mod.createEngine !== 'function') throw new Error(`${init.engineModule} does not export createEngine`);
       return new InlineRunner(await mod.createEngine({ backend: init.backend, options: init.engineOptions }));
     } catch (cause) {
-      throw new InferenceError(InferenceErrorCode.WORKER_START_FAILED, `in-process inference engine failed to start: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+      throw new InferenceError(
+        InferenceErrorCode.WORKER_START_FAILED,
+        `in-process inference engine failed to start: ${cause instanceof Error ? cause.message : String(cause)}`,
+        { cause },
+      );
     }
   }
 
@@ -49,7 +53,11 @@ export class InlineRunner implements PoolWorker {
     } catch (cause) {
       // Same rule as a worker's batch-error: a failed batch may have left adapters half-installed.
       this.adapters.clear();
-      throw new InferenceError(InferenceErrorCode.ENGINE_OUTPUT, `batch ${msg.id} failed in the in-process engine: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+      throw new InferenceError(
+        InferenceErrorCode.ENGINE_OUTPUT,
+        `batch ${msg.id} failed in the in-process engine: ${cause instanceof Error ? cause.message : String(cause)}`,
+        { cause },
+      );
     }
   }
 

@@ -88,7 +88,9 @@ export class ModelLoader {
             if (!oldest.done) this.failedAt.delete(oldest.value);
           }
         }
-        throw new InferenceError(InferenceErrorCode.MODEL_LOAD_FAILED, `model for patient ${patientId}${ref ? ` (${ref})` : ''} failed to load`, { cause: err });
+        throw new InferenceError(InferenceErrorCode.MODEL_LOAD_FAILED, `model for patient ${patientId}${ref ? ` (${ref})` : ''} failed to load`, {
+          cause: err,
+        });
       },
     );
   }

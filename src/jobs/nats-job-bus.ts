@@ -1,6 +1,18 @@
 // JetStream work-queue implementation of JobBus. Publish never fails because NATS is down: the
 // event lands in the fsynced outbox ("queued") and is flushed in order once NATS is back.
-import { AckPolicy, DiscardPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, jetstream, jetstreamManager, type JsMsg, type Consumer, type ConsumerMessages } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  jetstream,
+  jetstreamManager,
+  type JsMsg,
+  type Consumer,
+  type ConsumerMessages,
+} from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';

@@ -155,7 +155,14 @@ function decodeEntry(b: Buffer): OutboxEntry | undefined {
   if (b.length < 4 || b.readUInt32LE(0) !== crc32c(b.subarray(4))) return undefined;
   try {
     const v = packr.unpack(b.subarray(4)) as Partial<OutboxEntry>;
-    if (typeof v.seq !== 'number' || typeof v.subject !== 'string' || typeof v.id !== 'string' || !(v.payload instanceof Uint8Array) || typeof v.queuedAt !== 'number') return undefined;
+    if (
+      typeof v.seq !== 'number' ||
+      typeof v.subject !== 'string' ||
+      typeof v.id !== 'string' ||
+      !(v.payload instanceof Uint8Array) ||
+      typeof v.queuedAt !== 'number'
+    )
+      return undefined;
     return { seq: v.seq, subject: v.subject, id: v.id, payload: new Uint8Array(v.payload), queuedAt: v.queuedAt };
   } catch {
     return undefined;

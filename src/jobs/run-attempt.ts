@@ -3,7 +3,8 @@ import type { Logger } from '../logger.js';
 import { JobError, JobErrorCode } from './errors.js';
 import { backoffFor, decodeEvent, type JobHandler, type JobSubject, type ResolvedConsumeOptions } from './job-bus.js';
 
-export type AttemptOutcome = { readonly kind: 'ack' } | { readonly kind: 'nak'; readonly delayMs: number; readonly error: unknown } | { readonly kind: 'term'; readonly error: unknown };
+export type AttemptOutcome =
+  { readonly kind: 'ack' } | { readonly kind: 'nak'; readonly delayMs: number; readonly error: unknown } | { readonly kind: 'term'; readonly error: unknown };
 
 export interface Delivery {
   readonly id: string;

@@ -28,9 +28,7 @@ export interface RecordingResult {
 
 /** Runs stages 0–3 on one recording in memory (shared by `pipeline`, `train` and `eval`). */
 export async function processRecording(recording: Recording, assessment: Assessment): Promise<MetricsFrame[]> {
-  return lastValueFrom(
-    from(recording.frames).pipe(sessionPipeline({ assessment, fps: recording.meta.fps, planes: recording.meta.planes }), toArray()),
-  );
+  return lastValueFrom(from(recording.frames).pipe(sessionPipeline({ assessment, fps: recording.meta.fps, planes: recording.meta.planes }), toArray()));
 }
 
 /** The assessment to analyse a recording as: what the user said, else what the source says, else gait. */
@@ -63,7 +61,11 @@ export async function runPipeline(files: readonly string[], opts: PipelineRunOpt
       await writer.write(
         '0-adapter',
         `${name}/0-adapter/poses.npy`,
-        encodeNpy({ dtype: '<f4', shape: [recording.frames.length, JOINT_COUNT, 3], data: stack(recording.frames as MetricsFrame[], (f) => f.joints, JOINT_COUNT * 3) }),
+        encodeNpy({
+          dtype: '<f4',
+          shape: [recording.frames.length, JOINT_COUNT, 3],
+          data: stack(recording.frames as MetricsFrame[], (f) => f.joints, JOINT_COUNT * 3),
+        }),
       ),
       await writer.write(
         '1-alignment',
@@ -90,11 +92,22 @@ export async function runPipeline(files: readonly string[], opts: PipelineRunOpt
           features: { dtype: '<f4', shape: [T, last?.features.length ?? 0], data: stack(states, (s) => s.features, last?.features.length ?? 0) },
         }),
       ),
-      await writer.write('2-physical-state', `${name}/2-physical-state/columns.json`, json({ joints: JOINTS, features: featureNames(), units: { position: 'm', velocity: 'm/s', angle: 'deg', time: 's' } })),
+      await writer.write(
+        '2-physical-state',
+        `${name}/2-physical-state/columns.json`,
+        json({ joints: JOINTS, features: featureNames(), units: { position: 'm', velocity: 'm/s', angle: 'deg', time: 's' } }),
+      ),
       await writer.write(
         '3-physics-labels',
         `${name}/3-physics-labels/labels.json`,
-        json({ assessment, phases: summary.phases, events: summary.events, reps: states.flatMap((s) => (s.repCompleted ? [s.repCompleted] : [])), metrics: summary.metrics, event_timing: summary.event_timing ?? null }),
+        json({
+          assessment,
+          phases: summary.phases,
+          events: summary.events,
+          reps: states.flatMap((s) => (s.repCompleted ? [s.repCompleted] : [])),
+          metrics: summary.metrics,
+          event_timing: summary.event_timing ?? null,
+        }),
       ),
       await writer.write('summary', `${name}/summary.json`, json({ file, assessment, ...summary })),
     ];

@@ -34,7 +34,14 @@ export async function readSessionRecording(path: string): Promise<Recording> {
       if (m.type === 'hello') hello ??= m;
       else if (m.type === 'env') planes.splice(0, planes.length, ...(m.planes as PlaneAnchor[]));
       else if (m.type === 'frame') {
-        frames.push({ seq: m.seq, t: m.t, anchor: m.anchor, ...(m.joints ? { joints: m.joints } : {}), ...(m.jointTransforms ? { jointTransforms: m.jointTransforms } : {}), ...(m.tracked ? { tracked: m.tracked } : {}) });
+        frames.push({
+          seq: m.seq,
+          t: m.t,
+          anchor: m.anchor,
+          ...(m.joints ? { joints: m.joints } : {}),
+          ...(m.jointTransforms ? { jointTransforms: m.jointTransforms } : {}),
+          ...(m.tracked ? { tracked: m.tracked } : {}),
+        });
       }
     }
   } catch (cause) {
@@ -42,7 +49,11 @@ export async function readSessionRecording(path: string): Promise<Recording> {
   }
   const end = reader.end;
   if (end && end.status !== 'complete' && end.status !== 'unfinished') {
-    throw new AdapterError(AdapterErrorCode.TRUNCATED, name, `session recording is ${end.status} at byte ${end.badOffset ?? end.validEnd}${end.reason ? ` (${end.reason})` : ''}; the server repairs it at start`);
+    throw new AdapterError(
+      AdapterErrorCode.TRUNCATED,
+      name,
+      `session recording is ${end.status} at byte ${end.badOffset ?? end.validEnd}${end.reason ? ` (${end.reason})` : ''}; the server repairs it at start`,
+    );
   }
   if (!hello || frames.length === 0) throw new AdapterError(AdapterErrorCode.EMPTY, name, 'holds no hello and frames');
   const poses = await lastValueFrom(from(frames).pipe(adapt(), toArray()));

@@ -38,14 +38,29 @@ const packr = new Packr({
 
 type Schema = z.ZodType<unknown>;
 const schemas: Readonly<Record<string, ReadonlyMap<string, Schema>>> = {
-  'ingest-client': new Map<string, Schema>([['hello', Hello], ['env', Env], ['frame', Frame], ['end', End]]),
-  'live-client': new Map<string, Schema>([['subscribe', Subscribe], ['unsubscribe', Unsubscribe]]),
+  'ingest-client': new Map<string, Schema>([
+    ['hello', Hello],
+    ['env', Env],
+    ['frame', Frame],
+    ['end', End],
+  ]),
+  'live-client': new Map<string, Schema>([
+    ['subscribe', Subscribe],
+    ['unsubscribe', Unsubscribe],
+  ]),
   'ingest-server': new Map<string, Schema>([
-    ['ready', Ready], ['feedback', Feedback], ['ack', Ack], ['ended', Ended], ['error', ErrorMessage],
+    ['ready', Ready],
+    ['feedback', Feedback],
+    ['ack', Ack],
+    ['ended', Ended],
+    ['error', ErrorMessage],
   ]),
   'live-server': new Map<string, Schema>([
-    ['session.started', SessionStarted], ['update', Update], ['snapshot', Snapshot],
-    ['session.ended', SessionEnded], ['error', ErrorMessage],
+    ['session.started', SessionStarted],
+    ['update', Update],
+    ['snapshot', Snapshot],
+    ['session.ended', SessionEnded],
+    ['error', ErrorMessage],
   ]),
 };
 
@@ -120,16 +135,32 @@ function codeFor(type: string, issue: z.core.$ZodIssue, value: unknown): ErrorCo
 /** Server side: decodes one WebSocket message from an iPad (`ingest`) or a dashboard (`live`). Never throws. */
 export function decodeClientMessage(bytes: Uint8Array | ArrayBuffer, channel: 'ingest', opts?: DecodeOptions): DecodeResult<IngestClientMessage>;
 export function decodeClientMessage(bytes: Uint8Array | ArrayBuffer, channel: 'live', opts?: DecodeOptions): DecodeResult<LiveClientMessage>;
-export function decodeClientMessage(bytes: Uint8Array | ArrayBuffer, channel: Channel, opts?: DecodeOptions): DecodeResult<IngestClientMessage | LiveClientMessage>;
-export function decodeClientMessage(bytes: Uint8Array | ArrayBuffer, channel: Channel, opts: DecodeOptions = {}): DecodeResult<IngestClientMessage | LiveClientMessage> {
+export function decodeClientMessage(
+  bytes: Uint8Array | ArrayBuffer,
+  channel: Channel,
+  opts?: DecodeOptions,
+): DecodeResult<IngestClientMessage | LiveClientMessage>;
+export function decodeClientMessage(
+  bytes: Uint8Array | ArrayBuffer,
+  channel: Channel,
+  opts: DecodeOptions = {},
+): DecodeResult<IngestClientMessage | LiveClientMessage> {
   return decode(bytes, `${channel}-client`, `/v1/${channel}`, opts);
 }
 
 /** Client side (SDK): decodes one message from the server. Never throws. */
 export function decodeServerMessage(bytes: Uint8Array | ArrayBuffer, channel: 'ingest', opts?: DecodeOptions): DecodeResult<IngestServerMessage>;
 export function decodeServerMessage(bytes: Uint8Array | ArrayBuffer, channel: 'live', opts?: DecodeOptions): DecodeResult<LiveServerMessage>;
-export function decodeServerMessage(bytes: Uint8Array | ArrayBuffer, channel: Channel, opts?: DecodeOptions): DecodeResult<IngestServerMessage | LiveServerMessage>;
-export function decodeServerMessage(bytes: Uint8Array | ArrayBuffer, channel: Channel, opts: DecodeOptions = {}): DecodeResult<IngestServerMessage | LiveServerMessage> {
+export function decodeServerMessage(
+  bytes: Uint8Array | ArrayBuffer,
+  channel: Channel,
+  opts?: DecodeOptions,
+): DecodeResult<IngestServerMessage | LiveServerMessage>;
+export function decodeServerMessage(
+  bytes: Uint8Array | ArrayBuffer,
+  channel: Channel,
+  opts: DecodeOptions = {},
+): DecodeResult<IngestServerMessage | LiveServerMessage> {
   return decode(bytes, `${channel}-server`, `/v1/${channel}`, opts);
 }
 

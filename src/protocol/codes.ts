@@ -96,9 +96,10 @@ export const CLOSE_CODE_DESCRIPTIONS: Readonly<Record<CloseCodeName, string>> = 
 /** Every wire error code, in table order. */
 export const ERROR_CODES: readonly ErrorCode[] = Object.values(ErrorCode);
 /** Every close code with its name, in table order. */
-export const CLOSE_CODES: readonly { readonly name: CloseCodeName; readonly code: CloseCode }[] = (
-  Object.keys(CloseCode) as CloseCodeName[]
-).map((name) => ({ name, code: CloseCode[name] }));
+export const CLOSE_CODES: readonly { readonly name: CloseCodeName; readonly code: CloseCode }[] = (Object.keys(CloseCode) as CloseCodeName[]).map((name) => ({
+  name,
+  code: CloseCode[name],
+}));
 
 /** Markdown table of `error.code` values for README.md (the README must contain it verbatim). */
 export function renderErrorCodeTable(): string {

@@ -69,7 +69,10 @@ export class FrameValidator {
       return [ErrorCode.JOINT_COUNT, 'exactly one of joints or jointTransforms is required'];
     }
     if (positions.length !== ARKIT_JOINT_COUNT * stride) {
-      return [ErrorCode.JOINT_COUNT, `${f.joints !== undefined ? 'joints' : 'jointTransforms'} has ${positions.length} floats, expected ${ARKIT_JOINT_COUNT * stride} (${ARKIT_JOINT_COUNT} joints)`];
+      return [
+        ErrorCode.JOINT_COUNT,
+        `${f.joints !== undefined ? 'joints' : 'jointTransforms'} has ${positions.length} floats, expected ${ARKIT_JOINT_COUNT * stride} (${ARKIT_JOINT_COUNT} joints)`,
+      ];
     }
     if (f.anchor.length !== 16) return [ErrorCode.JOINT_COUNT, `anchor has ${f.anchor.length} floats, expected 16`];
     if (f.tracked !== undefined && f.tracked.length !== ARKIT_JOINT_COUNT) {

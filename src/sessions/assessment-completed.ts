@@ -33,7 +33,14 @@ export interface AssessmentCompleted {
 export const jobIdFor = (sessionId: string): string => `${ASSESSMENT_COMPLETED}.${sessionId}`;
 
 export function assessmentCompleted(
-  s: { readonly sessionId: string; readonly clinic: string; readonly patientId: string; readonly assessment: string; readonly model: ModelRef; readonly startedAt: number },
+  s: {
+    readonly sessionId: string;
+    readonly clinic: string;
+    readonly patientId: string;
+    readonly assessment: string;
+    readonly model: ModelRef;
+    readonly startedAt: number;
+  },
   rec: { readonly path: string; readonly sha256: string; readonly frames: number; readonly records: number },
   reason: FinishReason,
   endedAtMs: number,

@@ -34,7 +34,11 @@ const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_.=-]{0,127}$/;
 
 export function createCatalog(o: CatalogOptions): Catalog {
   const clinicPrefix = (kind: string, clinic: string) => `${kind}/${clinic}/`;
-  const toWire = (ref: { id: string; version: number; kind: string }): ModelRef => ({ id: ref.id, kind: ref.kind === 'pretrained' ? 'pretrained' : 'patient', version: String(ref.version) });
+  const toWire = (ref: { id: string; version: number; kind: string }): ModelRef => ({
+    id: ref.id,
+    kind: ref.kind === 'pretrained' ? 'pretrained' : 'patient',
+    version: String(ref.version),
+  });
   return {
     async modelFor(clinic, patientId) {
       // The patient's own model when one is registered for this clinic, else the pretrained one.

@@ -199,8 +199,8 @@ export class IngestSession {
 
   private persist(raw: Uint8Array, seq: number | undefined, t = -1): void {
     const appended = this.deps.recording.append(raw);
-    this.persistTail = this.persistTail.then(
-      () => appended.then(
+    this.persistTail = this.persistTail.then(() =>
+      appended.then(
         () => {
           if (seq === undefined) return;
           if (this.persistBroken) {
@@ -219,7 +219,13 @@ export class IngestSession {
           this.flushAck(); // what is durable is acknowledged before the connection closes
           const code = (cause as { code?: unknown } | null)?.code;
           const what = seq === undefined ? 'a message' : `frame ${seq}`;
-          this.send(wireError(ErrorCode.INTERNAL, `${what} could not be persisted${typeof code === 'string' ? ` (${code})` : ''}; frames after it are not acknowledged until you resume`, seq));
+          this.send(
+            wireError(
+              ErrorCode.INTERNAL,
+              `${what} could not be persisted${typeof code === 'string' ? ` (${code})` : ''}; frames after it are not acknowledged until you resume`,
+              seq,
+            ),
+          );
           this.deps.onPersistFailure();
         },
       ),
@@ -258,7 +264,13 @@ export class IngestSession {
         // A stage threw: answer the frame, report, and start a fresh pipeline so the session goes on.
         this.deps.logger.error('session pipeline failed; restarting it', { sessionId: this.info.sessionId, cause: String(cause) });
         this.deps.onError(ErrorCode.INTERNAL);
-        this.send(wireError(ErrorCode.INTERNAL, `frame ${this.current?.seq ?? '?'}: pipeline failed (${cause instanceof Error ? cause.message : String(cause)}); state reset`, this.current?.seq));
+        this.send(
+          wireError(
+            ErrorCode.INTERNAL,
+            `frame ${this.current?.seq ?? '?'}: pipeline failed (${cause instanceof Error ? cause.message : String(cause)}); state reset`,
+            this.current?.seq,
+          ),
+        );
         this.startPipeline();
       },
     });

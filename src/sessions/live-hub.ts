@@ -50,7 +50,10 @@ export interface LiveHubOptions {
 /** Cross-node fan-out (src/jobs/live-fanout.ts LiveFanout). */
 export interface LiveFanoutLike {
   publish(clinic: string, sessionId: string, data: Uint8Array): void;
-  subscribe(filter: { readonly clinic: string }, onMessage: (m: { readonly clinic: string; readonly sessionId: string; readonly data: Uint8Array }) => void): { stop(): void };
+  subscribe(
+    filter: { readonly clinic: string },
+    onMessage: (m: { readonly clinic: string; readonly sessionId: string; readonly data: Uint8Array }) => void,
+  ): { stop(): void };
 }
 
 export interface LiveHubDeps {
@@ -105,7 +108,14 @@ export class LiveHub {
 
   sessionStarted(info: LiveSessionInfo): void {
     if (this.sessions.has(info.sessionId)) return; // a resumed session keeps its history
-    this.sessions.set(info.sessionId, { info, ring: new RingBuffer(this.ringSize), lastEmitMs: -Infinity, pending: undefined, timer: undefined, latest: undefined });
+    this.sessions.set(info.sessionId, {
+      info,
+      ring: new RingBuffer(this.ringSize),
+      lastEmitMs: -Infinity,
+      pending: undefined,
+      timer: undefined,
+      latest: undefined,
+    });
     const bytes = this.deps.encode({ type: 'session.started', ...info });
     this.deps.publish(clinicTopic(info.clinic), bytes);
     this.toOtherNodes(info.clinic, info.sessionId, bytes);
@@ -122,12 +132,15 @@ export class LiveHub {
       return;
     }
     s.pending = update;
-    s.timer ??= this.deps.clock.setTimeout(() => {
-      s.timer = undefined;
-      const p = s.pending;
-      s.pending = undefined;
-      if (p && this.sessions.get(sessionId) === s) this.emit(s, p, this.deps.clock.now());
-    }, s.lastEmitMs + this.intervalMs - now);
+    s.timer ??= this.deps.clock.setTimeout(
+      () => {
+        s.timer = undefined;
+        const p = s.pending;
+        s.pending = undefined;
+        if (p && this.sessions.get(sessionId) === s) this.emit(s, p, this.deps.clock.now());
+      },
+      s.lastEmitMs + this.intervalMs - now,
+    );
   }
 
   sessionEnded(sessionId: string, result: { readonly frames: number; readonly jobId?: string }): void {
@@ -152,7 +165,10 @@ export class LiveHub {
 
   /** Adds a subscription (authorisation is the caller's job) and sends the snapshot(s). */
   subscribe(sub: LiveSubscriber, target: SubscribeTarget): 'ok' | 'not_found' | 'limit' {
-    const sessions = 'sessionId' in target ? [this.sessions.get(target.sessionId)].filter((s) => s !== undefined) : [...this.sessions.values()].filter((s) => s.info.clinic === target.clinic);
+    const sessions =
+      'sessionId' in target
+        ? [this.sessions.get(target.sessionId)].filter((s) => s !== undefined)
+        : [...this.sessions.values()].filter((s) => s.info.clinic === target.clinic);
     if ('sessionId' in target && sessions.length === 0) return 'not_found';
     const topic = 'sessionId' in target ? sessionTopic(target.sessionId) : clinicTopic(target.clinic);
     let held = this.held.get(sub);
@@ -221,7 +237,10 @@ export class LiveHub {
   private followOtherNodes(clinic: string): void {
     if (!this.deps.fanout || this.remote.has(clinic)) return;
     try {
-      this.remote.set(clinic, this.deps.fanout.subscribe({ clinic }, (m) => this.fromOtherNode(m.clinic, m.data)));
+      this.remote.set(
+        clinic,
+        this.deps.fanout.subscribe({ clinic }, (m) => this.fromOtherNode(m.clinic, m.data)),
+      );
     } catch {
       this.deps.onDropped('fanout');
     }
@@ -249,7 +268,10 @@ export class LiveHub {
     s.latest = bytes;
     s.ring.push(update);
     this.toOtherNodes(s.info.clinic, s.info.sessionId, bytes);
-    const recipients = new Set<LiveSubscriber>([...(this.topics.get(sessionTopic(s.info.sessionId)) ?? []), ...(this.topics.get(clinicTopic(s.info.clinic)) ?? [])]);
+    const recipients = new Set<LiveSubscriber>([
+      ...(this.topics.get(sessionTopic(s.info.sessionId)) ?? []),
+      ...(this.topics.get(clinicTopic(s.info.clinic)) ?? []),
+    ]);
     for (const sub of recipients) {
       if (sub.bufferedAmount() > this.opts.slowThresholdBytes) {
         let missed = this.stale.get(sub);

@@ -53,7 +53,10 @@ export class DiskRecordingStore implements RecordingStore {
   async open(sessionId: string, meta: Readonly<Record<string, unknown>>): Promise<RecordingSink> {
     await mkdir(this.opts.dir, { recursive: true });
     const path = this.pathFor(sessionId);
-    const log = await RecordingLog.create(path, { fsync: this.opts.fsync, ...(this.opts.maxPendingRecords ? { maxPendingRecords: this.opts.maxPendingRecords } : {}) });
+    const log = await RecordingLog.create(path, {
+      fsync: this.opts.fsync,
+      ...(this.opts.maxPendingRecords ? { maxPendingRecords: this.opts.maxPendingRecords } : {}),
+    });
     await log.append({ type: SESSION_RECORD_TYPE, ...meta });
     return {
       location: path,

@@ -122,7 +122,8 @@ export class SessionManager {
     const conn = this.conns.get(peer);
     if (!conn) return;
     if (conn.helloPending) {
-      if (conn.queued.length >= this.opts.preReadyLimit) return this.error(peer, ErrorCode.HELLO_REQUIRED, `${msg.type} before ready: wait for ready (more than ${this.opts.preReadyLimit} messages queued)`);
+      if (conn.queued.length >= this.opts.preReadyLimit)
+        return this.error(peer, ErrorCode.HELLO_REQUIRED, `${msg.type} before ready: wait for ready (more than ${this.opts.preReadyLimit} messages queued)`);
       conn.queued.push({ raw, msg });
       return;
     }
@@ -217,7 +218,15 @@ export class SessionManager {
     let session: IngestSession;
     try {
       const model = await this.deps.models.modelFor(clinic, hello.patientId);
-      const recording = await this.deps.recordings.open(sessionId, { sessionId, clinic, patientId: hello.patientId, assessment: hello.assessment, fps: hello.fps, startedAt, model });
+      const recording = await this.deps.recordings.open(sessionId, {
+        sessionId,
+        clinic,
+        patientId: hello.patientId,
+        assessment: hello.assessment,
+        fps: hello.fps,
+        startedAt,
+        model,
+      });
       await recording.append(raw); // the hello opens the recording: offline replay needs fps/assessment
       session = new IngestSession(
         { sessionId, clinic, patientId: hello.patientId, assessment: hello.assessment, fps: hello.fps, startedAt, model },
@@ -298,7 +307,12 @@ export class SessionManager {
     const p = (async () => {
       if (endRaw) s.note(endRaw);
       const rec = await s.finalize();
-      const event = assessmentCompleted(s.info, { path: rec.location, sha256: rec.sha256, frames: s.frames, records: rec.records }, reason, this.deps.clock.now());
+      const event = assessmentCompleted(
+        s.info,
+        { path: rec.location, sha256: rec.sha256, frames: s.frames, records: rec.records },
+        reason,
+        this.deps.clock.now(),
+      );
       const jobId = jobIdFor(id);
       await this.deps.bus.publish(ASSESSMENT_COMPLETED, event, { id: jobId });
       this.deps.metrics.onFinalized(reason);
@@ -338,5 +352,15 @@ export class SessionManager {
 
 function view(s: IngestSession): SessionView {
   const { sessionId, clinic, patientId, assessment, startedAt, model } = s.info;
-  return { sessionId, clinic, patientId, assessment, startedAt: new Date(startedAt).toISOString(), model, state: s.state, frames: s.frames, persistedSeq: s.persistedSeq };
+  return {
+    sessionId,
+    clinic,
+    patientId,
+    assessment,
+    startedAt: new Date(startedAt).toISOString(),
+    model,
+    state: s.state,
+    frames: s.frames,
+    persistedSeq: s.persistedSeq,
+  };
 }

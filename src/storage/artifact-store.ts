@@ -30,7 +30,10 @@ const KEY_PATTERN = /^[A-Za-z0-9][\w.=-]*(\/[A-Za-z0-9][\w.=-]*)*$/;
 
 export function checkKey(key: string): string {
   if (typeof key !== 'string' || key.length > MAX_KEY_LENGTH || !KEY_PATTERN.test(key)) {
-    throw new StorageError(StorageErrorCode.ARTIFACT_BAD_KEY, `bad artifact key ${JSON.stringify(key)}: '/'-separated segments of [A-Za-z0-9_.=-], each starting alphanumeric, at most ${MAX_KEY_LENGTH} chars`);
+    throw new StorageError(
+      StorageErrorCode.ARTIFACT_BAD_KEY,
+      `bad artifact key ${JSON.stringify(key)}: '/'-separated segments of [A-Za-z0-9_.=-], each starting alphanumeric, at most ${MAX_KEY_LENGTH} chars`,
+    );
   }
   return key;
 }

@@ -86,7 +86,12 @@ export class DiskArtifactStore implements ArtifactStore {
     try {
       entries = (await readdir(join(this.root, base), { recursive: true, withFileTypes: true }))
         .filter((d) => d.isFile())
-        .map((d) => join(d.parentPath ?? d.path, d.name).slice(this.root.length + 1).split(sep).join('/'));
+        .map((d) =>
+          join(d.parentPath ?? d.path, d.name)
+            .slice(this.root.length + 1)
+            .split(sep)
+            .join('/'),
+        );
     } catch (cause) {
       const code = (cause as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return [];

@@ -47,7 +47,8 @@ export function checkPatientId(patientId: string): string {
 
 export function checkRef(ref: unknown, what: string): ModelRef {
   const r = ModelRef.safeParse(ref);
-  if (!r.success) throw new StorageError(StorageErrorCode.REGISTRY_MALFORMED, `${what}: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw new StorageError(StorageErrorCode.REGISTRY_MALFORMED, `${what}: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return r.data;
 }
 
@@ -75,7 +76,8 @@ export class LocalModelRegistry implements ModelRegistry {
       try {
         text = await readFile(opts.file, 'utf8');
       } catch (cause) {
-        if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw new StorageError(StorageErrorCode.REGISTRY_IO, 'cannot read model registry', { cause, path: opts.file });
+        if ((cause as NodeJS.ErrnoException).code !== 'ENOENT')
+          throw new StorageError(StorageErrorCode.REGISTRY_IO, 'cannot read model registry', { cause, path: opts.file });
       }
       if (text !== undefined) {
         let parsed: unknown;

@@ -83,7 +83,7 @@ export function encodeTrailer(t: Trailer): Buffer {
 /** Parses a complete trailer frame, or undefined when `b` is not one (wrong flag/size/checksum). */
 export function decodeTrailer(b: Buffer): Trailer | undefined {
   if (b.length !== TRAILER_BYTES) return undefined;
-  if (b.readUInt32LE(0) !== ((TRAILER_PAYLOAD_BYTES | TRAILER_FLAG) >>> 0)) return undefined;
+  if (b.readUInt32LE(0) !== (TRAILER_PAYLOAD_BYTES | TRAILER_FLAG) >>> 0) return undefined;
   const payload = b.subarray(FRAME_HEADER_BYTES);
   if (b.readUInt32LE(4) !== frameChecksum(b.subarray(0, 4), payload)) return undefined;
   return {

@@ -219,12 +219,16 @@ export class RecordingLog {
   private enqueue(payload: Uint8Array): Promise<AppendResult> {
     if (this.state !== 'open') return Promise.reject(this.closedError());
     if (payload.length > MAX_RECORD_BYTES) {
-      return Promise.reject(new StorageError(StorageErrorCode.LOG_RECORD_TOO_LARGE, `record of ${payload.length} bytes exceeds ${MAX_RECORD_BYTES}`, { path: this.path }));
+      return Promise.reject(
+        new StorageError(StorageErrorCode.LOG_RECORD_TOO_LARGE, `record of ${payload.length} bytes exceeds ${MAX_RECORD_BYTES}`, { path: this.path }),
+      );
     }
     const pendingCount = this.queue.length + this.inFlight;
     if (pendingCount >= this.maxRecords || this.pendingBytes + payload.length > this.maxBytes) {
       return Promise.reject(
-        new StorageError(StorageErrorCode.LOG_BACKPRESSURE, `append queue full (${pendingCount} records, ${this.pendingBytes} bytes pending)`, { path: this.path }),
+        new StorageError(StorageErrorCode.LOG_BACKPRESSURE, `append queue full (${pendingCount} records, ${this.pendingBytes} bytes pending)`, {
+          path: this.path,
+        }),
       );
     }
     const frame = encodeFrame(payload);
@@ -317,7 +321,7 @@ export class RecordingLog {
 
 async function hashRange(fh: FileHandle, end: number, hash: Hash): Promise<void> {
   const buf = Buffer.allocUnsafe(1 << 20);
-  for (let pos = 0; pos < end; ) {
+  for (let pos = 0; pos < end;) {
     const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, end - pos), pos);
     if (bytesRead === 0) throw new Error(`unexpected EOF at ${pos}`);
     hash.update(buf.subarray(0, bytesRead));

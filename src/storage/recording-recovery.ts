@@ -51,7 +51,10 @@ export interface RecoveredRecording extends FinalizeResult {
  * Repairs and finalises every unfinished recording in `dir`. A file that is not a recording log
  * (bad header) is reported and skipped, never modified.
  */
-export async function recoverRecordings(dir: string, logger: Logger = silentLogger): Promise<{ recovered: RecoveredRecording[]; failed: Array<{ path: string; error: StorageError }> }> {
+export async function recoverRecordings(
+  dir: string,
+  logger: Logger = silentLogger,
+): Promise<{ recovered: RecoveredRecording[]; failed: Array<{ path: string; error: StorageError }> }> {
   const recovered: RecoveredRecording[] = [];
   const failed: Array<{ path: string; error: StorageError }> = [];
   for (const path of await findUnfinished(dir)) {

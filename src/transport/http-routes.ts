@@ -28,7 +28,16 @@ export interface HttpDeps {
 type Reply = { status: number; body: string | Buffer; contentType: string; headers?: Record<string, string> };
 
 const json = (status: number, value: unknown): Reply => ({ status, body: JSON.stringify(value), contentType: 'application/json; charset=utf-8' });
-const STATUS_TEXT: Record<number, string> = { 200: 'OK', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 413: 'Payload Too Large', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  413: 'Payload Too Large',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
 
 /** Runs an async handler the uWS way and writes its reply unless the client aborted. */
 function serve(res: HttpResponse, produce: () => Promise<Reply>, onError: (code: string) => void): void {
@@ -125,7 +134,9 @@ export function httpRoutes(app: TemplatedApp, deps: HttpDeps): void {
       res,
       async () => {
         const r = await readStatic(deps.mounts, url);
-        return r.status === 200 ? { status: 200, body: r.body, contentType: r.contentType, headers: { 'cache-control': 'no-cache' } } : json(r.status, { code: 'NOT_FOUND', message: `no file ${url}` });
+        return r.status === 200
+          ? { status: 200, body: r.body, contentType: r.contentType, headers: { 'cache-control': 'no-cache' } }
+          : json(r.status, { code: 'NOT_FOUND', message: `no file ${url}` });
       },
       deps.onError,
     );

@@ -74,7 +74,12 @@ export function liveRoute(app: TemplatedApp, limits: WsLimits, deps: LiveRouteDe
       }
       if (msg.type === 'unsubscribe') return deps.hub.unsubscribe(peer, target);
       const allowed = deps.auth.canSubscribe(peer.principal, 'sessionId' in target ? { sessionId: target.sessionId, clinic } : { clinic });
-      if (!allowed) return fail(peer, ErrorCode.FORBIDDEN, `${peer.principal.role} of clinic ${peer.principal.clinic} may not subscribe to ${'sessionId' in target ? `session ${target.sessionId}` : `clinic ${clinic}`}`);
+      if (!allowed)
+        return fail(
+          peer,
+          ErrorCode.FORBIDDEN,
+          `${peer.principal.role} of clinic ${peer.principal.clinic} may not subscribe to ${'sessionId' in target ? `session ${target.sessionId}` : `clinic ${clinic}`}`,
+        );
       peer.cork(() => {
         const r = deps.hub.subscribe(peer, target);
         if (r === 'not_found') fail(peer, ErrorCode.SESSION_NOT_FOUND, `no live session ${'sessionId' in target ? target.sessionId : ''}`);

@@ -31,7 +31,10 @@ export function authUpgrade(auth: TransportAuth, onReject: (code: string) => voi
           if (!result.ok) {
             onReject(result.code);
             res.cork(() => {
-              res.writeStatus('401 Unauthorized').writeHeader('content-type', 'application/json').end(JSON.stringify({ code: result.code, message: result.message }));
+              res
+                .writeStatus('401 Unauthorized')
+                .writeHeader('content-type', 'application/json')
+                .end(JSON.stringify({ code: result.code, message: result.message }));
             });
             return;
           }

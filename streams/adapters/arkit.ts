@@ -46,7 +46,17 @@ export function invertAffine(m: ArrayLike<number>): Float64Array {
   const g = (i: number): number => m[i] ?? NaN;
   const [a, b, c, d, e, f, h, i, j] = [g(0), g(4), g(8), g(1), g(5), g(9), g(2), g(6), g(10)]; // row-major 3×3
   const det = a * (e * j - f * i) - b * (d * j - f * h) + c * (d * i - e * h);
-  const inv = [(e * j - f * i) / det, (c * i - b * j) / det, (b * f - c * e) / det, (f * h - d * j) / det, (a * j - c * h) / det, (c * d - a * f) / det, (d * i - e * h) / det, (b * h - a * i) / det, (a * e - b * d) / det];
+  const inv = [
+    (e * j - f * i) / det,
+    (c * i - b * j) / det,
+    (b * f - c * e) / det,
+    (f * h - d * j) / det,
+    (a * j - c * h) / det,
+    (c * d - a * f) / det,
+    (d * i - e * h) / det,
+    (b * h - a * i) / det,
+    (a * e - b * d) / det,
+  ];
   const t: V3 = [g(12), g(13), g(14)];
   const r = (k: number): number => inv[k] ?? NaN;
   const it: V3 = [-(r(0) * t[0] + r(1) * t[1] + r(2) * t[2]), -(r(3) * t[0] + r(4) * t[1] + r(5) * t[2]), -(r(6) * t[0] + r(7) * t[1] + r(8) * t[2])];
@@ -66,7 +76,9 @@ export function transformsToPositions(jointTransforms: Float32Array): Float32Arr
 }
 
 // (canonical index, ARKit index) pairs, computed once: this runs for every live frame.
-const PAIRS: readonly (readonly [number, number])[] = (Object.entries(ARKIT_CANONICAL_MAP) as [JointName, ArkitJointName][]).map(([c, a]) => [JOINT_INDEX[c], ARKIT_INDEX[a]] as const);
+const PAIRS: readonly (readonly [number, number])[] = (Object.entries(ARKIT_CANONICAL_MAP) as [JointName, ArkitJointName][]).map(
+  ([c, a]) => [JOINT_INDEX[c], ARKIT_INDEX[a]] as const,
+);
 const HEELS = SIDES.map((side) => [JOINT_INDEX[`${side}_heel`], JOINT_INDEX[`${side}_ankle`], JOINT_INDEX[`${side}_toe`]] as const);
 
 /** 91 model-space joints + body anchor → 20 canonical joints in ARKit world (metres, y up). */
@@ -147,7 +159,13 @@ export function canonicalToArkit(worldJoints: Float32Array, anchor: Float32Array
   return out;
 }
 
-function placeLimbEnds(side: Side, j: (n: JointName) => V3, spine7: V3, axes: { up: V3; right: V3; forward: V3 }, set: (n: ArkitJointName, p: V3) => void): void {
+function placeLimbEnds(
+  side: Side,
+  j: (n: JointName) => V3,
+  spine7: V3,
+  axes: { up: V3; right: V3; forward: V3 },
+  set: (n: ArkitJointName, p: V3) => void,
+): void {
   const ankle = j(`${side}_ankle`);
   const toe = j(`${side}_toe`);
   set(`${side}_toesEnd_joint` as ArkitJointName, add(toe, scale(sub(toe, ankle), 0.35)));

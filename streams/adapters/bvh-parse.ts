@@ -29,7 +29,10 @@ export function parseBvh(file: string, text: string): BvhFile {
   const motionAt = text.search(/^\s*MOTION\b/m);
   if (!/^\s*HIERARCHY\b/.test(text)) throw bad('does not start with HIERARCHY');
   if (motionAt < 0) throw truncated('no MOTION section');
-  const tokens = text.slice(0, motionAt).split(/\s+/).filter((t) => t !== '');
+  const tokens = text
+    .slice(0, motionAt)
+    .split(/\s+/)
+    .filter((t) => t !== '');
   let pos = 1; // after HIERARCHY
   const joints: BvhJoint[] = [];
   const stack: number[] = [];
@@ -82,7 +85,8 @@ export function parseBvh(file: string, text: string): BvhFile {
   if (frameCount === 0) throw new AdapterError(AdapterErrorCode.EMPTY, file, 'BVH declares 0 frames');
   // Every value takes at least two characters ("0 "): a declaration the text cannot hold is a
   // truncated file, caught before allocating for it.
-  if (frameCount * channelCount > (text.length - motionAt) / 2) throw truncated(`declares ${frameCount} frames × ${channelCount} channels, more than the file holds`);
+  if (frameCount * channelCount > (text.length - motionAt) / 2)
+    throw truncated(`declares ${frameCount} frames × ${channelCount} channels, more than the file holds`);
   const values = new Float64Array(frameCount * channelCount);
   let f = 0;
   for (let li = 3; li < lines.length && f < frameCount; li++) {

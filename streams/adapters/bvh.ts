@@ -54,7 +54,9 @@ export function readBvh(source: SourceFile, opts: AdapterOptions = {}): Recordin
   const jointMap: Partial<Record<JointName, string>> = {};
   const source2canon = new Map<JointName, number>();
   for (const joint of Object.keys(JOINT_INDEX) as JointName[]) {
-    const hit = candidates(joint).map((c) => index.get(c)).find((i) => i !== undefined);
+    const hit = candidates(joint)
+      .map((c) => index.get(c))
+      .find((i) => i !== undefined);
     if (hit !== undefined) {
       source2canon.set(joint, hit);
       jointMap[joint] = `BVH joint ${bvh.joints[hit]?.name ?? ''} (FK)`;
@@ -62,7 +64,16 @@ export function readBvh(source: SourceFile, opts: AdapterOptions = {}): Recordin
   }
   const need = ['root', 'left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle'] as const;
   const missing = need.filter((j) => !source2canon.has(j));
-  if (missing.length > 0) throw new AdapterError(AdapterErrorCode.MISSING_MARKER, source.name, `BVH has no joint for ${missing.join(', ')} (joint names: ${bvh.joints.filter((j) => !j.isEndSite).map((j) => j.name).join(', ').slice(0, 300)})`);
+  if (missing.length > 0)
+    throw new AdapterError(
+      AdapterErrorCode.MISSING_MARKER,
+      source.name,
+      `BVH has no joint for ${missing.join(', ')} (joint names: ${bvh.joints
+        .filter((j) => !j.isEndSite)
+        .map((j) => j.name)
+        .join(', ')
+        .slice(0, 300)})`,
+    );
   const seg = (a: JointName, b: JointName): number => {
     // Rest-pose length from the OFFSETs along the chain between two mapped joints.
     let i = source2canon.get(b) ?? -1;
@@ -77,7 +88,12 @@ export function readBvh(source: SourceFile, opts: AdapterOptions = {}): Recordin
   };
   const leg = (seg('left_hip', 'left_knee') + seg('left_knee', 'left_ankle') + seg('right_hip', 'right_knee') + seg('right_knee', 'right_ankle')) / 2;
   const unit = UNITS.find((u) => leg >= u.leg[0] && leg < u.leg[1]);
-  if (!unit) throw new AdapterError(AdapterErrorCode.IMPLAUSIBLE, source.name, `implausible scale: rest-pose leg length ${leg.toFixed(3)} matches no known unit (m, CMU, in, cm, mm)`);
+  if (!unit)
+    throw new AdapterError(
+      AdapterErrorCode.IMPLAUSIBLE,
+      source.name,
+      `implausible scale: rest-pose leg length ${leg.toFixed(3)} matches no known unit (m, CMU, in, cm, mm)`,
+    );
   const world = forwardKinematics(bvh, unit.toMetres);
   const n = bvh.frameCount;
   const joints = nanJoints(n);
@@ -87,7 +103,11 @@ export function readBvh(source: SourceFile, opts: AdapterOptions = {}): Recordin
   // "Frame Time: .0083333" is 1/120 rounded; over 1000+ frames the rounding would drop a frame.
   const rawRate = 1 / bvh.frameTime;
   const rate = Math.abs(rawRate - Math.round(rawRate)) < 1e-3 ? Math.round(rawRate) : rawRate;
-  const notes = [`frame rate ${rate} Hz from Frame Time ${bvh.frameTime}`, `units detected from the rest-pose leg length ${leg.toFixed(2)} → ${unit.name}`, 'y up as in the file (BVH convention)'];
+  const notes = [
+    `frame rate ${rate} Hz from Frame Time ${bvh.frameTime}`,
+    `units detected from the rest-pose leg length ${leg.toFixed(2)} → ${unit.name}`,
+    'y up as in the file (BVH convention)',
+  ];
   estimateHeels(joints, n, jointMap, notes);
   return buildRecording(
     {
@@ -143,7 +163,8 @@ function estimateHeels(joints: Float64Array, n: number, jointMap: Partial<Record
     if (!jointMap[`${side}_toe`]) continue;
     const a = JOINT_INDEX[`${side}_ankle`];
     const t = JOINT_INDEX[`${side}_toe`];
-    for (let f = 0; f < n; f++) put(joints, f * JOINT_COUNT + JOINT_INDEX[`${side}_heel`], estimateHeel(at(joints, f * JOINT_COUNT + a), at(joints, f * JOINT_COUNT + t)));
+    for (let f = 0; f < n; f++)
+      put(joints, f * JOINT_COUNT + JOINT_INDEX[`${side}_heel`], estimateHeel(at(joints, f * JOINT_COUNT + a), at(joints, f * JOINT_COUNT + t)));
     jointMap[`${side}_heel`] = HEEL_ESTIMATE_NOTE;
   }
   notes.push('heels are estimated from ankle/toe geometry (BVH has no heel joint)');

@@ -30,7 +30,11 @@ export function parseC3d(file: string, buf: Uint8Array): C3dFile {
   if (paramStart + 4 > buf.length) throw trunc('the parameter section is missing');
   const processor = buf[paramStart + 3] ?? 0;
   if (processor === PROCESSOR.DEC || processor === PROCESSOR.MIPS) {
-    throw new AdapterError(AdapterErrorCode.MALFORMED, file, `C3D from a ${processor === PROCESSOR.DEC ? 'DEC (VAX float)' : 'MIPS (big-endian)'} processor is not supported; re-export it as Intel`);
+    throw new AdapterError(
+      AdapterErrorCode.MALFORMED,
+      file,
+      `C3D from a ${processor === PROCESSOR.DEC ? 'DEC (VAX float)' : 'MIPS (big-endian)'} processor is not supported; re-export it as Intel`,
+    );
   }
   if (processor !== PROCESSOR.INTEL) throw bad(`unknown processor type ${processor}`);
   const params = readParams(buf, dv, paramStart, bad, trunc);
@@ -96,7 +100,9 @@ function readParams(buf: Uint8Array, dv: DataView, start: number, bad: (m: strin
     const id = dv.getInt8(pos + 1);
     if (nameLen === 0 || id === 0) break;
     if (pos + 2 + nameLen + 2 > end) throw bad(`parameter record at byte ${pos} runs past the section`);
-    const name = text(pos + 2, nameLen).trim().toUpperCase();
+    const name = text(pos + 2, nameLen)
+      .trim()
+      .toUpperCase();
     const offPos = pos + 2 + nameLen;
     const next = dv.getInt16(offPos, true);
     let p = offPos + 2;
@@ -120,7 +126,12 @@ function readParams(buf: Uint8Array, dv: DataView, start: number, bad: (m: strin
         // Character arrays: first dimension is the string length, the rest index the strings.
         const len = dims[0] ?? 0;
         const nStr = nd <= 1 ? 1 : count / Math.max(1, len);
-        for (let k = 0; k < nStr && len > 0; k++) strings.push(text(p + k * len, len).replace(/\0/g, ' ').trim());
+        for (let k = 0; k < nStr && len > 0; k++)
+          strings.push(
+            text(p + k * len, len)
+              .replace(/\0/g, ' ')
+              .trim(),
+          );
       } else {
         for (let k = 0; k < count; k++) {
           const o = p + k * size;

@@ -33,7 +33,8 @@ export async function readSource(path: string): Promise<SourceFile> {
   try {
     const st = await stat(path);
     if (st.isDirectory()) throw new AdapterError(AdapterErrorCode.IS_DIRECTORY, name, 'is a directory, not a recording');
-    if (st.size > MAX_FILE_BYTES) throw new AdapterError(AdapterErrorCode.IMPLAUSIBLE, name, `is ${st.size} bytes; recordings are read whole and the limit is ${MAX_FILE_BYTES}`);
+    if (st.size > MAX_FILE_BYTES)
+      throw new AdapterError(AdapterErrorCode.IMPLAUSIBLE, name, `is ${st.size} bytes; recordings are read whole and the limit is ${MAX_FILE_BYTES}`);
     bytes = await readFile(path);
   } catch (err) {
     if (err instanceof AdapterError) throw err;

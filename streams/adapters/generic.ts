@@ -89,7 +89,8 @@ function parseJson(file: string, doc: unknown, scale: number): Table & { fps: nu
   const phases: (string | undefined)[] = [];
   frames.forEach((fr: unknown, i) => {
     const f = fr as { t?: unknown; joints?: unknown; phase?: unknown };
-    if (!f || typeof f !== 'object' || typeof f.t !== 'number' || !f.joints || typeof f.joints !== 'object') throw bad(`frame ${i} needs t (number) and joints (object)`);
+    if (!f || typeof f !== 'object' || typeof f.t !== 'number' || !f.joints || typeof f.joints !== 'object')
+      throw bad(`frame ${i} needs t (number) and joints (object)`);
     times[i] = f.t;
     for (const [name, p] of Object.entries(f.joints as Record<string, unknown>)) {
       if (!isJoint(name)) throw bad(`frame ${i}: unknown joint "${name.slice(0, 30)}"`);

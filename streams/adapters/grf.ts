@@ -28,13 +28,17 @@ export function parseMot(file: string, text: string): { columns: string[]; rows:
   const lines = text.split(/\r?\n/);
   const end = lines.findIndex((l) => l.trim().toLowerCase() === 'endheader');
   if (end < 0) throw new AdapterError(AdapterErrorCode.MALFORMED, file, 'not a valid .mot: no endheader line');
-  const columns = (lines[end + 1] ?? '').split('\t').map((c) => c.trim()).filter((c) => c !== '');
+  const columns = (lines[end + 1] ?? '')
+    .split('\t')
+    .map((c) => c.trim())
+    .filter((c) => c !== '');
   const rows: Float64Array[] = [];
   for (let i = end + 2; i < lines.length; i++) {
     const l = lines[i] ?? '';
     if (l.trim() === '') continue;
     const f = l.trim().split(/\s+/).map(Number);
-    if (f.length < columns.length || f.some((v) => Number.isNaN(v))) throw new AdapterError(AdapterErrorCode.MALFORMED, file, `.mot line ${i + 1} is not ${columns.length} numbers`);
+    if (f.length < columns.length || f.some((v) => Number.isNaN(v)))
+      throw new AdapterError(AdapterErrorCode.MALFORMED, file, `.mot line ${i + 1} is not ${columns.length} numbers`);
     rows.push(Float64Array.from(f.slice(0, columns.length)));
   }
   return { columns, rows };

@@ -60,11 +60,20 @@ const A = {
   ankleMed: ['anklemed', 'anklemedial', 'mmal'],
   heel: ['heel', 'hee', 'cal'],
   toe: ['toetip', 'mt2', 'toe', 'ttoe'],
-  toePairs: [['mt1', 'mt5'], ['toemed', 'toelat'], ['fm1', 'fm5']],
+  toePairs: [
+    ['mt1', 'mt5'],
+    ['toemed', 'toelat'],
+    ['fm1', 'fm5'],
+  ],
   shoulder: ['sho', 'acromium', 'acromion', 'shoulder', 'sae'],
   elbowLat: ['elbowlat', 'el', 'elb', 'elbow', 'hle'],
   elbowMed: ['elbowmed', 'em', 'hme'],
-  wristPairs: [['wristlat', 'wristmed'], ['wl', 'wm'], ['wra', 'wrb'], ['rsp', 'usp']],
+  wristPairs: [
+    ['wristlat', 'wristmed'],
+    ['wl', 'wm'],
+    ['wra', 'wrb'],
+    ['rsp', 'usp'],
+  ],
   thighCluster: ['thighupper', 'thighfront', 'thighrear'],
   shankCluster: ['shankupper', 'shankfront', 'shankrear'],
 } as const;
@@ -122,7 +131,17 @@ function clusterJoint(ctx: Ctx, side: Side, cluster: readonly string[], lat: rea
  * medially (along the pelvis left–right axis) by half the estimated joint width plus the marker
  * radius; else a static-trial cluster calibration.
  */
-function distalJoint(ctx: Ctx, side: Side, joint: JointName, lat: readonly string[], med: readonly string[], halfPerPw: number, pw: number, cluster: readonly string[], mediolateral: (i: number) => V3): void {
+function distalJoint(
+  ctx: Ctx,
+  side: Side,
+  joint: JointName,
+  lat: readonly string[],
+  med: readonly string[],
+  halfPerPw: number,
+  pw: number,
+  cluster: readonly string[],
+  mediolateral: (i: number) => V3,
+): void {
   const l = ctx.look.find(lat, side);
   const m = ctx.look.find(med, side);
   if (l && m) return setJoint(ctx, joint, `mid-point of ${l.name} and ${m.name}`, (i) => mid(at(l.data, i), at(m.data, i)));
@@ -138,11 +157,20 @@ function distalJoint(ctx: Ctx, side: Side, joint: JointName, lat: readonly strin
       const [rk, lk] = side === 'right' ? [at(l.data, i), at(other.data, i)] : [at(other.data, i), at(l.data, i)];
       return unit(sub(rk, lk));
     };
-    return setJoint(ctx, joint, `${l.name} shifted ${(shift * 1000).toFixed(0)} mm medially along the pelvis left-right axis (${halfPerPw}×inter-ASIS + marker radius)`, (i) => add(at(l.data, i), scale(axis(i), sign * shift)));
+    return setJoint(
+      ctx,
+      joint,
+      `${l.name} shifted ${(shift * 1000).toFixed(0)} mm medially along the pelvis left-right axis (${halfPerPw}×inter-ASIS + marker radius)`,
+      (i) => add(at(l.data, i), scale(axis(i), sign * shift)),
+    );
   }
   const calibrated = clusterJoint(ctx, side, cluster, lat, med);
   if (calibrated) return setJoint(ctx, joint, `static-trial calibration in the ${cluster.map((c) => side.charAt(0) + c).join('/')} cluster frame`, calibrated);
-  throw new AdapterError(AdapterErrorCode.MISSING_MARKER, ctx.file, `missing marker for ${joint}: none of ${lat.map((a) => side.charAt(0).toUpperCase() + a).join(', ')} (and no thigh/shank cluster with a static trial)`);
+  throw new AdapterError(
+    AdapterErrorCode.MISSING_MARKER,
+    ctx.file,
+    `missing marker for ${joint}: none of ${lat.map((a) => side.charAt(0).toUpperCase() + a).join(', ')} (and no thigh/shank cluster with a static trial)`,
+  );
 }
 
 function pelvis(ctx: Ctx): { pw: number; mediolateral: (i: number) => V3 } {
@@ -190,10 +218,15 @@ function pelvis(ctx: Ctx): { pw: number; mediolateral: (i: number) => V3 } {
   const psisName = rp && lp ? `${rp.name}/${lp.name}` : sac!.name;
   for (const side of SIDES) {
     const s = side === 'right' ? 1 : -1;
-    setJoint(ctx, `${side}_hip`, `Harrington 2007 regression from ${ra.name}/${la.name}/${psisName} (PW ${(pw * 1000).toFixed(0)} mm, PD ${(pd * 1000).toFixed(0)} mm${clamped})`, (i) => {
-      const [o, x, y, z] = frame(i);
-      return add(o, add(add(scale(x, hx), scale(y, hy)), scale(z, s * hz)));
-    });
+    setJoint(
+      ctx,
+      `${side}_hip`,
+      `Harrington 2007 regression from ${ra.name}/${la.name}/${psisName} (PW ${(pw * 1000).toFixed(0)} mm, PD ${(pd * 1000).toFixed(0)} mm${clamped})`,
+      (i) => {
+        const [o, x, y, z] = frame(i);
+        return add(o, add(add(scale(x, hx), scale(y, hy)), scale(z, s * hz)));
+      },
+    );
   }
   setJoint(ctx, 'root', 'mid-point of the hip joint centres', (i) => mid(getJoint(ctx, 'left_hip', i), getJoint(ctx, 'right_hip', i)));
   return { pw, mediolateral: (i) => frame(i)[3] };
@@ -249,7 +282,13 @@ function upperBody(ctx: Ctx): void {
   const rt = one(['temple'], 'right');
   const lt = one(['temple'], 'left');
   const top = one(['tophead', 'head']);
-  if (hd.length === 4) setJoint(ctx, 'head', 'mean of LFHD/RFHD/LBHD/RBHD', (i) => scale(hd.reduce<V3>((s, m) => add(s, at(m, i)), [0, 0, 0]), 0.25));
+  if (hd.length === 4)
+    setJoint(ctx, 'head', 'mean of LFHD/RFHD/LBHD/RBHD', (i) =>
+      scale(
+        hd.reduce<V3>((s, m) => add(s, at(m, i)), [0, 0, 0]),
+        0.25,
+      ),
+    );
   else if (rt && lt) setJoint(ctx, 'head', 'mid-point of R.Temple and L.Temple', (i) => mid(at(rt, i), at(lt, i)));
   else if (top) setJoint(ctx, 'head', 'top-of-head marker', (i) => at(top, i));
 }

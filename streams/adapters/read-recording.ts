@@ -48,7 +48,12 @@ async function dispatch(source: SourceFile, format: SourceFormat, opts: ReadReco
 export async function readRecording(path: string, opts: ReadRecordingOptions = {}): Promise<Recording> {
   const source = await readSource(path);
   const format = !opts.format || opts.format === 'auto' ? detectFormat(source.name, source.bytes) : opts.format;
-  if (!format) throw new AdapterError(AdapterErrorCode.UNKNOWN_FORMAT, source.name, 'is not a recognised recording (TRC, C3D, BVH, UI-PRMD, VideoPose3D, CSV/JSON skeleton)');
+  if (!format)
+    throw new AdapterError(
+      AdapterErrorCode.UNKNOWN_FORMAT,
+      source.name,
+      'is not a recognised recording (TRC, C3D, BVH, UI-PRMD, VideoPose3D, CSV/JSON skeleton)',
+    );
   let rec: Recording;
   try {
     rec = await dispatch(source, format, opts);

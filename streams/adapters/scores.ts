@@ -33,15 +33,35 @@ export function parseScores(source: SourceFile): { scores: Scores; provenance: P
       throw new AdapterError(AdapterErrorCode.MALFORMED, source.name, 'is not valid JSON', { cause: err });
     }
     const s = (doc as { scores?: unknown } | null)?.scores;
-    if (!s || typeof s !== 'object' || Array.isArray(s)) throw new AdapterError(AdapterErrorCode.UNKNOWN_FORMAT, source.name, 'is not a scores JSON ({"scores": {...}})');
+    if (!s || typeof s !== 'object' || Array.isArray(s))
+      throw new AdapterError(AdapterErrorCode.UNKNOWN_FORMAT, source.name, 'is not a scores JSON ({"scores": {...}})');
     scores = checked(source.name, Object.entries(s));
   } else {
-    const rows = text.split(/\r?\n/).filter((l) => l.trim() !== '').map((l) => l.split(',').map((c) => c.trim()));
+    const rows = text
+      .split(/\r?\n/)
+      .filter((l) => l.trim() !== '')
+      .map((l) => l.split(',').map((c) => c.trim()));
     const body = rows[0]?.[0]?.toLowerCase() === 'name' ? rows.slice(1) : rows;
-    for (const [i, r] of body.entries()) if (r.length !== 2) throw new AdapterError(AdapterErrorCode.MALFORMED, source.name, `scores row ${i + 1} is not "name,value"`);
-    scores = checked(source.name, body.map(([k, v]) => [k ?? '', v !== undefined && v !== '' && Number.isFinite(Number(v)) ? Number(v) : (v ?? '')]));
+    for (const [i, r] of body.entries())
+      if (r.length !== 2) throw new AdapterError(AdapterErrorCode.MALFORMED, source.name, `scores row ${i + 1} is not "name,value"`);
+    scores = checked(
+      source.name,
+      body.map(([k, v]) => [k ?? '', v !== undefined && v !== '' && Number.isFinite(Number(v)) ? Number(v) : (v ?? '')]),
+    );
   }
-  return { scores, provenance: { file: source.path, sha256: source.sha256, format: 'scores', originalFps: 0, units: '', axes: '', jointMap: {}, notes: [`${Object.keys(scores).length} assessment scores`] } };
+  return {
+    scores,
+    provenance: {
+      file: source.path,
+      sha256: source.sha256,
+      format: 'scores',
+      originalFps: 0,
+      units: '',
+      axes: '',
+      jointMap: {},
+      notes: [`${Object.keys(scores).length} assessment scores`],
+    },
+  };
 }
 
 export async function readScores(path: string): Promise<{ scores: Scores; provenance: Provenance }> {
@@ -52,7 +72,11 @@ export async function readScores(path: string): Promise<{ scores: Scores; proven
 export function attachScores(rec: Recording, scores: Scores, provenance?: Provenance): Recording {
   return {
     frames: rec.frames,
-    meta: { ...rec.meta, scores: { ...(rec.meta.scores ?? {}), ...scores }, provenance: provenance ? [...rec.meta.provenance, provenance] : rec.meta.provenance },
+    meta: {
+      ...rec.meta,
+      scores: { ...(rec.meta.scores ?? {}), ...scores },
+      provenance: provenance ? [...rec.meta.provenance, provenance] : rec.meta.provenance,
+    },
   };
 }
 

@@ -117,7 +117,16 @@ export async function readTrc(source: SourceFile, opts: AdapterOptions = {}): Pr
     staticTrial = parseTrc(st.name, st.bytes.toString('utf8'));
     estimate = markersToJoints(source.name, data, staticTrial);
     notes.push(`knee/ankle centres calibrated on static trial ${st.name}`);
-    extraProvenance.push({ file: st.path, sha256: st.sha256, format: 'trc' as const, originalFps: (staticTrial as TrcData).rate, units: (staticTrial as TrcData).units, axes: 'y up, right-handed', jointMap: {}, notes: ['static calibration trial'] });
+    extraProvenance.push({
+      file: st.path,
+      sha256: st.sha256,
+      format: 'trc' as const,
+      originalFps: (staticTrial as TrcData).rate,
+      units: (staticTrial as TrcData).units,
+      axes: 'y up, right-handed',
+      jointMap: {},
+      notes: ['static calibration trial'],
+    });
   }
   const grf = await readGrfBeside(source.path);
   const annotations = grf ? grfAnnotations(grf, estimate.track, data.times[0] ?? 0) : [];

@@ -45,7 +45,30 @@ export function parseNumberRows(file: string, text: string, width: number): Floa
 
 // Kinect joints (UI-PRMD README): index → parent; the position of joint j is where its segment starts.
 const KINECT_PARENT = [-1, 0, 1, 2, 3, 4, 2, 6, 7, 8, 2, 10, 11, 12, 0, 14, 15, 16, 0, 18, 19, 20] as const;
-const KINECT_NAMES = ['Waist', 'Spine', 'Chest', 'Neck', 'Head', 'HeadTip', 'LeftCollar', 'LeftUpperArm', 'LeftForearm', 'LeftHand', 'RightCollar', 'RightUpperArm', 'RightForearm', 'RightHand', 'LeftUpperLeg', 'LeftLowerLeg', 'LeftFoot', 'LeftToes', 'RightUpperLeg', 'RightLowerLeg', 'RightFoot', 'RightToes'] as const;
+const KINECT_NAMES = [
+  'Waist',
+  'Spine',
+  'Chest',
+  'Neck',
+  'Head',
+  'HeadTip',
+  'LeftCollar',
+  'LeftUpperArm',
+  'LeftForearm',
+  'LeftHand',
+  'RightCollar',
+  'RightUpperArm',
+  'RightForearm',
+  'RightHand',
+  'LeftUpperLeg',
+  'LeftLowerLeg',
+  'LeftFoot',
+  'LeftToes',
+  'RightUpperLeg',
+  'RightLowerLeg',
+  'RightFoot',
+  'RightToes',
+] as const;
 const KINECT_MAP: Readonly<Partial<Record<JointName, number>>> = {
   chest: 2,
   neck: 3,
@@ -98,13 +121,19 @@ export function kinectPair(path: string): { positions: string; angles: string } 
 }
 
 export async function readUiprmdKinect(source: SourceFile, opts: AdapterOptions = {}): Promise<Recording> {
-  if (!/_(positions|angles)/.test(source.name)) throw new AdapterError(AdapterErrorCode.UNKNOWN_FORMAT, source.name, 'a UI-PRMD Kinect file name must contain _positions or _angles');
+  if (!/_(positions|angles)/.test(source.name))
+    throw new AdapterError(AdapterErrorCode.UNKNOWN_FORMAT, source.name, 'a UI-PRMD Kinect file name must contain _positions or _angles');
   const pair = kinectPair(source.path);
   const otherPath = pair.positions === source.path ? pair.angles : pair.positions;
   try {
     await access(otherPath);
   } catch (err) {
-    throw new AdapterError(AdapterErrorCode.MISSING_PAIR, source.name, `its pair ${basename(otherPath)} is missing (Kinect positions need their angles file for FK)`, { cause: err });
+    throw new AdapterError(
+      AdapterErrorCode.MISSING_PAIR,
+      source.name,
+      `its pair ${basename(otherPath)} is missing (Kinect positions need their angles file for FK)`,
+      { cause: err },
+    );
   }
   const other = await readSource(otherPath);
   const [posSrc, angSrc] = pair.positions === source.path ? [source, other] : [other, source];
@@ -137,14 +166,65 @@ export async function readUiprmdKinect(source: SourceFile, opts: AdapterOptions 
       notes: ['FK: R_local = Rz(c)·Rx(a)·Ry(b), p(j) = p(parent) + R(parent)·offset(j) (UI-PRMD README)', `paired with ${angSrc.name}`, 'time = row / 30 Hz'],
       track: { times: Float64Array.from({ length: n }, (_, i) => i / KINECT_FPS), joints },
       ...uiprmdLabels(posSrc.name),
-      extraProvenance: [{ file: angSrc.path, sha256: angSrc.sha256, format: 'uiprmd-kinect', originalFps: KINECT_FPS, units: 'degrees', axes: 'Euler x, y, z per joint', jointMap: {}, notes: ['angles file of the pair'] }],
+      extraProvenance: [
+        {
+          file: angSrc.path,
+          sha256: angSrc.sha256,
+          format: 'uiprmd-kinect',
+          originalFps: KINECT_FPS,
+          units: 'degrees',
+          axes: 'Euler x, y, z per joint',
+          jointMap: {},
+          notes: ['angles file of the pair'],
+        },
+      ],
     },
     opts,
   );
 }
 
 /** Plug-in Gait full-body 39-marker order (UI-PRMD README). */
-export const VICON_MARKERS = ['LFHD', 'RFHD', 'LBHD', 'RBHD', 'C7', 'T10', 'CLAV', 'STRN', 'RBAK', 'LSHO', 'LUPA', 'LELB', 'LFRM', 'LWRA', 'LWRB', 'LFIN', 'RSHO', 'RUPA', 'RELB', 'RFRM', 'RWRA', 'RWRB', 'RFIN', 'LASI', 'RASI', 'LPSI', 'RPSI', 'LTHI', 'LKNE', 'LTIB', 'LANK', 'LHEE', 'LTOE', 'RTHI', 'RKNE', 'RTIB', 'RANK', 'RHEE', 'RTOE'] as const;
+export const VICON_MARKERS = [
+  'LFHD',
+  'RFHD',
+  'LBHD',
+  'RBHD',
+  'C7',
+  'T10',
+  'CLAV',
+  'STRN',
+  'RBAK',
+  'LSHO',
+  'LUPA',
+  'LELB',
+  'LFRM',
+  'LWRA',
+  'LWRB',
+  'LFIN',
+  'RSHO',
+  'RUPA',
+  'RELB',
+  'RFRM',
+  'RWRA',
+  'RWRB',
+  'RFIN',
+  'LASI',
+  'RASI',
+  'LPSI',
+  'RPSI',
+  'LTHI',
+  'LKNE',
+  'LTIB',
+  'LANK',
+  'LHEE',
+  'LTOE',
+  'RTHI',
+  'RKNE',
+  'RTIB',
+  'RANK',
+  'RHEE',
+  'RTOE',
+] as const;
 
 export function readUiprmdVicon(source: SourceFile, opts: AdapterOptions = {}): Recording {
   const rows = parseNumberRows(source.name, source.bytes.toString('utf8'), 117);

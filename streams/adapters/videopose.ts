@@ -21,7 +21,25 @@ export const DEFAULT_VIDEOPOSE_FPS = 50;
 const UNIT: Readonly<Record<string, number>> = { m: 1, cm: 0.01, mm: 0.001 };
 
 // Human3.6M 17-joint order used by VideoPose3D.
-const H36M = ['Hip', 'RHip', 'RKnee', 'RFoot', 'LHip', 'LKnee', 'LFoot', 'Spine', 'Thorax', 'Neck/Nose', 'Head', 'LShoulder', 'LElbow', 'LWrist', 'RShoulder', 'RElbow', 'RWrist'] as const;
+const H36M = [
+  'Hip',
+  'RHip',
+  'RKnee',
+  'RFoot',
+  'LHip',
+  'LKnee',
+  'LFoot',
+  'Spine',
+  'Thorax',
+  'Neck/Nose',
+  'Head',
+  'LShoulder',
+  'LElbow',
+  'LWrist',
+  'RShoulder',
+  'RElbow',
+  'RWrist',
+] as const;
 const MAP: Readonly<Partial<Record<JointName, number>>> = {
   root: 0,
   right_hip: 1,
@@ -57,10 +75,15 @@ export function parseNpy(file: string, buf: Uint8Array): { shape: number[]; data
   if (fortran === 'True') throw bad('Fortran-ordered arrays are not supported');
   const size = descr === '<f4' ? 4 : descr === '<f8' ? 8 : 0;
   if (!size) throw bad(`dtype ${descr} (only little-endian float32/float64)`);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map(Number);
   if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw bad(`shape (${shapeText})`);
   const count = shape.reduce((a, b) => a * b, 1);
-  if (start + count * size > buf.length) throw new AdapterError(AdapterErrorCode.TRUNCATED, file, `truncated .npy: ${Math.floor((buf.length - start) / size)} of ${count} values`);
+  if (start + count * size > buf.length)
+    throw new AdapterError(AdapterErrorCode.TRUNCATED, file, `truncated .npy: ${Math.floor((buf.length - start) / size)} of ${count} values`);
   const data = new Float64Array(count);
   for (let i = 0; i < count; i++) data[i] = size === 4 ? dv.getFloat32(start + i * 4, true) : dv.getFloat64(start + i * 8, true);
   return { shape, data };
@@ -87,7 +110,8 @@ export function readVideoPose(source: SourceFile, opts: VideoPoseOptions = {}): 
   let parsed: { data: Float64Array; n: number; fps: number | undefined };
   if (source.bytes[0] === 0x93) {
     const { shape, data } = parseNpy(source.name, source.bytes);
-    if (shape.length !== 3 || shape[1] !== 17 || shape[2] !== 3) throw new AdapterError(AdapterErrorCode.MALFORMED, source.name, `.npy shape (${shape.join(', ')}) is not (N, 17, 3)`);
+    if (shape.length !== 3 || shape[1] !== 17 || shape[2] !== 3)
+      throw new AdapterError(AdapterErrorCode.MALFORMED, source.name, `.npy shape (${shape.join(', ')}) is not (N, 17, 3)`);
     parsed = { data, n: shape[0] ?? 0, fps: undefined };
   } else {
     let doc: unknown;
@@ -126,7 +150,10 @@ export function readVideoPose(source: SourceFile, opts: VideoPoseOptions = {}): 
       units,
       axes: axes === 'y-down' ? 'camera space, y down (converted: (x, −y, −z))' : 'y up, right-handed',
       jointMap,
-      notes: [parsed.fps === undefined ? `rate ${fps} Hz from options/default (the file has none)` : `rate ${fps} Hz from the file`, 'no feet below the ankle: heels and toes are unavailable'],
+      notes: [
+        parsed.fps === undefined ? `rate ${fps} Hz from options/default (the file has none)` : `rate ${fps} Hz from the file`,
+        'no feet below the ankle: heels and toes are unavailable',
+      ],
       track: { times: Float64Array.from({ length: n }, (_, i) => i / fps), joints },
     },
     opts,

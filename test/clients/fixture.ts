@@ -23,7 +23,12 @@ export function token(claims: { clinic: string; role: 'device' | 'therapist' | '
 
 /** Inference double: deterministic uncertainty from seq, surprise null on the first frame. */
 export const inferenceDouble: ServerInference = {
-  submit: async (req) => ({ latent: new Float32Array(64), predictions: [{ horizon: 1 }], uncertainty: 0.01 + (req.seq % 10) / 1000, surprise: req.seq === 0 ? null : 0.2 }),
+  submit: async (req) => ({
+    latent: new Float32Array(64),
+    predictions: [{ horizon: 1 }],
+    uncertainty: 0.01 + (req.seq % 10) / 1000,
+    surprise: req.seq === 0 ? null : 0.2,
+  }),
   backend: 'double',
 };
 
@@ -32,7 +37,14 @@ export const pipelineDouble: PipelineFactory = () =>
   map((f) => {
     const joints = new Float32Array(60);
     for (let j = 0; j < 20; j++) joints.set([f.anchor[12] ?? 0, 0.05 * j, f.anchor[14] ?? 0], j * 3);
-    return { t: f.t, joints, phase: Math.floor(f.seq / 30) % 2 === 0 ? 'stance' : 'swing', contacts: { left: f.seq % 2 === 0, right: true }, metrics: { frames: f.seq + 1 }, features: new Float32Array(8) };
+    return {
+      t: f.t,
+      joints,
+      phase: Math.floor(f.seq / 30) % 2 === 0 ? 'stance' : 'swing',
+      contacts: { left: f.seq % 2 === 0, right: true },
+      metrics: { frames: f.seq + 1 },
+      features: new Float32Array(8),
+    };
   });
 
 export interface TestServer {
@@ -45,7 +57,12 @@ export interface TestServer {
 
 export async function startTestServer(opts: { env?: Record<string, string>; deps?: Partial<ServerDeps> } = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'jepa-clients-'));
-  const config = loadConfig(['--port', '0', '--host', '127.0.0.1', '--data', dataDir], { JEPA_JWT_SECRET: SECRET, FSYNC: 'batch', FSYNC_INTERVAL_MS: '2', ...opts.env });
+  const config = loadConfig(['--port', '0', '--host', '127.0.0.1', '--data', dataDir], {
+    JEPA_JWT_SECRET: SECRET,
+    FSYNC: 'batch',
+    FSYNC_INTERVAL_MS: '2',
+    ...opts.env,
+  });
   const server = await createServer(config, {
     logger: silentLogger,
     bus: createInProcessBus(),

@@ -22,7 +22,11 @@ afterEach(async () => {
   wss = undefined;
 });
 
-const fail = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
+const fail = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
 
 describe('SDK against a misbehaving server', () => {
   it('times out with TIMEOUT when hello is never answered', async () => {

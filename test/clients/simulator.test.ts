@@ -105,7 +105,15 @@ describe.skipIf(!hasMotionData)('simulator against a real server (real stream pi
       WebSocket,
     });
     const n = recordings[0]?.recording.frames.length ?? 0;
-    expect(report).toMatchObject({ sessions: 2, frames_sent: 2 * n, feedback_received: 2 * n, acked: 2 * n, errors: 0, missing_feedback: 0, failed_sessions: 0 });
+    expect(report).toMatchObject({
+      sessions: 2,
+      frames_sent: 2 * n,
+      feedback_received: 2 * n,
+      acked: 2 * n,
+      errors: 0,
+      missing_feedback: 0,
+      failed_sessions: 0,
+    });
     expect(report.latency_ms.count).toBe(2 * n);
     expect(report.latency_ms.p50).toBeGreaterThan(0);
     // 151 frames = 2.5 s of walking; at 4× that is ≥ 0.62 s of pacing, not a burst
@@ -119,21 +127,30 @@ describe.skipIf(!hasMotionData)('simulator against a real server (real stream pi
     await expect(replayCommand([WALK, '--url', srv.ws], io)).rejects.toThrow(/token is required/);
     await expect(replayCommand([WALK, '--url', srv.ws, '--token', 't', '--speed', '0'], io)).rejects.toThrow(/--speed 0/);
     await expect(replayCommand([WALK, '--url', srv.ws, '--token', 't', '--assessment', 'dance'], io)).rejects.toThrow(/--assessment dance/);
-    await expect(replayCommand(['/nonexistent.trc', '--url', srv.ws, '--token', 't'], io)).rejects.toMatchObject({ name: 'AdapterError', code: 'ADAPTER_NOT_FOUND' });
+    await expect(replayCommand(['/nonexistent.trc', '--url', srv.ws, '--token', 't'], io)).rejects.toMatchObject({
+      name: 'AdapterError',
+      code: 'ADAPTER_NOT_FOUND',
+    });
   });
 
   it('`jepa-motion replay --json` prints the report and exits 0; a wrong token exits 1', async () => {
     let out = '';
     let err = '';
     const io: CliIo = { out: (t) => (out += t), err: (t) => (err += t), env: {}, isTty: false };
-    const code = await replayCommand([WALK, '--url', srv.ws, '--speed', '3', '--patient', 'p2', '--json', '--token', token({ clinic: 'c1', role: 'device', patient: 'p2' })], io);
+    const code = await replayCommand(
+      [WALK, '--url', srv.ws, '--speed', '3', '--patient', 'p2', '--json', '--token', token({ clinic: 'c1', role: 'device', patient: 'p2' })],
+      io,
+    );
     expect(err).toBe('');
     expect(code).toBe(0);
     const report = JSON.parse(out) as Record<string, unknown>;
     expect(Object.keys(report).slice(0, 6)).toEqual(['sessions', 'frames_sent', 'feedback_received', 'acked', 'errors', 'latency_ms']);
     expect(report).toMatchObject({ sessions: 1, frames_sent: 151, feedback_received: 151, acked: 151, errors: 0 });
     out = '';
-    const bad = await replayCommand([WALK, '--url', srv.ws, '--json', '--token', token({ clinic: 'c1', role: 'device', patient: 'other' }), '--patient', 'p3'], io);
+    const bad = await replayCommand(
+      [WALK, '--url', srv.ws, '--json', '--token', token({ clinic: 'c1', role: 'device', patient: 'other' }), '--patient', 'p3'],
+      io,
+    );
     expect(bad).toBe(1);
     expect(JSON.parse(out)).toMatchObject({ frames_sent: 0, failed_sessions: 1 });
   });

@@ -33,7 +33,16 @@ describe.skipIf((!hasChromium && process.env.CI !== 'true') || !hasMotionData)('
     ctx = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       viewport: { width: 1000, height: 720 },
     });
   });
@@ -78,7 +87,15 @@ describe.skipIf((!hasChromium && process.env.CI !== 'true') || !hasMotionData)('
 
     // Two passes of the 2.5 s walk at real time: ~5 s of live updates.
     const recordings = await loadRecordings([motion('opensim-gait', 'subject01_walk1.trc')]);
-    const replay = simulate({ url: srv.ws, token: token({ clinic: 'c1', role: 'device', patient: 'p-e2e' }), recordings, sessions: 1, speed: 0.5, patientId: 'p-e2e', WebSocket });
+    const replay = simulate({
+      url: srv.ws,
+      token: token({ clinic: 'c1', role: 'device', patient: 'p-e2e' }),
+      recordings,
+      sessions: 1,
+      speed: 0.5,
+      patientId: 'p-e2e',
+      WebSocket,
+    });
 
     await page.waitForSelector('#sessions button[data-session-id]', { timeout: 10_000 });
     await page.click('#sessions button[data-session-id]');

@@ -59,7 +59,10 @@ describe.skipIf(!hasMotionData)('inference service with the tfjs engine (real re
         maxWaitMs: 2,
         maxQueueAgeMs: 60_000, // correctness here, not latency: nothing may go stale on a loaded CI box
         backend: 'wasm',
-        engine: { module: new URL('../../src/inference/tfjs-engine.ts', import.meta.url), options: { checkpointDir: ck.base.dir, horizons: HORIZONS, passes: 10 } },
+        engine: {
+          module: new URL('../../src/inference/tfjs-engine.ts', import.meta.url),
+          options: { checkpointDir: ck.base.dir, horizons: HORIZONS, passes: 10 },
+        },
       },
       {
         loadModel: createCheckpointLoader({

@@ -47,7 +47,15 @@ beforeAll(async () => {
   const norm = computeNormalization([seq]);
   const r = await trainWorldModel({ sampler: createTransitionSampler([seq], norm, { seed: 1 }), model: { residual: false } }, { epochs: 4, seed: 1 });
   try {
-    await saveCheckpoint(baseDir, checkpointFromTraining(r, { featureNames: seq.names, normalization: norm, backend: 'wasm', provenance: { inputs: [{ file: seq.source.file, sha256: seq.source.sha256 }] } }));
+    await saveCheckpoint(
+      baseDir,
+      checkpointFromTraining(r, {
+        featureNames: seq.names,
+        normalization: norm,
+        backend: 'wasm',
+        provenance: { inputs: [{ file: seq.source.file, sha256: seq.source.sha256 }] },
+      }),
+    );
   } finally {
     r.model.dispose();
   }
@@ -177,7 +185,11 @@ describe.skipIf(!hasMotionData)('retrain worker (in-process bus, real recordings
       expect(ck.base.weightsSha256).toBe(base.weightsSha256);
       expect(ck.featureNames).toEqual(base.featureNames);
       expect(ck.provenance.inputs[0]).toEqual({ file: fx.path, sha256: fx.sha256 });
-      expect(createHash('sha256').update(await readFile(join(fetched!, 'checkpoint.json'))).digest('hex')).toBe(ref!.sha256);
+      expect(
+        createHash('sha256')
+          .update(await readFile(join(fetched!, 'checkpoint.json')))
+          .digest('hex'),
+      ).toBe(ref!.sha256);
       expect(ck.lossCurve).toHaveLength(6);
 
       // The audit record: gate numbers obey the stated rule.
@@ -199,11 +211,28 @@ describe.skipIf(!hasMotionData)('retrain worker (in-process bus, real recordings
       expect(await again.bus.depth(JobSubject.MODEL_UPDATED)).toBe(0);
       expect((await registry.get(PATIENT))?.version).toBe(1);
       expect(seen).toHaveLength(1);
-      expect(await resultExists(artifacts, () => resultKey(jobId)).isDone(null, { id: jobId, subject: JobSubject.ASSESSMENT_COMPLETED, attempt: 1, signal: new AbortController().signal })).toBe(true);
+      expect(
+        await resultExists(artifacts, () => resultKey(jobId)).isDone(null, {
+          id: jobId,
+          subject: JobSubject.ASSESSMENT_COMPLETED,
+          attempt: 1,
+          signal: new AbortController().signal,
+        }),
+      ).toBe(true);
 
       // The patient's next session trains on both recordings and registers version 2.
-      const fx2 = await writeSessionRecording(join(dir, 's2.jmrl'), walk, { patientId: PATIENT, sessionId: 's2', assessment: 'gait', resumeAfter: 100, resend: 3 });
-      await again.bus.publish(JobSubject.ASSESSMENT_COMPLETED, { ...completed('s2', fx2), endedAt: '2026-11-24T02:00:00.000Z' }, { id: 'assessment.completed.s2' });
+      const fx2 = await writeSessionRecording(join(dir, 's2.jmrl'), walk, {
+        patientId: PATIENT,
+        sessionId: 's2',
+        assessment: 'gait',
+        resumeAfter: 100,
+        resend: 3,
+      });
+      await again.bus.publish(
+        JobSubject.ASSESSMENT_COMPLETED,
+        { ...completed('s2', fx2), endedAt: '2026-11-24T02:00:00.000Z' },
+        { id: 'assessment.completed.s2' },
+      );
       expect((await again.waitSettled('assessment.completed.s2')).outcome).toBe('ack');
       const r2 = JSON.parse(new TextDecoder().decode(await artifacts.get(resultKey('assessment.completed.s2')))) as RetrainResult;
       expect(r2.training.recordings).toBe(2);
@@ -233,7 +262,11 @@ describe.skipIf(!hasMotionData)('retrain worker (in-process bus, real recordings
       { id: 'j-short', event: completed('short', short), code: RetrainErrorCode.RECORDING_TOO_SHORT },
       { id: 'j-garbage', event: completed('garbage', { path: garbagePath, sha256: sha(garbage), frames: 100 }), code: RetrainErrorCode.RECORDING_UNREADABLE },
       { id: 'j-cut', event: completed('cut', { path: cutPath, sha256: sha(cutBytes), frames: 151 }), code: RetrainErrorCode.RECORDING_DAMAGED },
-      { id: 'j-missing', event: completed('missing', { path: join(dir, 'nope.jmrl'), sha256: sha(garbage), frames: 1 }), code: RetrainErrorCode.RECORDING_NOT_FOUND },
+      {
+        id: 'j-missing',
+        event: completed('missing', { path: join(dir, 'nope.jmrl'), sha256: sha(garbage), frames: 1 }),
+        code: RetrainErrorCode.RECORDING_NOT_FOUND,
+      },
       { id: 'j-mismatch', event: completed('whole', { ...whole, sha256: sha(garbage) }), code: RetrainErrorCode.RECORDING_MISMATCH },
       { id: 'j-bad-event', event: { sessionId: 'x', patientId: '../etc' }, code: RetrainErrorCode.BAD_EVENT },
     ];

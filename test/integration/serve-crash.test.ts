@@ -19,10 +19,14 @@ import { hasMotionData, motion, repoRoot } from '../helpers/motion-data.js';
 const SECRET = 'crash-test-secret-that-is-long-enough-0123456789';
 
 function startServe(dataDir: string, modelDir: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'jepa-motion.mjs'), 'serve', '--port', '0', '--host', '127.0.0.1', '--data', dataDir, '--model', modelDir, '--fsync', 'always'], {
-    env: { ...process.env, JEPA_JWT_SECRET: SECRET, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [join(repoRoot, 'bin', 'jepa-motion.mjs'), 'serve', '--port', '0', '--host', '127.0.0.1', '--data', dataDir, '--model', modelDir, '--fsync', 'always'],
+    {
+      env: { ...process.env, JEPA_JWT_SECRET: SECRET, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   return new Promise((resolve, reject) => {
     let err = '';
     const timer = setTimeout(() => reject(new Error(`serve did not start in 30 s:\n${err}`)), 30_000);
@@ -75,7 +79,17 @@ describe.runIf(hasMotionData)('kill -9 mid-session', () => {
       });
     });
     await new Promise<void>((resolve) => ws.once('open', () => resolve()));
-    ws.send(encodeClientMessage({ type: 'hello', protocol: 1, patientId: 'p1', assessment: 'gait', fps: 60, skeleton: 'arkit91', device: { model: 'test', os: 'node' } }));
+    ws.send(
+      encodeClientMessage({
+        type: 'hello',
+        protocol: 1,
+        patientId: 'p1',
+        assessment: 'gait',
+        fps: 60,
+        skeleton: 'arkit91',
+        device: { model: 'test', os: 'node' },
+      }),
+    );
     for (const f of arkitFrames(await readRecording(motion('opensim-gait', 'subject01_walk1.trc')))) {
       ws.send(encodeClientMessage({ type: 'frame', ...f }));
     }
@@ -91,7 +105,10 @@ describe.runIf(hasMotionData)('kill -9 mid-session', () => {
     expect(files).toHaveLength(1);
     const { entries, end } = await readLog(join(data, 'recordings', files[0]!));
     expect(end.status).toBe('complete');
-    const seqs = entries.map((e) => e.value as { type?: string; seq?: number }).filter((v) => v.type === 'frame').map((v) => v.seq!);
+    const seqs = entries
+      .map((e) => e.value as { type?: string; seq?: number })
+      .filter((v) => v.type === 'frame')
+      .map((v) => v.seq!);
     expect(new Set(seqs).size).toBe(seqs.length);
     for (let s = 0; s <= ackedAtKill; s++) expect(seqs).toContain(s);
     second.child.kill('SIGTERM');

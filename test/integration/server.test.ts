@@ -72,7 +72,10 @@ const device = () => token({ clinic: 'c1', role: 'device', patient: 'p1' });
 async function recordedFrameSeqs(path: string): Promise<number[]> {
   const { entries, end } = await readLog(path);
   expect(end.status).toBe('complete');
-  return entries.map((e) => e.value as { type: string; seq?: number }).filter((v) => v.type === 'frame').map((v) => v.seq!);
+  return entries
+    .map((e) => e.value as { type: string; seq?: number })
+    .filter((v) => v.type === 'frame')
+    .map((v) => v.seq!);
 }
 
 /** Sends frames in windows so the connection stays under its message-rate limit, like a 60 Hz device. */
@@ -99,7 +102,10 @@ describe.skipIf(!hasMotionData)('live server with the real pipeline and inferenc
         maxWaitMs: 4,
         maxQueueAgeMs: 60_000, // correctness here, not latency: nothing may go stale on a loaded 2-core box
         backend: 'wasm',
-        engine: { module: new URL('../../src/inference/tfjs-engine.ts', import.meta.url), options: { checkpointDir: ck.base.dir, horizons: HORIZONS, passes: 10 } },
+        engine: {
+          module: new URL('../../src/inference/tfjs-engine.ts', import.meta.url),
+          options: { checkpointDir: ck.base.dir, horizons: HORIZONS, passes: 10 },
+        },
       },
       { loadModel: createCheckpointLoader({ base: ck.base, resolve: () => Promise.resolve(null) }) },
     );
@@ -120,7 +126,10 @@ describe.skipIf(!hasMotionData)('live server with the real pipeline and inferenc
       await c.until('ready', () => c.of('ready').length === 1);
       const { sessionId } = c.of('ready')[0]!;
       // The floor plane ARKit would report: horizontal, at the height of the lowest foot point.
-      c.send({ type: 'env', planes: [{ transform: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, floorY, 0, 1], extent: [4, 4], alignment: 'horizontal', classification: 'floor' }] });
+      c.send({
+        type: 'env',
+        planes: [{ transform: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, floorY, 0, 1], extent: [4, 4], alignment: 'horizontal', classification: 'floor' }],
+      });
       await stream(c, frames);
       await c.until('last ack', () => c.of('ack').at(-1)?.seq === frames.length - 1);
       const fb = c.of('feedback');
@@ -146,7 +155,11 @@ describe.skipIf(!hasMotionData)('live server with the real pipeline and inferenc
       const ev = events[0]!;
       expect(ev).toMatchObject({ sessionId, clinic: 'c1', patientId: 'p1', assessment: 'gait', reason: 'end', recording: { frames: frames.length } });
       expect(await recordedFrameSeqs(ev.recording.path)).toEqual(frames.map((f) => f.seq));
-      expect(createHash('sha256').update(await readFile(ev.recording.path)).digest('hex')).toBe(ev.recording.sha256);
+      expect(
+        createHash('sha256')
+          .update(await readFile(ev.recording.path))
+          .digest('hex'),
+      ).toBe(ev.recording.sha256);
       const metrics = await (await fetch(`${h.http}/metrics`)).text();
       expect(metrics).toMatch(/jepa_inference_batch_size_count [1-9]\d*/);
       expect(metrics).toContain('jepa_inference_backend{backend="wasm"} 1');
@@ -227,7 +240,15 @@ describe.skipIf(!hasMotionData)('live server with the real pipeline and inferenc
     const dataDir = await mkdtemp(join(tmpdir(), 'jm-server-crash-'));
     // What a crashed server leaves: a session record and frames, no trailer.
     const store = new DiskRecordingStore({ dir: join(dataDir, 'recordings'), fsync: { mode: 'always' } }, silentLogger);
-    const meta = { sessionId: 'crashed-1', clinic: 'c1', patientId: 'p1', assessment: 'gait', fps: 60, startedAt: 1_700_000_000_000, model: { id: 'pretrained', kind: 'pretrained', version: '1' } };
+    const meta = {
+      sessionId: 'crashed-1',
+      clinic: 'c1',
+      patientId: 'p1',
+      assessment: 'gait',
+      fps: 60,
+      startedAt: 1_700_000_000_000,
+      model: { id: 'pretrained', kind: 'pretrained', version: '1' },
+    };
     const sink = await store.open('crashed-1', meta);
     const { encodeClientMessage } = await import('../../src/protocol/index.js');
     for (const f of frames.slice(0, 30)) await sink.append(encodeClientMessage(f));

@@ -51,7 +51,15 @@ describe.skipIf(!hasMotionData)('load harness against the benchmarked servers', 
           WebSocket: WebSocket as WebSocketConstructor,
         });
         const usage = sampler.stop();
-        expect(report).toMatchObject({ sessions: 2, frames_sent: 360, feedback_received: 360, acked: 360, missing_feedback: 0, missing_ack: 0, failed_sessions: 0 });
+        expect(report).toMatchObject({
+          sessions: 2,
+          frames_sent: 360,
+          feedback_received: 360,
+          acked: 360,
+          missing_feedback: 0,
+          missing_ack: 0,
+          failed_sessions: 0,
+        });
         expect(report.latency_ms.count).toBe(360);
         expect(report.duration_s).toBeGreaterThanOrEqual(3);
         expect(usage.cpuPct).toBeGreaterThan(0);

@@ -22,10 +22,7 @@ describe('low-rank adapters', () => {
     const merged = new WorldModel(model.config, mergeAdapter(model.getWeights(), w));
     const x = Float32Array.from({ length: 4 * F }, () => rng.normal());
     try {
-      const [viaAdapter, viaMerged] = [
-        [model, params] as const,
-        [merged, null] as const,
-      ].map(([m, p]) =>
+      const [viaAdapter, viaMerged] = [[model, params] as const, [merged, null] as const].map(([m, p]) =>
         tf.tidy(() => {
           const z = mlpForward(m.encoder, tf.tensor2d(x, [4, F]), undefined, p?.lowRank('encoder'));
           const s = tf.fill([4, 1], 0.3) as tf.Tensor2D;
@@ -34,7 +31,9 @@ describe('low-rank adapters', () => {
       );
       expect(viaAdapter?.length).toBe(4 * 64);
       // Not trivially equal to the base: the adapter changed the output.
-      const base = tf.tidy(() => predictorForward(model.predictor, mlpForward(model.encoder, tf.tensor2d(x, [4, F])), tf.fill([4, 1], 0.3) as tf.Tensor2D).dataSync());
+      const base = tf.tidy(() =>
+        predictorForward(model.predictor, mlpForward(model.encoder, tf.tensor2d(x, [4, F])), tf.fill([4, 1], 0.3) as tf.Tensor2D).dataSync(),
+      );
       expect(Math.max(...Array.from(base, (v, i) => Math.abs(v - (viaAdapter?.[i] ?? 0))))).toBeGreaterThan(1e-3);
       for (let i = 0; i < (viaAdapter?.length ?? 0); i++) expect(viaAdapter?.[i]).toBeCloseTo(viaMerged?.[i] ?? NaN, 4);
     } finally {
@@ -59,7 +58,9 @@ describe('low-rank adapters', () => {
     const c = resolveModelConfig({ featureDim: F });
     expect(() => initAdapter(c, { rank: 0 })).toThrow(expect.objectContaining({ code: ModelErrorCode.INVALID_ARGS }));
     expect(() => initAdapter(c, { layers: ['encoder.fc3' as never] })).toThrow(expect.objectContaining({ code: ModelErrorCode.INVALID_ARGS }));
-    expect(() => checkAdapter(resolveModelConfig({ featureDim: F + 1 }), initAdapter(c))).toThrow(expect.objectContaining({ code: ModelErrorCode.SHAPE_MISMATCH }));
+    expect(() => checkAdapter(resolveModelConfig({ featureDim: F + 1 }), initAdapter(c))).toThrow(
+      expect.objectContaining({ code: ModelErrorCode.SHAPE_MISMATCH }),
+    );
     const good = initAdapter(c, { layers: ['encoder.fc1'] });
     const renamed = { ...good, layers: { 'encoder.fc9': good.layers['encoder.fc1'] } } as unknown as typeof good;
     expect(() => checkAdapter(c, renamed)).toThrow(expect.objectContaining({ name: 'ModelError', code: ModelErrorCode.INVALID_ARGS }));

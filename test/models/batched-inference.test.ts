@@ -176,7 +176,11 @@ describe('createBatchedInference', () => {
     expect(() => bi.setAdapter('d', wrong)).toThrow(expect.objectContaining({ code: ModelErrorCode.SHAPE_MISMATCH }));
     expect(() => bi.run([{ x: new Float32Array(F - 1), patient: null }])).toThrow(expect.objectContaining({ code: ModelErrorCode.SHAPE_MISMATCH }));
     expect(bi.run([])).toEqual([]);
-    bi.run([{ x: row(), patient: 'a' }, { x: row(), patient: 'b' }, { x: row(), patient: null }]);
+    bi.run([
+      { x: row(), patient: 'a' },
+      { x: row(), patient: 'b' },
+      { x: row(), patient: null },
+    ]);
     bi.dispose();
     expect(tf.memory().numTensors).toBe(before);
     expect(() => bi.run([{ x: row(), patient: null }])).toThrow(expect.objectContaining({ code: ModelErrorCode.INVALID_ARGS }));

@@ -71,7 +71,17 @@ describe('checkpoint', () => {
 
   it('writes the DESIGN.md field names and a weights manifest with shapes and SHA-256', async () => {
     const json = JSON.parse(await readFile(join(baseDir, 'checkpoint.json'), 'utf8'));
-    for (const k of ['encoder_state_dict', 'predictor_state_dict', 'target_encoder_state_dict', 'training_config', 'loss_curve', 'normalization', 'feature_names', 'backend', 'provenance']) {
+    for (const k of [
+      'encoder_state_dict',
+      'predictor_state_dict',
+      'target_encoder_state_dict',
+      'training_config',
+      'loss_curve',
+      'normalization',
+      'feature_names',
+      'backend',
+      'provenance',
+    ]) {
       expect(json).toHaveProperty(k);
     }
     expect(json.encoder_state_dict['fc1.weight'].shape).toEqual([F, 128]);

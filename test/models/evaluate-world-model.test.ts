@@ -37,7 +37,15 @@ describe.skipIf(!hasMotionData)('evaluation of a trained model on held-out real 
     expect(report.frames).toBe(540);
     expect(Object.keys(report.horizons)).toEqual(['1', '5', '10', '30']);
     for (const h of Object.values(report.horizons)) {
-      expect(Object.keys(h)).toEqual(['latent_mse', 'normalized_mse', 'identity_normalized_mse', 'pose_mm', 'pose_abs_mm', 'zero_velocity_mm', 'constant_velocity_mm']);
+      expect(Object.keys(h)).toEqual([
+        'latent_mse',
+        'normalized_mse',
+        'identity_normalized_mse',
+        'pose_mm',
+        'pose_abs_mm',
+        'zero_velocity_mm',
+        'constant_velocity_mm',
+      ]);
       for (const v of Object.values(h)) expect(Number.isFinite(v)).toBe(true);
     }
     expect(Object.keys(report.collapse)).toEqual(['effective_rank', 'min_dim_std']);

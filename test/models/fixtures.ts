@@ -16,4 +16,3 @@ export function rampSequence(frames: number, c = 0, file = 'ramp'): FeatureSeque
     source: { file, sha256: 'f'.repeat(64) },
   };
 }
-

@@ -106,7 +106,10 @@ import json, sys, numpy as np
 z = np.load(sys.argv[1])
 print(json.dumps({k: {"dtype": z[k].dtype.str, "shape": list(z[k].shape), "data": z[k].ravel().tolist()} for k in z.files}))
 `;
-      const got = JSON.parse(execFileSync('python3', ['-c', py, file], { encoding: 'utf8' })) as Record<string, { dtype: string; shape: number[]; data: number[] }>;
+      const got = JSON.parse(execFileSync('python3', ['-c', py, file], { encoding: 'utf8' })) as Record<
+        string,
+        { dtype: string; shape: number[]; data: number[] }
+      >;
       for (const [k, v] of Object.entries(sample())) {
         expect(got[k]!.dtype).toBe(v.dtype);
         expect(got[k]!.shape).toEqual(v.shape);
@@ -114,10 +117,14 @@ print(json.dumps({k: {"dtype": z[k].dtype.str, "shape": list(z[k].shape), "data"
       }
     }
     const theirs = join(dir, 'theirs.npz');
-    execFileSync('python3', ['-c', `
+    execFileSync('python3', [
+      '-c',
+      `
 import sys, numpy as np
 np.savez_compressed(sys.argv[1], a=np.arange(12, dtype='<f4').reshape(3, 4) / 4, b=np.array([1, 2, 3], dtype='<i4'))
-`, theirs]);
+`,
+      theirs,
+    ]);
     const back = decodeNpz(readFileSync(theirs));
     expect(back.a!.shape).toEqual([3, 4]);
     expect(Array.from(back.a!.data)).toEqual(Array.from({ length: 12 }, (_, i) => i / 4));

@@ -102,7 +102,10 @@ describe('fitProbeDecoder', () => {
   });
   it('clamps latents far outside the training distribution to the widened training pose range', () => {
     const probe = fitProbeDecoder(z, poses, d);
-    const far = decodePoses(probe, Float32Array.from({ length: d }, (_, p) => (p % 2 === 0 ? 1e4 : -1e4)));
+    const far = decodePoses(
+      probe,
+      Float32Array.from({ length: d }, (_, p) => (p % 2 === 0 ? 1e4 : -1e4)),
+    );
     let clamped = 0;
     for (let k = 0; k < POSE_DIM; k++) {
       let min = Infinity;

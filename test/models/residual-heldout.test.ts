@@ -48,7 +48,13 @@ describe.skipIf(!hasMotionData)('residual world model on a held-out subject', ()
     const norm = computeNormalization(train);
 
     const after = await trainAndEvaluate(train, heldOut, norm, {}, {});
-    const before = await trainAndEvaluate(train, heldOut, norm, { residual: false, horizonScaling: { kind: 'log1p', maxHorizon: 240 } }, { inferenceEncoder: 'online' });
+    const before = await trainAndEvaluate(
+      train,
+      heldOut,
+      norm,
+      { residual: false, horizonScaling: { kind: 'log1p', maxHorizon: 240 } },
+      { inferenceEncoder: 'online' },
+    );
     for (const h of ['1', '5', '10', '30']) {
       const a = after.horizons[h];
       expect(a?.normalized_mse).toBeLessThan(a?.identity_normalized_mse ?? 0);

@@ -23,7 +23,10 @@ const norm = computeNormalization([trainSeq]);
 let trained: WorldModel;
 beforeAll(async () => {
   await selectBackend('wasm');
-  const r = await trainWorldModel({ sampler: sequenceSampler(normalizeRows(trainSeq.x, norm), F, { samplesPerEpoch: 256, maxDh: 30, seed: 1 }) }, { epochs: 8, seed: 1 });
+  const r = await trainWorldModel(
+    { sampler: sequenceSampler(normalizeRows(trainSeq.x, norm), F, { samplesPerEpoch: 256, maxDh: 30, seed: 1 }) },
+    { epochs: 8, seed: 1 },
+  );
   trained = r.model;
 });
 
@@ -54,7 +57,11 @@ describe('withResidualScale', () => {
     const z = encode(trained, x);
     const dh = new Float32Array(20).fill(10);
     const full = predict(trained, z, dh);
-    for (const [alpha, expectAt] of [[0, (i: number) => z[i]!], [1, (i: number) => full[i]!], [0.5, (i: number) => z[i]! + 0.5 * (full[i]! - z[i]!)]] as const) {
+    for (const [alpha, expectAt] of [
+      [0, (i: number) => z[i]!],
+      [1, (i: number) => full[i]!],
+      [0.5, (i: number) => z[i]! + 0.5 * (full[i]! - z[i]!)],
+    ] as const) {
       const m = withResidualScale(trained, alpha);
       try {
         const got = predict(m, z, dh);
@@ -94,8 +101,14 @@ describe('fitResidualScale', () => {
       }
     };
     const best = at(fit.alpha);
-    expect(best).toBeCloseTo(fit.perHorizon.reduce((s, p) => s + p.ratioAtAlpha, 0), 3);
-    expect(at(1)).toBeCloseTo(fit.perHorizon.reduce((s, p) => s + p.ratioAt1, 0), 3);
+    expect(best).toBeCloseTo(
+      fit.perHorizon.reduce((s, p) => s + p.ratioAtAlpha, 0),
+      3,
+    );
+    expect(at(1)).toBeCloseTo(
+      fit.perHorizon.reduce((s, p) => s + p.ratioAt1, 0),
+      3,
+    );
     for (const a of [0, 1, Math.min(1, fit.alpha + 0.1), Math.max(0, fit.alpha - 0.1)]) expect(best).toBeLessThanOrEqual(at(a) + 1e-6);
   });
 

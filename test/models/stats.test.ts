@@ -56,7 +56,12 @@ describe('rank correlation', () => {
       fc.property(fc.uniqueArray(fc.integer({ min: -1000, max: 1000 }), { minLength: 3, maxLength: 40 }), (xs) => {
         const ys = xs.map((x) => Math.exp(x / 300));
         expect(spearman(xs, ys)).toBeCloseTo(1, 9);
-        expect(spearman(xs, ys.map((y) => -y))).toBeCloseTo(-1, 9);
+        expect(
+          spearman(
+            xs,
+            ys.map((y) => -y),
+          ),
+        ).toBeCloseTo(-1, 9);
       }),
     );
   });

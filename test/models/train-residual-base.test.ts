@@ -54,6 +54,8 @@ describe("residualBase 'target'", () => {
       a.model.dispose();
       b.model.dispose();
     }
-    await expect(trainWorldModel({ sampler: sampler() }, { epochs: 1, residualBase: 'both' as 'online' })).rejects.toMatchObject({ code: ModelErrorCode.INVALID_ARGS });
+    await expect(trainWorldModel({ sampler: sampler() }, { epochs: 1, residualBase: 'both' as 'online' })).rejects.toMatchObject({
+      code: ModelErrorCode.INVALID_ARGS,
+    });
   });
 });

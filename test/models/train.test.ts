@@ -68,7 +68,10 @@ describe('trainWorldModel', () => {
   it('cosine EMA schedule is applied and recorded; onEpoch sees every epoch; sampler facts are recorded', async () => {
     const seen: number[] = [];
     const flat = await trainWorldModel({ sampler: sampler() }, { epochs: 3, seed: 2 });
-    const cos = await trainWorldModel({ sampler: sampler(), onEpoch: (e) => void seen.push(e) }, { epochs: 3, seed: 2, emaSchedule: 'cosine', inferenceEncoder: 'online' });
+    const cos = await trainWorldModel(
+      { sampler: sampler(), onEpoch: (e) => void seen.push(e) },
+      { epochs: 3, seed: 2, emaSchedule: 'cosine', inferenceEncoder: 'online' },
+    );
     try {
       expect(seen).toEqual([0, 1, 2]);
       expect(cos.trainingConfig.ema).toEqual({ tau: 0.996, schedule: 'cosine' });

@@ -19,7 +19,11 @@ beforeAll(async () => {
 });
 
 /** Reference forward in plain JS (float64), dropout off. */
-function mlpRef(x: Float32Array, n: number, m: { fc1: { w: Float32Array; b: Float32Array; inDim: number; outDim: number }; fc2: { w: Float32Array; b: Float32Array; inDim: number; outDim: number } }): Float64Array {
+function mlpRef(
+  x: Float32Array,
+  n: number,
+  m: { fc1: { w: Float32Array; b: Float32Array; inDim: number; outDim: number }; fc2: { w: Float32Array; b: Float32Array; inDim: number; outDim: number } },
+): Float64Array {
   const lin = (inp: ArrayLike<number>, l: { w: Float32Array; b: Float32Array; inDim: number; outDim: number }, relu: boolean) => {
     const out = new Float64Array(n * l.outDim);
     for (let r = 0; r < n; r++) {

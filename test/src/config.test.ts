@@ -22,11 +22,30 @@ describe('loadConfig', () => {
   it('defaults', () => {
     const c = loadConfig([], {}, fixed);
     expect(c).toEqual({
-      port: 8080, host: '0.0.0.0', dataDir: './data', natsUrl: undefined, mode: 'embedded',
+      port: 8080,
+      host: '0.0.0.0',
+      dataDir: './data',
+      natsUrl: undefined,
+      mode: 'embedded',
       jwt: { kind: 'secret', secret: 'generated-secret', generated: true },
-      backend: 'auto', modelDir: SHIPPED_MODEL_DIR, inferMaxBatch: 512, inferMaxWaitMs: 4, inferWorkers: 1, inferQueueLimit: 4096,
-      mcPasses: 10, horizons: [1, 5, 10, 30], liveUpdateHz: 30, snapshotSeconds: 5, resumeWindowS: 30, fsync: 'batch',
-      fsyncIntervalMs: 50, maxPayloadBytes: 65536, maxBackpressureBytes: 1048576, maxMsgsPerS: 240, modelCache: 256, logLevel: 'info',
+      backend: 'auto',
+      modelDir: SHIPPED_MODEL_DIR,
+      inferMaxBatch: 512,
+      inferMaxWaitMs: 4,
+      inferWorkers: 1,
+      inferQueueLimit: 4096,
+      mcPasses: 10,
+      horizons: [1, 5, 10, 30],
+      liveUpdateHz: 30,
+      snapshotSeconds: 5,
+      resumeWindowS: 30,
+      fsync: 'batch',
+      fsyncIntervalMs: 50,
+      maxPayloadBytes: 65536,
+      maxBackpressureBytes: 1048576,
+      maxMsgsPerS: 240,
+      modelCache: 256,
+      logLevel: 'info',
     });
     expect(SHIPPED_MODEL_DIR).toBe(join(repoRoot, 'models', 'pretrained'));
   });
@@ -47,14 +66,24 @@ describe('loadConfig', () => {
   it('env is read; flags win over env; --name=value works; empty env counts as unset', () => {
     const env = { PORT: '9000', HOST: '127.0.0.1', HORIZONS: '1,2', LOG_LEVEL: 'debug', DATA_DIR: '' };
     expect(loadConfig([], env, fixed)).toMatchObject({ port: 9000, host: '127.0.0.1', horizons: [1, 2], logLevel: 'debug', dataDir: './data' });
-    expect(loadConfig(['--port', '9100', '--horizons=3,4', '--data', '/var/jepa'], env, fixed)).toMatchObject({ port: 9100, horizons: [3, 4], host: '127.0.0.1', dataDir: '/var/jepa' });
+    expect(loadConfig(['--port', '9100', '--horizons=3,4', '--data', '/var/jepa'], env, fixed)).toMatchObject({
+      port: 9100,
+      horizons: [3, 4],
+      host: '127.0.0.1',
+      dataDir: '/var/jepa',
+    });
   });
 
   it('distributed mode with a shared secret or a public key', () => {
     expect(loadConfig(['--nats', 'nats://127.0.0.1:4222'], { JEPA_JWT_SECRET: SECRET }, fixed)).toMatchObject({
-      mode: 'distributed', natsUrl: 'nats://127.0.0.1:4222', jwt: { kind: 'secret', secret: SECRET, generated: false },
+      mode: 'distributed',
+      natsUrl: 'nats://127.0.0.1:4222',
+      jwt: { kind: 'secret', secret: SECRET, generated: false },
     });
-    expect(loadConfig([], { NATS_URL: 'nats://a:4222,nats://b:4222', JEPA_JWT_PUBLIC_KEY: '/etc/jepa/jwt.pem' }, fixed).jwt).toEqual({ kind: 'public-key', publicKeyPath: '/etc/jepa/jwt.pem' });
+    expect(loadConfig([], { NATS_URL: 'nats://a:4222,nats://b:4222', JEPA_JWT_PUBLIC_KEY: '/etc/jepa/jwt.pem' }, fixed).jwt).toEqual({
+      kind: 'public-key',
+      publicKeyPath: '/etc/jepa/jwt.pem',
+    });
   });
 
   it.each([
@@ -62,8 +91,20 @@ describe('loadConfig', () => {
     [[], { PORT: '70000' }, 'CONFIG_INVALID_VALUE', 'PORT', 'PORT=70000: must be 0–65535'],
     [[], { PORT: '80a' }, 'CONFIG_INVALID_VALUE', 'PORT', 'PORT=80a: must be an integer 0–65535'],
     [['--backend', 'gpu'], {}, 'CONFIG_INVALID_VALUE', '--backend', '--backend gpu: must be one of tensorflow, wasm, cpu, auto'],
-    [[], { HORIZONS: '5,1' }, 'CONFIG_INVALID_VALUE', 'HORIZONS', 'HORIZONS=5,1: must be up to 16 strictly ascending integers 1–600, comma-separated (e.g. 1,5,10,30)'],
-    [[], { NATS_URL: 'not a url', JEPA_JWT_SECRET: SECRET }, 'CONFIG_INVALID_VALUE', 'NATS_URL', 'NATS_URL=not a url: must be NATS server URLs, comma-separated (e.g. nats://127.0.0.1:4222)'],
+    [
+      [],
+      { HORIZONS: '5,1' },
+      'CONFIG_INVALID_VALUE',
+      'HORIZONS',
+      'HORIZONS=5,1: must be up to 16 strictly ascending integers 1–600, comma-separated (e.g. 1,5,10,30)',
+    ],
+    [
+      [],
+      { NATS_URL: 'not a url', JEPA_JWT_SECRET: SECRET },
+      'CONFIG_INVALID_VALUE',
+      'NATS_URL',
+      'NATS_URL=not a url: must be NATS server URLs, comma-separated (e.g. nats://127.0.0.1:4222)',
+    ],
     [['--prot', '1'], {}, 'CONFIG_UNKNOWN_FLAG', '--prot', 'unknown option --prot (did you mean --port?)'],
     [['--help'], {}, 'CONFIG_UNKNOWN_FLAG', '--help', 'unknown option --help'],
     [['--port'], {}, 'CONFIG_BAD_ARGUMENT', '--port', '--port needs a value'],
@@ -77,10 +118,20 @@ describe('loadConfig', () => {
     [[], { JEPA_JWT_PUBLIC_KEY: '/k.pem', JEPA_JWT_SECRET: SECRET }, 'JEPA_JWT_PUBLIC_KEY', 'JEPA_JWT_PUBLIC_KEY and JEPA_JWT_SECRET both set: choose one'],
     [['--jwt-public-key', '/k.pem'], { JEPA_JWT_SECRET: SECRET }, '--jwt-public-key', '--jwt-public-key and JEPA_JWT_SECRET both set: choose one'],
     [[], { JEPA_JWT_SECRET: 'short' }, 'JEPA_JWT_SECRET', 'JEPA_JWT_SECRET is 5 bytes: needs at least 32'],
-    [['--nats', 'nats://127.0.0.1:4222'], {}, '--nats', '--nats set (distributed mode) but neither JEPA_JWT_SECRET nor JEPA_JWT_PUBLIC_KEY: every node must verify the same tokens, a generated secret cannot be shared'],
+    [
+      ['--nats', 'nats://127.0.0.1:4222'],
+      {},
+      '--nats',
+      '--nats set (distributed mode) but neither JEPA_JWT_SECRET nor JEPA_JWT_PUBLIC_KEY: every node must verify the same tokens, a generated secret cannot be shared',
+    ],
     [[], { FSYNC: 'always', FSYNC_INTERVAL_MS: '10' }, 'FSYNC_INTERVAL_MS', 'FSYNC_INTERVAL_MS only applies to FSYNC=batch, but FSYNC is always'],
     [['--infer-queue-limit', '100'], {}, '--infer-queue-limit', '--infer-queue-limit 100 is below INFER_MAX_BATCH 512: a full batch could never form'],
-    [[], { MAX_BACKPRESSURE_BYTES: '2048', MAX_PAYLOAD_BYTES: '4096' }, 'MAX_BACKPRESSURE_BYTES', 'MAX_BACKPRESSURE_BYTES 2048 is below MAX_PAYLOAD_BYTES 4096: one message would overflow the send buffer'],
+    [
+      [],
+      { MAX_BACKPRESSURE_BYTES: '2048', MAX_PAYLOAD_BYTES: '4096' },
+      'MAX_BACKPRESSURE_BYTES',
+      'MAX_BACKPRESSURE_BYTES 2048 is below MAX_PAYLOAD_BYTES 4096: one message would overflow the send buffer',
+    ],
     [[], { MAX_MSGS_PER_S: '60' }, 'MAX_MSGS_PER_S', 'MAX_MSGS_PER_S 60 is below 90: an iPad streams 60 frames/s and would be rate limited'],
   ] as const)('contradiction %#: %s', (argv, env, setting, message) => {
     expect(configError([...argv], env)).toMatchObject({ code: 'CONFIG_CONTRADICTION', setting, message });

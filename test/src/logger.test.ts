@@ -12,7 +12,11 @@ it('writes one JSON object per line, filters by level and flattens errors with c
   const err = new StorageError(StorageErrorCode.LOG_IO, 'fsync failed', { cause: new Error('EIO') });
   log.error('append failed', { seq: 7, error: err, big: 2n });
   log.info('ok');
-  const lines = chunks.join('').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = chunks
+    .join('')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   expect(lines).toEqual([
     {
       time: '1970-01-01T00:00:00.000Z',

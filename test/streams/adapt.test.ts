@@ -30,7 +30,8 @@ describe('adapt (ARKit frames → PoseFrames)', () => {
   it('jointTransforms give the same pose as joints', async () => {
     const base = frame(1, 0);
     const transforms = new Float32Array(91 * 16);
-    for (let j = 0; j < 91; j++) transforms.set([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, base.joints![j * 3]!, base.joints![j * 3 + 1]!, base.joints![j * 3 + 2]!, 1], j * 16);
+    for (let j = 0; j < 91; j++)
+      transforms.set([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, base.joints![j * 3]!, base.joints![j * 3 + 1]!, base.joints![j * 3 + 2]!, 1], j * 16);
     const [a] = await run([base]);
     const [b] = await run([{ seq: 1, t: 0, anchor: base.anchor, jointTransforms: transforms }]);
     expect(Array.from(b!.joints)).toEqual(Array.from(a!.joints));
@@ -78,7 +79,14 @@ describe('adapt (ARKit frames → PoseFrames)', () => {
   it('empty source completes empty; source errors pass through; unsubscribing stops the map', async () => {
     await expect(run([])).resolves.toEqual([]);
     const boom = new Error('socket closed');
-    await expect(lastValueFrom(concat(of(frame(1, 0)), throwError(() => boom)).pipe(adapt()))).rejects.toBe(boom);
+    await expect(
+      lastValueFrom(
+        concat(
+          of(frame(1, 0)),
+          throwError(() => boom),
+        ).pipe(adapt()),
+      ),
+    ).rejects.toBe(boom);
     const subject = new Subject<ArkitFrame>();
     const seen: number[] = [];
     const sub = subject.pipe(adapt()).subscribe((f) => seen.push(f.t));

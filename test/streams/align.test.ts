@@ -54,11 +54,7 @@ describe('align', () => {
   });
 
   it('prefers a floor-class horizontal plane near the feet over walls, tables and the feet', async () => {
-    const planes = [
-      plane(0.25),
-      plane(1.0, { classification: 'table' }),
-      plane(0.3, { alignment: 'vertical', classification: 'wall' }),
-    ];
+    const planes = [plane(0.25), plane(1.0, { classification: 'table' }), plane(0.3, { alignment: 'vertical', classification: 'wall' })];
     const out = await run([frame(0, { at: [0, 0.3, 0] })], { planes });
     expect(out[0]!.floor).toEqual({ source: 'plane', y: 0.25, provisional: false });
     expect(at(out[0]!, 'left_heel')[1]).toBeCloseTo(0.07, 5);
@@ -78,7 +74,13 @@ describe('align', () => {
     new TestScheduler((a, b) => expect(a).toEqual(b)).run(({ cold, hot, expectObservable, expectSubscriptions }) => {
       const env = hot('----p', { p: [plane(0.29)] });
       const src = cold('a-b-c|', { a: frame(0), b: frame(1 / 60), c: frame(2 / 60) });
-      expectObservable(src.pipe(align({ env }), map((f) => f.index)), '^--!').toBe('a-b', { a: 0, b: 1 });
+      expectObservable(
+        src.pipe(
+          align({ env }),
+          map((f) => f.index),
+        ),
+        '^--!',
+      ).toBe('a-b', { a: 0, b: 1 });
       expectSubscriptions(env.subscriptions).toBe('^--!');
     });
   });

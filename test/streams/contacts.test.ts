@@ -8,8 +8,7 @@ import type { PoseFrame } from '../../streams/types.js';
 import { LEFT_FOOT, type V3, frame, moved } from './synthetic.js';
 
 const FPS = 60;
-const run = (frames: PoseFrame[]): Promise<ContactFrame[]> =>
-  lastValueFrom(from(frames).pipe(align(), physicalState(), contacts(), toArray()));
+const run = (frames: PoseFrame[]): Promise<ContactFrame[]> => lastValueFrom(from(frames).pipe(align(), physicalState(), contacts(), toArray()));
 
 /** Smooth swing: forward by `len` and up by `lift` (sinusoid) over the swing fraction s ∈ [0, 1]. */
 const swing = (s: number, len: number, lift: number): V3 => [0, lift * Math.sin(Math.PI * s), (len * (1 - Math.cos(Math.PI * s))) / 2];
@@ -83,7 +82,12 @@ describe('contacts', () => {
       // 10 fps: the foot lifts 20 cm at t = 0.2 s; minDurationS 0.05 → committed on the next frame.
       const f = (k: number) => frame(k / 10, k >= 2 ? { joints: moved(LEFT_FOOT, [0, 0.2, 0]) } : {});
       const src = cold('abcde|', { a: f(0), b: f(1), c: f(2), d: f(3), e: f(4) });
-      const out = src.pipe(align(), physicalState(), contacts(), map((x) => x.events.map((e) => `${e.type}@${e.t.toFixed(1)}`).join() || String(x.contacts.left)));
+      const out = src.pipe(
+        align(),
+        physicalState(),
+        contacts(),
+        map((x) => x.events.map((e) => `${e.type}@${e.t.toFixed(1)}`).join() || String(x.contacts.left)),
+      );
       expectObservable(out).toBe('abcde|', { a: 'true', b: 'true', c: 'true', d: 'toe_off@0.2', e: 'false' });
     });
   });
@@ -95,7 +99,14 @@ describe('contacts', () => {
   it('passes errors through (marble)', () => {
     new TestScheduler((a, b) => expect(a).toEqual(b)).run(({ cold, expectObservable }) => {
       const src = cold('a#', { a: frame(0) }, new Error('boom'));
-      expectObservable(src.pipe(align(), physicalState(), contacts(), map((x) => x.contacts.left))).toBe('a#', { a: true }, new Error('boom'));
+      expectObservable(
+        src.pipe(
+          align(),
+          physicalState(),
+          contacts(),
+          map((x) => x.contacts.left),
+        ),
+      ).toBe('a#', { a: true }, new Error('boom'));
     });
   });
 });

@@ -11,7 +11,9 @@ import type { Assessment } from '../../streams/types.js';
 import { frame } from './synthetic.js';
 
 async function baseFrame(): Promise<FeatureFrame> {
-  const out = await lastValueFrom(from([frame(0), frame(1 / 60)]).pipe(align(), physicalState(), contacts(), phases({ assessment: 'gait' }), features(), toArray()));
+  const out = await lastValueFrom(
+    from([frame(0), frame(1 / 60)]).pipe(align(), physicalState(), contacts(), phases({ assessment: 'gait' }), features(), toArray()),
+  );
   return out[1]!;
 }
 const runMetrics = (frames: FeatureFrame[], assessment: Assessment): Promise<MetricsFrame[]> =>
@@ -54,7 +56,12 @@ describe('metrics', () => {
   it('sway path length and 95 % ellipse area of the CoM (balance)', async () => {
     const base = await baseFrame();
     const [a, b] = [0.02, 0.01];
-    const pts: [number, number][] = [[a, 0], [0, b], [-a, 0], [0, -b]];
+    const pts: [number, number][] = [
+      [a, 0],
+      [0, b],
+      [-a, 0],
+      [0, -b],
+    ];
     const n = 400;
     const frames = Array.from({ length: n }, (_, k) => {
       const [x, z] = pts[k % 4]!;

@@ -45,7 +45,16 @@ function profile(start: number, segments: readonly [number, number][]): PoseFram
 
 describe('phases', () => {
   it('squat: standing → descent → bottom → ascent → standing, one rep with its depth', async () => {
-    const out = await run(profile(0, [[0.5, 0], [1, 0.4], [0.3, 0.4], [1, 0], [0.5, 0]]), { assessment: 'squat' });
+    const out = await run(
+      profile(0, [
+        [0.5, 0],
+        [1, 0.4],
+        [0.3, 0.4],
+        [1, 0],
+        [0.5, 0],
+      ]),
+      { assessment: 'squat' },
+    );
     expect(sequence(out)).toEqual(['standing', 'descent', 'bottom', 'ascent', 'standing']);
     const reps = out.filter((f) => f.repCompleted).map((f) => f.repCompleted!);
     expect(reps).toHaveLength(1);
@@ -57,7 +66,12 @@ describe('phases', () => {
   });
 
   it('sit-to-stand from seated: five reps with seated/rising/standing/sitting phases', async () => {
-    const cycle: [number, number][] = [[1, 0], [0.5, 0], [1, 0.45], [0.5, 0.45]];
+    const cycle: [number, number][] = [
+      [1, 0],
+      [0.5, 0],
+      [1, 0.45],
+      [0.5, 0.45],
+    ];
     const out = await run(profile(0.45, [[0.5, 0.45], ...Array.from({ length: 5 }, () => cycle).flat()]), { assessment: 'sit_to_stand' });
     const seq = sequence(out);
     expect(seq.slice(0, 5)).toEqual(['seated', 'rising', 'standing', 'sitting', 'seated']);

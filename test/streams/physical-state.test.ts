@@ -43,18 +43,36 @@ describe('physicalState', () => {
     expect(full.position![0]).toBeCloseTo(0, 6); // symmetric pose
     expect(full.position![1]).toBeGreaterThan(0.85); // near the pelvis, above the hips for this pose
     expect(full.position![1]).toBeLessThan(1.15);
-    const lower = centreOfMass(pose({ missing: ['chest', 'neck', 'head', 'left_shoulder', 'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist'] }));
+    const lower = centreOfMass(
+      pose({ missing: ['chest', 'neck', 'head', 'left_shoulder', 'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist'] }),
+    );
     expect(lower.model).toBe('lower-body');
     expect(lower.massCovered).toBeCloseTo(1, 6);
     // Hand-computed: pelvis at the root + thighs, shanks, feet (renormalised).
-    const y = (0.1117 * 0.95 + 2 * (0.1416 * (0.95 - 0.4095 * 0.43) + 0.0433 * (0.52 - 0.4459 * 0.43) + 0.0137 * FOOT_Y)) / LOWER_BODY.reduce((a, s) => a + s.mass, 0);
+    const y =
+      (0.1117 * 0.95 + 2 * (0.1416 * (0.95 - 0.4095 * 0.43) + 0.0433 * (0.52 - 0.4459 * 0.43) + 0.0137 * FOOT_Y)) / LOWER_BODY.reduce((a, s) => a + s.mass, 0);
     expect(lower.position![1]).toBeCloseTo(y, 6);
     const armless = centreOfMass(pose({ missing: ['left_wrist'] }));
     expect(armless.model).toBe('partial');
     const noPelvis = centreOfMass(pose({ missing: ['root', 'left_hip', 'right_hip'] }));
     expect(noPelvis.model).toBe('lower-body'); // shanks and feet only, and it says how little that is
     expect(noPelvis.massCovered).toBeLessThan(0.3);
-    const armsOnly = pose({ missing: ['root', 'left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle', 'left_heel', 'right_heel', 'left_toe', 'right_toe', 'neck'] });
+    const armsOnly = pose({
+      missing: [
+        'root',
+        'left_hip',
+        'right_hip',
+        'left_knee',
+        'right_knee',
+        'left_ankle',
+        'right_ankle',
+        'left_heel',
+        'right_heel',
+        'left_toe',
+        'right_toe',
+        'neck',
+      ],
+    });
     expect(centreOfMass(armsOnly)).toEqual({ position: null, model: 'none', massCovered: 0 });
   });
 

@@ -27,16 +27,32 @@ describe('sessionPipeline', () => {
   it('emits one state per frame, completes and errors with the source (marble)', () => {
     new TestScheduler((a, b) => expect(a).toEqual(b)).run(({ cold, expectObservable }) => {
       const src = cold('a-b-c|', { a: frames[0]!, b: frames[1]!, c: frames[2]! });
-      expectObservable(src.pipe(sessionPipeline({ assessment: 'balance' }), map((s) => s.index))).toBe('a-b-c|', { a: 0, b: 1, c: 2 });
+      expectObservable(
+        src.pipe(
+          sessionPipeline({ assessment: 'balance' }),
+          map((s) => s.index),
+        ),
+      ).toBe('a-b-c|', { a: 0, b: 1, c: 2 });
       const bad = cold('a-#', { a: frames[0]! }, new Error('socket closed'));
-      expectObservable(bad.pipe(sessionPipeline({ assessment: 'squat' }), map((s) => s.phase))).toBe('a-#', { a: 'standing' }, new Error('socket closed'));
+      expectObservable(
+        bad.pipe(
+          sessionPipeline({ assessment: 'squat' }),
+          map((s) => s.phase),
+        ),
+      ).toBe('a-#', { a: 'standing' }, new Error('socket closed'));
     });
   });
 
   it('unsubscribes from the source when the consumer leaves early (marble)', () => {
     new TestScheduler((a, b) => expect(a).toEqual(b)).run(({ cold, expectObservable, expectSubscriptions }) => {
       const src = cold('a-b-c-d|', { a: frames[0]!, b: frames[1]!, c: frames[2]!, d: frames[3]! });
-      expectObservable(src.pipe(sessionPipeline({ assessment: 'sit_to_stand' }), map((s) => s.index)), '^--!').toBe('a-b', { a: 0, b: 1 });
+      expectObservable(
+        src.pipe(
+          sessionPipeline({ assessment: 'sit_to_stand' }),
+          map((s) => s.index),
+        ),
+        '^--!',
+      ).toBe('a-b', { a: 0, b: 1 });
       expectSubscriptions(src.subscriptions).toBe('^--!');
     });
   });

@@ -7,7 +7,13 @@ import type { Annotation, RecordingMeta } from '../../streams/types.js';
 import { frame } from './synthetic.js';
 
 const meta = (annotations: Annotation[] = []): RecordingMeta => ({
-  provenance: [], fps: 60, available: [], gaps: [], annotations, phaseLabels: [], planes: [],
+  provenance: [],
+  fps: 60,
+  available: [],
+  gaps: [],
+  annotations,
+  phaseLabels: [],
+  planes: [],
 });
 
 describe('summary', () => {
@@ -39,8 +45,16 @@ describe('summary', () => {
     const states = await lastValueFrom(from(frames).pipe(sessionPipeline({ assessment: 'balance' }), toArray()));
     const s = summarize(states, meta());
     expect(s).toMatchObject({
-      frames: 120, fps: 60, floor: { source: 'feet' }, quality: { passed: true }, contacts: { left: 1, right: 1 },
-      steps: 0, cadence_spm: null, events: [], phases: [{ name: 'static', start_s: 0 }], body_height_basis: 'head_joint',
+      frames: 120,
+      fps: 60,
+      floor: { source: 'feet' },
+      quality: { passed: true },
+      contacts: { left: 1, right: 1 },
+      steps: 0,
+      cadence_spm: null,
+      events: [],
+      phases: [{ name: 'static', start_s: 0 }],
+      body_height_basis: 'head_joint',
     });
     expect(s.duration_s).toBeCloseTo(119 / 60, 9);
     expect(s.phases[0]!.end_s).toBeCloseTo(119 / 60, 9);

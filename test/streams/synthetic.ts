@@ -70,6 +70,19 @@ export function moved(names: readonly JointName[], d: V3, base: Partial<Record<J
   return out;
 }
 
-export const UPPER: readonly JointName[] = ['root', 'left_hip', 'right_hip', 'chest', 'neck', 'head', 'left_shoulder', 'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist'];
+export const UPPER: readonly JointName[] = [
+  'root',
+  'left_hip',
+  'right_hip',
+  'chest',
+  'neck',
+  'head',
+  'left_shoulder',
+  'right_shoulder',
+  'left_elbow',
+  'right_elbow',
+  'left_wrist',
+  'right_wrist',
+];
 export const LEFT_FOOT: readonly JointName[] = ['left_ankle', 'left_heel', 'left_toe'];
 export const RIGHT_FOOT: readonly JointName[] = ['right_ankle', 'right_heel', 'right_toe'];

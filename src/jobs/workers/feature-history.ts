@@ -29,7 +29,10 @@ export function historyPrefix(patientId: string): string {
 
 /** Sortable by time: `<yyyymmddThhmmssZ>-<session>.npz`. */
 export function historyKey(patientId: string, endedAt: Date, sessionId: string): string {
-  const stamp = endedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = endedAt
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${historyPrefix(patientId)}${stamp}-${keySegment(sessionId)}.npz`;
 }
 
@@ -53,7 +56,8 @@ export function decodeSequence(bytes: Uint8Array): FeatureSequence {
   const x = a['x']?.data;
   const t = a['t']?.data;
   const poses = a['poses']?.data;
-  if (!(x instanceof Float32Array) || !(t instanceof Float64Array) || !(poses instanceof Float32Array)) throw new TypeError('feature NPZ lacks x/t/poses of the expected dtypes');
+  if (!(x instanceof Float32Array) || !(t instanceof Float64Array) || !(poses instanceof Float32Array))
+    throw new TypeError('feature NPZ lacks x/t/poses of the expected dtypes');
   if (x.length !== t.length * meta.names.length || poses.length !== t.length * 60) throw new TypeError('feature NPZ arrays do not agree in length');
   const { subject, ...rest } = meta.source;
   return { names: meta.names, x, t, poses, source: { ...rest, ...(subject !== undefined ? { subject } : {}) } };

@@ -83,7 +83,11 @@ export async function materializeCheckpoint(artifacts: ArtifactStore, modelsDir:
  * registered id (what the hot-swap passes to `swapModel`), undefined = the patient's current model.
  * null = no patient model (served by the base).
  */
-export function createPatientCheckpointResolver(deps: { registry: ModelRegistry; artifacts: ArtifactStore; modelsDir: string }): (patientId: string, ref: string | undefined) => Promise<string | null> {
+export function createPatientCheckpointResolver(deps: {
+  registry: ModelRegistry;
+  artifacts: ArtifactStore;
+  modelsDir: string;
+}): (patientId: string, ref: string | undefined) => Promise<string | null> {
   return async (patientId, refId) => {
     const current = await deps.registry.get(patientId);
     if (!current) return null;

@@ -180,10 +180,17 @@ export async function recordingToFeatures(path: string, opts: RecordingToFeature
   // The server publishes only finalised recordings: anything but `complete` (no trailer, torn tail,
   // bad checksum) was cut or damaged after the fact.
   if (!end || end.status !== 'complete') {
-    throw new RetrainError(RetrainErrorCode.RECORDING_DAMAGED, `${path}: recording is ${end?.status ?? 'unreadable'}${end?.reason ? ` (${end.reason})` : ''} at byte ${end?.badOffset ?? end?.validEnd ?? 0} after ${end?.records ?? 0} intact records`);
+    throw new RetrainError(
+      RetrainErrorCode.RECORDING_DAMAGED,
+      `${path}: recording is ${end?.status ?? 'unreadable'}${end?.reason ? ` (${end.reason})` : ''} at byte ${end?.badOffset ?? end?.validEnd ?? 0} after ${end?.records ?? 0} intact records`,
+    );
   }
   if (pipelineError !== undefined) {
-    throw new RetrainError(RetrainErrorCode.RECORDING_UNREADABLE, `${path}: the session pipeline rejected the recording: ${(pipelineError as Error).message ?? String(pipelineError)}`, { cause: pipelineError });
+    throw new RetrainError(
+      RetrainErrorCode.RECORDING_UNREADABLE,
+      `${path}: the session pipeline rejected the recording: ${(pipelineError as Error).message ?? String(pipelineError)}`,
+      { cause: pipelineError },
+    );
   }
   if (!hello) throw new RetrainError(RetrainErrorCode.RECORDING_UNREADABLE, `${path}: no hello message, so no assessment to run the pipeline with`);
   const sequence: FeatureSequence = {
@@ -197,7 +204,7 @@ export async function recordingToFeatures(path: string, opts: RecordingToFeature
 }
 
 function ioError(path: string, cause: unknown): RetrainError {
-  const errno = (cause as NodeJS.ErrnoException | undefined)?.code ?? ((cause as { cause?: NodeJS.ErrnoException } | undefined)?.cause?.code);
+  const errno = (cause as NodeJS.ErrnoException | undefined)?.code ?? (cause as { cause?: NodeJS.ErrnoException } | undefined)?.cause?.code;
   if (errno === 'ENOENT') return new RetrainError(RetrainErrorCode.RECORDING_NOT_FOUND, `${path} does not exist`, { cause });
   if (errno === 'EISDIR') return new RetrainError(RetrainErrorCode.RECORDING_UNREADABLE, `${path} is a directory`, { cause });
   return new RetrainError(RetrainErrorCode.IO, `${path}: cannot read the recording`, { cause });

@@ -44,7 +44,12 @@ export interface GateOptions {
 }
 
 /** Pure decision on two sets of per-horizon normalised MSEs (exported for its own tests). */
-export function decide(base: Readonly<Record<string, number>>, patient: Readonly<Record<string, number>>, horizons: readonly number[], tolerance: number): { accepted: boolean; reason: string; baseMean: number; patientMean: number } {
+export function decide(
+  base: Readonly<Record<string, number>>,
+  patient: Readonly<Record<string, number>>,
+  horizons: readonly number[],
+  tolerance: number,
+): { accepted: boolean; reason: string; baseMean: number; patientMean: number } {
   const b = horizons.map((h) => base[String(h)] ?? Number.NaN);
   const p = horizons.map((h) => patient[String(h)] ?? Number.NaN);
   const baseMean = b.reduce((a, v) => a + v, 0) / b.length;
@@ -57,7 +62,12 @@ export function decide(base: Readonly<Record<string, number>>, patient: Readonly
     return { accepted: false, reason: `worse than the base at ${detail}`, baseMean, patientMean };
   }
   if (patientMean > baseMean) return { accepted: false, reason: `mean normalised MSE ${fmt(patientMean)} > base ${fmt(baseMean)}`, baseMean, patientMean };
-  return { accepted: true, reason: `mean normalised MSE ${fmt(patientMean)} ≤ base ${fmt(baseMean)}, every horizon within ${tolerance * 100}%`, baseMean, patientMean };
+  return {
+    accepted: true,
+    reason: `mean normalised MSE ${fmt(patientMean)} ≤ base ${fmt(baseMean)}, every horizon within ${tolerance * 100}%`,
+    baseMean,
+    patientMean,
+  };
 }
 
 /** Lets the event loop run between evaluation pieces (live sessions share this thread in embedded mode). */
@@ -68,7 +78,14 @@ const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
  * (model, horizon) evaluation is its own synchronous piece (~0.1–0.3 s for a few hundred held-out
  * frames), with the event loop running in between.
  */
-export async function gatePatientModel(base: WorldModel, patient: WorldModel, train: readonly FeatureSequence[], heldOut: FeatureSequence, norm: Normalization, opts: GateOptions): Promise<GateDecision> {
+export async function gatePatientModel(
+  base: WorldModel,
+  patient: WorldModel,
+  train: readonly FeatureSequence[],
+  heldOut: FeatureSequence,
+  norm: Normalization,
+  opts: GateOptions,
+): Promise<GateDecision> {
   const horizons = opts.horizons ?? RETRAIN_EVAL_HORIZONS;
   const tolerance = opts.tolerance ?? DEFAULT_TOLERANCE;
   const evalOpts = { backend: opts.backend, ...(opts.passes !== undefined ? { passes: opts.passes } : {}) };

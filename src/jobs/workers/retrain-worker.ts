@@ -73,8 +73,20 @@ export interface RetrainResult {
   readonly status: 'registered' | 'rejected';
   readonly ref?: ModelRef;
   readonly gate: GateDecision;
-  readonly training: { readonly frames: number; readonly recordings: number; readonly steps: number; readonly seconds: number; readonly lossCurve: readonly number[] };
-  readonly recording: { readonly path: string; readonly sha256: string; readonly frames: number; readonly droppedFrames: number; readonly rejectedRecords: number };
+  readonly training: {
+    readonly frames: number;
+    readonly recordings: number;
+    readonly steps: number;
+    readonly seconds: number;
+    readonly lossCurve: readonly number[];
+  };
+  readonly recording: {
+    readonly path: string;
+    readonly sha256: string;
+    readonly frames: number;
+    readonly droppedFrames: number;
+    readonly rejectedRecords: number;
+  };
   /** Wall-clock seconds per phase (features, train, gate), for capacity planning. */
   readonly seconds: Readonly<Record<string, number>>;
 }
@@ -133,7 +145,8 @@ export async function startRetrainWorker(o: RetrainWorkerOptions): Promise<Retra
   checkOptions(o);
   const backend = await selectBackend(o.backend === 'auto' || o.backend === undefined ? undefined : o.backend);
   const base = await loadCheckpoint(o.baseCheckpointDir);
-  if (base.kind !== 'base') throw new ModelError(ModelErrorCode.INVALID_ARGS, `${o.baseCheckpointDir} is a ${base.kind} checkpoint; the retrain worker fine-tunes from a base`);
+  if (base.kind !== 'base')
+    throw new ModelError(ModelErrorCode.INVALID_ARGS, `${o.baseCheckpointDir} is a ${base.kind} checkpoint; the retrain worker fine-tunes from a base`);
   const handler = createRetrainHandler({ o, base, backend, logger: o.logger ?? silentLogger });
   const consumption = await o.bus.consume(JobSubject.ASSESSMENT_COMPLETED, handler, { concurrency: 1, ...o.consume });
   return { base, backend, stop: () => consumption.stop() };
@@ -148,7 +161,11 @@ export function createRetrainHandler(ctx: RetrainHandlerDeps): JobHandler {
       throw toJobError(err);
     }
   };
-  return skipIfDone(resultExists(ctx.o.artifacts, (job) => resultKey(job.id)), run, (job) => ctx.logger.info('retrain job already done', { id: job.id }));
+  return skipIfDone(
+    resultExists(ctx.o.artifacts, (job) => resultKey(job.id)),
+    run,
+    (job) => ctx.logger.info('retrain job already done', { id: job.id }),
+  );
 }
 
 async function retrain(ctx: RetrainHandlerDeps, raw: unknown, job: JobContext): Promise<void> {
@@ -182,7 +199,10 @@ async function retrain(ctx: RetrainHandlerDeps, raw: unknown, job: JobContext): 
   const frames = seq.t.length;
   const minFrames = o.minFrames ?? DEFAULT_MIN_FRAMES;
   if (frames < minFrames) {
-    throw new RetrainError(RetrainErrorCode.RECORDING_TOO_SHORT, `${ev.recording.path}: ${frames} usable frames (${features.wireFrames} frame messages, ${features.droppedFrames} dropped), need at least ${minFrames}`);
+    throw new RetrainError(
+      RetrainErrorCode.RECORDING_TOO_SHORT,
+      `${ev.recording.path}: ${frames} usable frames (${features.wireFrames} frame messages, ${features.droppedFrames} dropped), need at least ${minFrames}`,
+    );
   }
   try {
     checkFeatureNames(base.featureNames, base.modelConfig.featureDim, seq.names);
@@ -235,7 +255,13 @@ async function retrain(ctx: RetrainHandlerDeps, raw: unknown, job: JobContext): 
     patientId: ev.patientId,
     sessionId: ev.sessionId,
     gate,
-    training: { frames: trainSeqs.reduce((a, s) => a + s.t.length, 0), recordings: trainSeqs.length, steps: result.steps, seconds: result.seconds, lossCurve: result.lossCurve },
+    training: {
+      frames: trainSeqs.reduce((a, s) => a + s.t.length, 0),
+      recordings: trainSeqs.length,
+      steps: result.steps,
+      seconds: result.seconds,
+      lossCurve: result.lossCurve,
+    },
     recording: { path: ev.recording.path, sha256: features.sha256, frames, droppedFrames: features.droppedFrames, rejectedRecords: features.rejectedRecords },
     seconds,
   };
@@ -255,7 +281,10 @@ async function retrain(ctx: RetrainHandlerDeps, raw: unknown, job: JobContext): 
     ],
   };
   try {
-    await saveCheckpoint(dir, checkpointFromTraining(result, { featureNames: base.featureNames, normalization: base.normalization, backend: ctx.backend, provenance, base }));
+    await saveCheckpoint(
+      dir,
+      checkpointFromTraining(result, { featureNames: base.featureNames, normalization: base.normalization, backend: ctx.backend, provenance, base }),
+    );
   } catch (cause) {
     if (cause instanceof ModelError) throw cause;
     throw new RetrainError(RetrainErrorCode.IO, `cannot write the patient checkpoint to ${dir}`, { cause });
@@ -284,8 +313,10 @@ function checkOptions(o: RetrainWorkerOptions): void {
   if (o.minFrames !== undefined && !(Number.isInteger(o.minFrames) && o.minFrames >= 14)) bad(`minFrames must be an integer ≥ 14, got ${o.minFrames}`);
   if (o.holdoutFraction !== undefined && !(o.holdoutFraction > 0 && o.holdoutFraction < 1)) bad(`holdoutFraction must be in (0, 1), got ${o.holdoutFraction}`);
   if (o.tolerance !== undefined && !(o.tolerance >= 0 && o.tolerance < 1)) bad(`tolerance must be in [0, 1), got ${o.tolerance}`);
-  if (o.historyLimit !== undefined && !(Number.isInteger(o.historyLimit) && o.historyLimit >= 0)) bad(`historyLimit must be an integer ≥ 0, got ${o.historyLimit}`);
-  if (o.maxFrames !== undefined && !(Number.isInteger(o.maxFrames) && o.maxFrames >= (o.minFrames ?? DEFAULT_MIN_FRAMES))) bad(`maxFrames must be an integer ≥ minFrames, got ${o.maxFrames}`);
+  if (o.historyLimit !== undefined && !(Number.isInteger(o.historyLimit) && o.historyLimit >= 0))
+    bad(`historyLimit must be an integer ≥ 0, got ${o.historyLimit}`);
+  if (o.maxFrames !== undefined && !(Number.isInteger(o.maxFrames) && o.maxFrames >= (o.minFrames ?? DEFAULT_MIN_FRAMES)))
+    bad(`maxFrames must be an integer ≥ minFrames, got ${o.maxFrames}`);
 }
 
 async function putResult(artifacts: ArtifactStore, r: RetrainResult): Promise<void> {

@@ -19,7 +19,8 @@ describe('HS256', () => {
   it('a minted token verifies and yields its claims', () => {
     const t = mintToken({ clinic: 'north', role: 'device', patient: 'p-1', sub: 'ipad-7', ttlSeconds: 600 }, hs, NOW);
     expect(verifyToken(t, hs, NOW + 1000)).toEqual({
-      ok: true, claims: { clinic: 'north', role: 'device', patient: 'p-1', sub: 'ipad-7', iat: NOW / 1000, exp: NOW / 1000 + 600 },
+      ok: true,
+      claims: { clinic: 'north', role: 'device', patient: 'p-1', sub: 'ipad-7', iat: NOW / 1000, exp: NOW / 1000 + 600 },
     });
   });
 
@@ -66,14 +67,19 @@ describe('HS256', () => {
     expect(bad({ ...claims, role: 'root' })).toMatchObject({ code: 'INVALID_CLAIMS' });
     expect(bad({ ...claims, clinic: '../x' })).toMatchObject({ code: 'INVALID_CLAIMS' });
     expect(bad({ role: 'admin', iat: claims.iat, exp: claims.exp })).toMatchObject({ code: 'INVALID_CLAIMS' });
-    expect(bad({ ...claims, iat: claims.iat + 3600, exp: claims.exp + 3600 })).toMatchObject({ code: 'INVALID_CLAIMS', message: expect.stringContaining('future') });
+    expect(bad({ ...claims, iat: claims.iat + 3600, exp: claims.exp + 3600 })).toMatchObject({
+      code: 'INVALID_CLAIMS',
+      message: expect.stringContaining('future'),
+    });
     expect(bad({ ...claims, nbf: claims.iat + 600 })).toMatchObject({ code: 'INVALID_CLAIMS', message: expect.stringContaining('not valid before') });
     expect(verifyToken(forge({ alg: 'HS256' }, claims, SECRET), hs, NOW).ok).toBe(true);
   });
 
   it('refuses short secrets and unmintable claims with AuthError', () => {
     expect(() => hmacKeyConfig('short')).toThrow(AuthError);
-    expect(() => mintToken({ clinic: 'north', role: 'device', ttlSeconds: 60 }, hs, NOW)).toThrow(expect.objectContaining({ name: 'AuthError', code: 'AUTH_INVALID_CLAIMS' }));
+    expect(() => mintToken({ clinic: 'north', role: 'device', ttlSeconds: 60 }, hs, NOW)).toThrow(
+      expect.objectContaining({ name: 'AuthError', code: 'AUTH_INVALID_CLAIMS' }),
+    );
     expect(() => mintToken({ ...therapist, ttlSeconds: 0 }, hs, NOW)).toThrow(AuthError);
   });
 });

@@ -3,7 +3,11 @@ import { bearerProtocols, canIngest, canSubscribe, tokenFromUpgrade, type Claims
 
 describe('tokenFromUpgrade', () => {
   it('reads bearer.<token> from Sec-WebSocket-Protocol and selects the protocol name to echo', () => {
-    expect(tokenFromUpgrade({ protocol: 'jepa-motion.v1, bearer.aaa.bbb.ccc' })).toEqual({ token: 'aaa.bbb.ccc', source: 'protocol', subprotocol: 'jepa-motion.v1' });
+    expect(tokenFromUpgrade({ protocol: 'jepa-motion.v1, bearer.aaa.bbb.ccc' })).toEqual({
+      token: 'aaa.bbb.ccc',
+      source: 'protocol',
+      subprotocol: 'jepa-motion.v1',
+    });
     expect(tokenFromUpgrade({ protocol: bearerProtocols('x.y.z').join(',') })).toMatchObject({ token: 'x.y.z', subprotocol: 'jepa-motion.v1' });
   });
 
@@ -13,7 +17,11 @@ describe('tokenFromUpgrade', () => {
   });
 
   it('the subprotocol wins over the query', () => {
-    expect(tokenFromUpgrade({ protocol: 'bearer.from-header', query: 'token=from-query' })).toMatchObject({ token: 'from-header', source: 'protocol', subprotocol: undefined });
+    expect(tokenFromUpgrade({ protocol: 'bearer.from-header', query: 'token=from-query' })).toMatchObject({
+      token: 'from-header',
+      source: 'protocol',
+      subprotocol: undefined,
+    });
   });
 
   it('no token: empty header, empty bearer, empty query', () => {

@@ -28,7 +28,9 @@ describe.runIf(hasMotionData)('jepa-motion train and eval', () => {
 
     const tuned = join(dir, 'tuned');
     const fine = captureIo(env);
-    expect(await main(['train', motion('shida-pd-gait', 'figshare_pd_SUB05_off_walk_8.c3d'), '--init', base, '--out', tuned, '--epochs', '1', '--json'], fine)).toBe(0);
+    expect(
+      await main(['train', motion('shida-pd-gait', 'figshare_pd_SUB05_off_walk_8.c3d'), '--init', base, '--out', tuned, '--epochs', '1', '--json'], fine),
+    ).toBe(0);
 
     const evaluation = captureIo(env);
     expect(await main(['eval', '--model', tuned, motion('shida-pd-gait', 'figshare_pd_SUB07_off_walk_7.c3d'), '--json'], evaluation)).toBe(0);

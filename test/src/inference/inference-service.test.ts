@@ -35,14 +35,23 @@ describe('InferenceService with worker threads (tiny engine)', () => {
       expect(res.seq).toBe(i);
       close(res.latent, tinyLatent(xs[i]!, D));
       expect(res.predictions.map((p) => p.horizon)).toEqual([...HORIZONS]);
-      close(res.predictions[1]!.latent, tinyLatent(xs[i]!, D).map((v) => v + 2));
+      close(
+        res.predictions[1]!.latent,
+        tinyLatent(xs[i]!, D).map((v) => v + 2),
+      );
       expect(res.uncertainty).toBeCloseTo(0.02 + 1 / 3, 5);
       expect(res.model).toBe('base');
     });
     // frame 1 is compared with frame 0's h=1 prediction, frame 2 with frame 1's
     const dist = (a: number[], b: number[]) => Math.hypot(...a.map((v, i) => v - (b[i] ?? 0))) / Math.sqrt(a.length);
     expect(ok(out[0]!).surprise).toBeNull();
-    expect(ok(out[1]!).surprise).toBeCloseTo(dist(tinyLatent(xs[1]!, D), tinyLatent(xs[0]!, D).map((v) => v + 1)), 4);
+    expect(ok(out[1]!).surprise).toBeCloseTo(
+      dist(
+        tinyLatent(xs[1]!, D),
+        tinyLatent(xs[0]!, D).map((v) => v + 1),
+      ),
+      4,
+    );
     expect(ok(out[2]!).surpriseHorizon).toBe(1);
     const st = s.stats();
     expect(st.rows).toBe(3);
@@ -69,7 +78,10 @@ describe('InferenceService with worker threads (tiny engine)', () => {
   it('serves rows of different patients in one batch, each with its own adapter', async () => {
     const bias = (v: number) => ({ ref: `ref-${v}`, adapter: { bias: Float32Array.from({ length: D }, () => v) } });
     const s = await track(
-      tinyService({ maxBatch: 3 }, { loadModel: (pid) => Promise.resolve(pid === 'plain' ? { ref: 'pretrained', adapter: null } : bias(pid === 'p' ? 1 : 10)) }),
+      tinyService(
+        { maxBatch: 3 },
+        { loadModel: (pid) => Promise.resolve(pid === 'plain' ? { ref: 'pretrained', adapter: null } : bias(pid === 'p' ? 1 : 10)) },
+      ),
     );
     expect(await s.ensureModel('p')).toBe('ref-1');
     await s.ensureModel('q');
@@ -170,15 +182,21 @@ describe('InferenceService with worker threads (tiny engine)', () => {
       p: { ref: 'p-broken', adapter: { broken: true } },
       q: { ref: 'q@1', adapter: { bias: new Float32Array(D).fill(5) } },
     };
-    const s = await track(tinyService({ maxBatch: 2 }, { loadModel: (pid, ref) => Promise.resolve(ref ? { ref, adapter: { bias: new Float32Array(D).fill(1) } } : models[pid]!) }));
+    const s = await track(
+      tinyService({ maxBatch: 2 }, { loadModel: (pid, ref) => Promise.resolve(ref ? { ref, adapter: { bias: new Float32Array(D).fill(1) } } : models[pid]!) }),
+    );
     await s.ensureModel('p');
     await s.ensureModel('q');
     const x = row(0, 0, 0);
     // p's install throws in the worker before q's install is reached
-    const failed = await within(Promise.all([s.submit({ sessionId: 'a', patientId: 'p', seq: 0, x }), s.submit({ sessionId: 'b', patientId: 'q', seq: 0, x })]));
+    const failed = await within(
+      Promise.all([s.submit({ sessionId: 'a', patientId: 'p', seq: 0, x }), s.submit({ sessionId: 'b', patientId: 'q', seq: 0, x })]),
+    );
     expect(failed.map((r) => (r.shed ? r.reason : 'ok'))).toEqual(['engine_error', 'engine_error']);
     await s.swapModel('p', 'p@2');
-    const [rp, rq] = (await within(Promise.all([s.submit({ sessionId: 'a', patientId: 'p', seq: 1, x }), s.submit({ sessionId: 'b', patientId: 'q', seq: 1, x })]))).map(ok);
+    const [rp, rq] = (
+      await within(Promise.all([s.submit({ sessionId: 'a', patientId: 'p', seq: 1, x }), s.submit({ sessionId: 'b', patientId: 'q', seq: 1, x })]))
+    ).map(ok);
     close(rp!.latent, [1, 1, 1, 1]);
     expect(rq!.model).toBe('q@1');
     close(rq!.latent, [5, 5, 5, 5]);
@@ -209,7 +227,10 @@ describe('InferenceService with worker threads (tiny engine)', () => {
   it('serves a patient from the base model until its model loads, and evicts past the cache size', async () => {
     const loads: string[] = [];
     const s = await track(
-      tinyService({ maxBatch: 1, modelCacheSize: 1 }, { loadModel: (pid) => (loads.push(pid), Promise.resolve({ ref: `${pid}@1`, adapter: { bias: new Float32Array(D).fill(5) } })) }),
+      tinyService(
+        { maxBatch: 1, modelCacheSize: 1 },
+        { loadModel: (pid) => (loads.push(pid), Promise.resolve({ ref: `${pid}@1`, adapter: { bias: new Float32Array(D).fill(5) } })) },
+      ),
     );
     const first = ok(await within(s.submit({ sessionId: 'a', patientId: 'p', seq: 0, x: row(0, 0, 0) })));
     expect(first.model).toBe('base'); // its load started with this row
@@ -224,8 +245,9 @@ describe('InferenceService with worker threads (tiny engine)', () => {
   it('reports bad options and a bad engine module with coded errors', async () => {
     await expect(tinyService({ maxBatch: 8, queueLimit: 4 })).rejects.toMatchObject({ code: InferenceErrorCode.INVALID_OPTIONS });
     await expect(tinyService({ workers: 0 })).rejects.toMatchObject({ code: InferenceErrorCode.INVALID_OPTIONS });
-    await expect(
-      createInferenceService({ engine: { module: new URL('./helpers.ts', import.meta.url), options: {} } }),
-    ).rejects.toMatchObject({ name: 'InferenceError', code: InferenceErrorCode.WORKER_START_FAILED });
+    await expect(createInferenceService({ engine: { module: new URL('./helpers.ts', import.meta.url), options: {} } })).rejects.toMatchObject({
+      name: 'InferenceError',
+      code: InferenceErrorCode.WORKER_START_FAILED,
+    });
   });
 });

@@ -40,7 +40,10 @@ describe('InferenceService inline dispatch (tiny engine)', () => {
     close(out[0]!.latent, tinyLatent(x, D, [1, 1, 1, 1]));
     close(out[1]!.latent, tinyLatent(x, D, [10, 10, 10, 10]));
     close(out[2]!.latent, tinyLatent(x, D));
-    close(out[2]!.predictions[1]!.latent, tinyLatent(x, D).map((v) => v + 2));
+    close(
+      out[2]!.predictions[1]!.latent,
+      tinyLatent(x, D).map((v) => v + 2),
+    );
     expect(s.stats().inline).toEqual({ enabled: true, batches: 1, rows: 3 });
     expect(s.stats()).toMatchObject({ batches: 1, rows: 3 });
   });
@@ -66,8 +69,8 @@ describe('InferenceService inline dispatch (tiny engine)', () => {
     const order: number[] = [];
     const x = row(1, 0, 0);
     // Two rows → a full batch of 2 > inlineMaxRows → the worker, blocked on the gate (first row 777).
-    const first = [s.submit({ sessionId: 'a', patientId: 'p', seq: 0, x: row(777, 0, 0) }), s.submit({ sessionId: 'b', patientId: 'p', seq: 0, x })].map((p, i) =>
-      p.then((r) => (order.push(i), r)),
+    const first = [s.submit({ sessionId: 'a', patientId: 'p', seq: 0, x: row(777, 0, 0) }), s.submit({ sessionId: 'b', patientId: 'p', seq: 0, x })].map(
+      (p, i) => p.then((r) => (order.push(i), r)),
     );
     const later = s.submit({ sessionId: 'a', patientId: 'p', seq: 1, x }).then((r) => (order.push(2), r));
     await vi.waitFor(() => expect(s.stats().heldForOrder).toBe(1), { timeout: 5000, interval: 5 }); // ran in-process, held
@@ -98,7 +101,10 @@ describe('InferenceService inline dispatch (tiny engine)', () => {
     const s = await track(
       tinyService(
         { maxBatch: 1, inlineMaxRows: 1 },
-        { utilization: idle, loadModel: (_pid, ref) => Promise.resolve({ ref: ref ?? 'p@1', adapter: { bias: new Float32Array(D).fill(biasFor.get(ref ?? 'p@1')!) } }) },
+        {
+          utilization: idle,
+          loadModel: (_pid, ref) => Promise.resolve({ ref: ref ?? 'p@1', adapter: { bias: new Float32Array(D).fill(biasFor.get(ref ?? 'p@1')!) } }),
+        },
       ),
     );
     await s.ensureModel('p');

@@ -9,7 +9,13 @@ const opts = { maxBatch: 3, maxWaitMs: 5, queueLimit: 6, maxAgeMs: 100 };
 function harness(scheduler: TestScheduler, o = opts) {
   const out = new Subject<string>();
   const b: MicroBatcher<string> = new MicroBatcher<string>(o, scheduler, () => {
-    while (b.ready) out.next(b.take().batch.map((q) => q.item).join(''));
+    while (b.ready)
+      out.next(
+        b
+          .take()
+          .batch.map((q) => q.item)
+          .join(''),
+      );
   });
   return { b, out };
 }

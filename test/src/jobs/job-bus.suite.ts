@@ -31,11 +31,17 @@ export function jobBusSuite(name: string, make: () => Promise<BusFixture>): void
         const got: Array<[unknown, string, number]> = [];
         const done = countdown(3);
         for (let i = 0; i < 3; i++) {
-          expect(await bus.publish(S, { sessionId: `s${i}`, frames: i, joints: new Float32Array([i, 0.5]) }, { id: `job-${i}` })).toMatchObject({ duplicate: false });
+          expect(await bus.publish(S, { sessionId: `s${i}`, frames: i, joints: new Float32Array([i, 0.5]) }, { id: `job-${i}` })).toMatchObject({
+            duplicate: false,
+          });
         }
-        const c = await bus.consume(S, async (ev, ctx) => {
-          got.push([ev, ctx.id, ctx.attempt]);
-        }, { ...fast, onSettled: (i) => i.outcome === 'ack' && done.hit() });
+        const c = await bus.consume(
+          S,
+          async (ev, ctx) => {
+            got.push([ev, ctx.id, ctx.attempt]);
+          },
+          { ...fast, onSettled: (i) => i.outcome === 'ack' && done.hit() },
+        );
         await within(done.done, T, '3 acks');
         await c.stop();
         expect(got).toEqual([0, 1, 2].map((i) => [{ sessionId: `s${i}`, frames: i, joints: new Float32Array([i, 0.5]) }, `job-${i}`, 1]));
@@ -50,10 +56,14 @@ export function jobBusSuite(name: string, make: () => Promise<BusFixture>): void
         const release = deferred();
         const settled = deferred<SettledInfo>();
         await bus.publish(S, { n: 1 }, { id: 'slow-1' });
-        const c = await bus.consume(S, async () => {
-          started.resolve();
-          await release.promise;
-        }, { ...fast, onSettled: settled.resolve });
+        const c = await bus.consume(
+          S,
+          async () => {
+            started.resolve();
+            await release.promise;
+          },
+          { ...fast, onSettled: settled.resolve },
+        );
         await within(started.promise, T, 'handler start');
         expect(await bus.depth(S)).toBe(1);
         release.resolve();
@@ -70,10 +80,14 @@ export function jobBusSuite(name: string, make: () => Promise<BusFixture>): void
         const acked = deferred<SettledInfo>();
         const outcomes: string[] = [];
         await bus.publish(S, { n: 1 }, { id: 'flaky-1' });
-        const c = await bus.consume(S, async (_ev, ctx) => {
-          attempts.push(ctx.attempt);
-          if (ctx.attempt < 3) throw new Error(`transient ${ctx.attempt}`);
-        }, { ...fast, maxDeliver: 5, onSettled: (i) => (outcomes.push(i.outcome), i.outcome === 'ack' && acked.resolve(i)) });
+        const c = await bus.consume(
+          S,
+          async (_ev, ctx) => {
+            attempts.push(ctx.attempt);
+            if (ctx.attempt < 3) throw new Error(`transient ${ctx.attempt}`);
+          },
+          { ...fast, maxDeliver: 5, onSettled: (i) => (outcomes.push(i.outcome), i.outcome === 'ack' && acked.resolve(i)) },
+        );
         expect((await within(acked.promise, T, 'eventual ack')).attempt).toBe(3);
         expect(attempts).toEqual([1, 2, 3]);
         expect(outcomes).toEqual(['nak', 'nak', 'ack']);
@@ -90,11 +104,15 @@ export function jobBusSuite(name: string, make: () => Promise<BusFixture>): void
         const done = countdown(2);
         await bus.publish(S, { n: 1 }, { id: 'always-fails' });
         await bus.publish(S, { n: 2 }, { id: 'bad-input' });
-        const c = await bus.consume(S, async (_ev, ctx) => {
-          attempts.set(ctx.id, [...(attempts.get(ctx.id) ?? []), ctx.attempt]);
-          if (ctx.id === 'bad-input') throw new JobError(JobErrorCode.HANDLER, 'recording missing', { permanent: true });
-          throw new Error('boom');
-        }, { ...fast, maxDeliver: 3, concurrency: 2, onSettled: (i) => i.outcome === 'term' && (terms.set(i.id, i), done.hit()) });
+        const c = await bus.consume(
+          S,
+          async (_ev, ctx) => {
+            attempts.set(ctx.id, [...(attempts.get(ctx.id) ?? []), ctx.attempt]);
+            if (ctx.id === 'bad-input') throw new JobError(JobErrorCode.HANDLER, 'recording missing', { permanent: true });
+            throw new Error('boom');
+          },
+          { ...fast, maxDeliver: 3, concurrency: 2, onSettled: (i) => i.outcome === 'term' && (terms.set(i.id, i), done.hit()) },
+        );
         await within(done.done, T, 'two terms');
         expect(attempts.get('always-fails')).toEqual([1, 2, 3]);
         expect(attempts.get('bad-input')).toEqual([1]);
@@ -112,10 +130,14 @@ export function jobBusSuite(name: string, make: () => Promise<BusFixture>): void
         await bus.publish(S, { v: 'sentinel' }, { id: 'dup-2' });
         const seen: unknown[] = [];
         const sentinel = deferred();
-        const c = await bus.consume(S, async (ev) => {
-          seen.push(ev);
-          if ((ev as { v: string }).v === 'sentinel') sentinel.resolve();
-        }, fast);
+        const c = await bus.consume(
+          S,
+          async (ev) => {
+            seen.push(ev);
+            if ((ev as { v: string }).v === 'sentinel') sentinel.resolve();
+          },
+          fast,
+        );
         await within(sentinel.promise, T, 'sentinel');
         await c.stop();
         expect(seen).toEqual([{ v: 'first' }, { v: 'sentinel' }]);
@@ -131,13 +153,17 @@ export function jobBusSuite(name: string, make: () => Promise<BusFixture>): void
         const three = countdown(3);
         const all = countdown(8);
         for (let i = 0; i < 8; i++) await bus.publish(S, { i }, { id: `c-${i}` });
-        const c = await bus.consume(S, async (ev) => {
-          running += 1;
-          peak = Math.max(peak, running);
-          three.hit();
-          await gates[(ev as { i: number }).i]?.promise;
-          running -= 1;
-        }, { ...fast, concurrency: 3, onSettled: all.hit });
+        const c = await bus.consume(
+          S,
+          async (ev) => {
+            running += 1;
+            peak = Math.max(peak, running);
+            three.hit();
+            await gates[(ev as { i: number }).i]?.promise;
+            running -= 1;
+          },
+          { ...fast, concurrency: 3, onSettled: all.hit },
+        );
         await within(three.done, T, '3 running');
         expect(running).toBe(3);
         for (const g of gates) g.resolve();
@@ -155,11 +181,15 @@ export function jobBusSuite(name: string, make: () => Promise<BusFixture>): void
         let stopped = false;
         const handled: string[] = [];
         await bus.publish(S, { n: 1 }, { id: 'drain-1' });
-        const c = await bus.consume(S, async (_ev, ctx) => {
-          handled.push(ctx.id);
-          started.resolve();
-          await release.promise;
-        }, fast);
+        const c = await bus.consume(
+          S,
+          async (_ev, ctx) => {
+            handled.push(ctx.id);
+            started.resolve();
+            await release.promise;
+          },
+          fast,
+        );
         await within(started.promise, T, 'start');
         const stopping = c.stop().then(() => (stopped = true));
         await Promise.resolve();
@@ -184,12 +214,16 @@ export function jobBusSuite(name: string, make: () => Promise<BusFixture>): void
         const aborted = deferred<unknown>();
         const acked = deferred<SettledInfo>();
         await bus.publish(S, { n: 1 }, { id: 'hang-1' });
-        const c = await bus.consume(S, async (_ev, ctx) => {
-          if (ctx.attempt === 1) {
-            await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => (aborted.resolve(ctx.signal.reason), resolve())));
-            return;
-          }
-        }, { backoffMs: [5], ackWaitMs: 150, onSettled: (i) => i.outcome === 'ack' && acked.resolve(i) });
+        const c = await bus.consume(
+          S,
+          async (_ev, ctx) => {
+            if (ctx.attempt === 1) {
+              await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => (aborted.resolve(ctx.signal.reason), resolve())));
+              return;
+            }
+          },
+          { backoffMs: [5], ackWaitMs: 150, onSettled: (i) => i.outcome === 'ack' && acked.resolve(i) },
+        );
         expect((await within(aborted.promise, T, 'abort')) as JobError).toMatchObject({ code: JobErrorCode.TIMEOUT });
         expect((await within(acked.promise, T, 'retry ack')).attempt).toBe(2);
         await c.stop();

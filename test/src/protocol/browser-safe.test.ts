@@ -21,7 +21,9 @@ it('src/protocol and everything it imports is free of node-only APIs', () => {
   const files = reachable(join(repoRoot, 'src', 'protocol', 'index.ts'));
   expect(files.some((f) => f.endsWith('streams/skeleton.ts'))).toBe(true);
   const offenders = files.flatMap((file) => {
-    const code = readFileSync(file, 'utf8').replace(/\/\/.*$/gm, '').replace(/\/\*[\s\S]*?\*\//g, '');
+    const code = readFileSync(file, 'utf8')
+      .replace(/\/\/.*$/gm, '')
+      .replace(/\/\*[\s\S]*?\*\//g, '');
     const bad = [/from 'node:/, /from '(fs|path|crypto|os|url|worker_threads)'/, /\bBuffer\b/, /\bprocess\./, /\brequire\(/].filter((re) => re.test(code));
     return bad.map((re) => `${file}: ${re}`);
   });

@@ -1,8 +1,15 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import {
-  ErrorCode, decodeClientMessage, decodeServerMessage, encodeClientMessage, encodeServerMessage, unwrap, ProtocolError,
-  type IngestServerMessage, type LiveServerMessage,
+  ErrorCode,
+  decodeClientMessage,
+  decodeServerMessage,
+  encodeClientMessage,
+  encodeServerMessage,
+  unwrap,
+  ProtocolError,
+  type IngestServerMessage,
+  type LiveServerMessage,
 } from '../../../src/protocol/index.js';
 import * as fx from './fixtures.js';
 

@@ -2,7 +2,14 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  CLOSE_CODES, CLOSE_CODE_DESCRIPTIONS, CloseCode, ERROR_CODES, ERROR_CODE_DESCRIPTIONS, ErrorCode, renderCloseCodeTable, renderErrorCodeTable,
+  CLOSE_CODES,
+  CLOSE_CODE_DESCRIPTIONS,
+  CloseCode,
+  ERROR_CODES,
+  ERROR_CODE_DESCRIPTIONS,
+  ErrorCode,
+  renderCloseCodeTable,
+  renderErrorCodeTable,
 } from '../../../src/protocol/index.js';
 import { repoRoot } from '../../helpers/motion-data.js';
 
@@ -21,7 +28,16 @@ describe('codes', () => {
       else expect(code >= 4000 && code <= 4999).toBe(true);
       expect(CLOSE_CODE_DESCRIPTIONS[name]).toMatch(/^[^\n|]{10,200}$/);
     }
-    expect(CloseCode).toMatchObject({ NORMAL: 1000, SHUTDOWN: 4000, UNAUTHORIZED: 4001, INVALID_PAYLOAD: 4002, SLOW_CONSUMER: 4003, UNSUPPORTED_PROTOCOL: 4004, RATE_LIMIT: 4005, RESUME_FAILED: 4006 });
+    expect(CloseCode).toMatchObject({
+      NORMAL: 1000,
+      SHUTDOWN: 4000,
+      UNAUTHORIZED: 4001,
+      INVALID_PAYLOAD: 4002,
+      SLOW_CONSUMER: 4003,
+      UNSUPPORTED_PROTOCOL: 4004,
+      RATE_LIMIT: 4005,
+      RESUME_FAILED: 4006,
+    });
   });
 
   it('tables have one row per code', () => {

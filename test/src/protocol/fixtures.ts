@@ -1,6 +1,18 @@
 // Valid example messages (wire form before encoding) shared by the protocol tests.
 import type {
-  Ack, End, Ended, Env, ErrorMessage, Feedback, Frame, Hello, Ready, SessionEnded, SessionStarted, Snapshot, Update,
+  Ack,
+  End,
+  Ended,
+  Env,
+  ErrorMessage,
+  Feedback,
+  Frame,
+  Hello,
+  Ready,
+  SessionEnded,
+  SessionStarted,
+  Snapshot,
+  Update,
 } from '../../../src/protocol/index.js';
 
 export const identityAnchor = (): Float32Array => new Float32Array([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0.5, 0, -2, 1]);
@@ -47,21 +59,45 @@ export const end = (): End => ({ type: 'end' });
 const pose = (): Float32Array => Float32Array.from({ length: 60 }, (_, i) => i / 10);
 
 export const ready = (): Ready => ({
-  type: 'ready', sessionId: 's-1', model: { id: 'pretrained', kind: 'pretrained', version: '1' }, horizons: [1, 5, 10, 30],
+  type: 'ready',
+  sessionId: 's-1',
+  model: { id: 'pretrained', kind: 'pretrained', version: '1' },
+  horizons: [1, 5, 10, 30],
 });
 export const feedback = (): Feedback => ({
-  type: 'feedback', seq: 812, t: 13.5, phase: 'stance', contacts: { left: true, right: false },
-  metrics: { cadence_spm: 104.5 }, uncertainty: 0.12, surprise: null, predictions: [{ h: 1, pose: pose() }, { h: 5 }],
+  type: 'feedback',
+  seq: 812,
+  t: 13.5,
+  phase: 'stance',
+  contacts: { left: true, right: false },
+  metrics: { cadence_spm: 104.5 },
+  uncertainty: 0.12,
+  surprise: null,
+  predictions: [{ h: 1, pose: pose() }, { h: 5 }],
 });
 export const ack = (): Ack => ({ type: 'ack', seq: 800 });
 export const ended = (): Ended => ({ type: 'ended', sessionId: 's-1', frames: 1200, jobId: 'job-7' });
 export const errorMessage = (): ErrorMessage => ({ type: 'error', code: 'NON_FINITE', message: 'frame 3: t is NaN', seq: 3 });
 export const update = (): Update => ({
-  type: 'update', sessionId: 's-1', seq: 812, t: 13.5, joints: pose(), phase: 'swing', contacts: { left: false, right: true },
-  metrics: {}, uncertainty: null, surprise: 0.4, prediction: pose(),
+  type: 'update',
+  sessionId: 's-1',
+  seq: 812,
+  t: 13.5,
+  joints: pose(),
+  phase: 'swing',
+  contacts: { left: false, right: true },
+  metrics: {},
+  uncertainty: null,
+  surprise: 0.4,
+  prediction: pose(),
 });
 export const snapshot = (): Snapshot => ({ type: 'snapshot', sessionId: 's-1', updates: [update(), { ...update(), seq: 813 }] });
 export const sessionStarted = (): SessionStarted => ({
-  type: 'session.started', sessionId: 's-1', clinic: 'c-1', patientId: 'p-0042', assessment: 'squat', startedAt: 1_763_942_400_000,
+  type: 'session.started',
+  sessionId: 's-1',
+  clinic: 'c-1',
+  patientId: 'p-0042',
+  assessment: 'squat',
+  startedAt: 1_763_942_400_000,
 });
 export const sessionEnded = (): SessionEnded => ({ type: 'session.ended', sessionId: 's-1', frames: 1200 });

@@ -27,7 +27,10 @@ describe('FrameValidator', () => {
     expect(v.check({ ...rest, jointTransforms: jointTransforms() })).toEqual({ ok: true });
     const far = jointTransforms();
     far[22 * 16 + 13] = 11;
-    expect(rejected(v, { ...rest, seq: 2, t: 1, jointTransforms: far })).toMatchObject({ code: ErrorCode.ABSURD_VALUE, message: expect.stringContaining('joint 22 (left_hand_joint)') });
+    expect(rejected(v, { ...rest, seq: 2, t: 1, jointTransforms: far })).toMatchObject({
+      code: ErrorCode.ABSURD_VALUE,
+      message: expect.stringContaining('joint 22 (left_hand_joint)'),
+    });
     const nan = jointTransforms();
     nan[22 * 16 + 5] = NaN;
     expect(rejected(v, { ...rest, seq: 2, t: 1, jointTransforms: nan }).message).toBe('frame 2: joint 22 (left_hand_joint) transform[5] is NaN');
@@ -67,7 +70,10 @@ describe('FrameValidator', () => {
   it('ABSURD_VALUE: joint beyond the bound, non-rigid anchor, anchor far away', () => {
     const f = frame(1, 1);
     f.joints![0] = MAX_JOINT_DISTANCE_M + 0.5;
-    expect(rejected(new FrameValidator(), f)).toMatchObject({ code: ErrorCode.ABSURD_VALUE, message: expect.stringMatching(/^frame 1: joint 0 is 10\.\d+ m from the body origin \(limit 10 m\)$/) });
+    expect(rejected(new FrameValidator(), f)).toMatchObject({
+      code: ErrorCode.ABSURD_VALUE,
+      message: expect.stringMatching(/^frame 1: joint 0 is 10\.\d+ m from the body origin \(limit 10 m\)$/),
+    });
     const scaled = frame(1, 1);
     scaled.anchor[0] = 3;
     expect(rejected(new FrameValidator(), scaled).message).toContain('anchor rotation column 0 has length 3.000');
@@ -106,7 +112,10 @@ describe('FrameValidator', () => {
 // Real motion must pass the bounds: optical markers of a walking and a standing adult, expressed
 // relative to the pelvis (as ARKit model space is relative to the hips), streamed as frames.
 function trcFrames(file: string): Frame[] {
-  const lines = readFileSync(file, 'utf8').split(/\r?\n/).slice(6).filter((l) => l.trim() !== '');
+  const lines = readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .slice(6)
+    .filter((l) => l.trim() !== '');
   return lines.map((line, row) => {
     const cells = line.split('\t').map(Number);
     const markers = cells.slice(2);

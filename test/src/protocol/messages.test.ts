@@ -2,19 +2,56 @@
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import {
-  Ack, End, Ended, Env, ErrorMessage, Feedback, Frame, Hello, Ready, SessionEnded, SessionStarted, Snapshot, Subscribe,
-  Unsubscribe, Update, Id,
+  Ack,
+  End,
+  Ended,
+  Env,
+  ErrorMessage,
+  Feedback,
+  Frame,
+  Hello,
+  Ready,
+  SessionEnded,
+  SessionStarted,
+  Snapshot,
+  Subscribe,
+  Unsubscribe,
+  Update,
+  Id,
 } from '../../../src/protocol/index.js';
 
 const f32 = (n: number): Uint8Array => new Uint8Array(n * 4);
 const anchorBytes = (): Uint8Array => new Uint8Array(new Float32Array([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]).buffer);
 
 type Case = readonly [name: string, value: unknown, path: string];
-interface Spec { schema: z.ZodType; valid: Record<string, unknown>[]; invalid: (base: Record<string, unknown>) => Case[] }
+interface Spec {
+  schema: z.ZodType;
+  valid: Record<string, unknown>[];
+  invalid: (base: Record<string, unknown>) => Case[];
+}
 
-const hello = { type: 'hello', protocol: 1, patientId: 'p-1', assessment: 'gait', fps: 60, skeleton: 'arkit91', device: { model: 'iPad13,8', os: 'iPadOS 17' } };
+const hello = {
+  type: 'hello',
+  protocol: 1,
+  patientId: 'p-1',
+  assessment: 'gait',
+  fps: 60,
+  skeleton: 'arkit91',
+  device: { model: 'iPad13,8', os: 'iPadOS 17' },
+};
 const frame = { type: 'frame', seq: 0, t: 0, anchor: anchorBytes(), joints: f32(273) };
-const update = { type: 'update', sessionId: 's', seq: 1, t: 1, joints: f32(60), phase: 'static', contacts: { left: true, right: true }, metrics: {}, uncertainty: null, surprise: null };
+const update = {
+  type: 'update',
+  sessionId: 's',
+  seq: 1,
+  t: 1,
+  joints: f32(60),
+  phase: 'static',
+  contacts: { left: true, right: true },
+  metrics: {},
+  uncertainty: null,
+  surprise: null,
+};
 const plane = { transform: Array(16).fill(0), extent: [1, 2], alignment: 'horizontal', classification: 'floor' };
 
 const specs: Record<string, Spec> = {
@@ -35,7 +72,10 @@ const specs: Record<string, Spec> = {
   },
   env: {
     schema: Env,
-    valid: [{ type: 'env', planes: [] }, { type: 'env', planes: [plane] }],
+    valid: [
+      { type: 'env', planes: [] },
+      { type: 'env', planes: [plane] },
+    ],
     invalid: (b) => [
       ['planes missing', { type: 'env' }, 'planes'],
       ['transform of 15', { ...b, planes: [{ ...plane, transform: Array(15).fill(0) }] }, 'planes.0.transform'],
@@ -72,7 +112,20 @@ const specs: Record<string, Spec> = {
   },
   feedback: {
     schema: Feedback,
-    valid: [{ type: 'feedback', seq: 1, t: 1, phase: 'stance', contacts: { left: true, right: false }, metrics: { a: 1 }, uncertainty: 0, surprise: 1, predictions: [{ h: 1, pose: f32(60) }], shed: false }],
+    valid: [
+      {
+        type: 'feedback',
+        seq: 1,
+        t: 1,
+        phase: 'stance',
+        contacts: { left: true, right: false },
+        metrics: { a: 1 },
+        uncertainty: 0,
+        surprise: 1,
+        predictions: [{ h: 1, pose: f32(60) }],
+        shed: false,
+      },
+    ],
     invalid: (b) => [
       ['contacts.right missing', { ...b, contacts: { left: true } }, 'contacts.right'],
       ['metric string', { ...b, metrics: { a: 'x' } }, 'metrics.a'],
@@ -86,7 +139,10 @@ const specs: Record<string, Spec> = {
   ended: {
     schema: Ended,
     valid: [{ type: 'ended', sessionId: 's', frames: 0, jobId: 'j' }],
-    invalid: (b) => [['jobId missing', { ...b, jobId: undefined }, 'jobId'], ['frames negative', { ...b, frames: -1 }, 'frames']],
+    invalid: (b) => [
+      ['jobId missing', { ...b, jobId: undefined }, 'jobId'],
+      ['frames negative', { ...b, frames: -1 }, 'frames'],
+    ],
   },
   error: {
     schema: ErrorMessage,
@@ -95,10 +151,20 @@ const specs: Record<string, Spec> = {
   },
   subscribe: {
     schema: Subscribe,
-    valid: [{ type: 'subscribe', sessionId: 's' }, { type: 'subscribe', clinic: 'c' }],
-    invalid: (b) => [['both targets', { ...b, clinic: 'c' }, 'sessionId'], ['no target', { type: 'subscribe' }, 'sessionId']],
+    valid: [
+      { type: 'subscribe', sessionId: 's' },
+      { type: 'subscribe', clinic: 'c' },
+    ],
+    invalid: (b) => [
+      ['both targets', { ...b, clinic: 'c' }, 'sessionId'],
+      ['no target', { type: 'subscribe' }, 'sessionId'],
+    ],
   },
-  unsubscribe: { schema: Unsubscribe, valid: [{ type: 'unsubscribe', clinic: 'c' }], invalid: () => [['bad clinic id', { type: 'unsubscribe', clinic: 'a b' }, 'clinic']] },
+  unsubscribe: {
+    schema: Unsubscribe,
+    valid: [{ type: 'unsubscribe', clinic: 'c' }],
+    invalid: () => [['bad clinic id', { type: 'unsubscribe', clinic: 'a b' }, 'clinic']],
+  },
   'session.started': {
     schema: SessionStarted,
     valid: [{ type: 'session.started', sessionId: 's', clinic: 'c', patientId: 'p', assessment: 'balance', startedAt: 0 }],
@@ -107,7 +173,10 @@ const specs: Record<string, Spec> = {
   update: {
     schema: Update,
     valid: [update, { ...update, prediction: f32(60) }],
-    invalid: (b) => [['joints 91×3', { ...b, joints: f32(273) }, 'joints'], ['surprise missing', { ...b, surprise: undefined }, 'surprise']],
+    invalid: (b) => [
+      ['joints 91×3', { ...b, joints: f32(273) }, 'joints'],
+      ['surprise missing', { ...b, surprise: undefined }, 'surprise'],
+    ],
   },
   snapshot: {
     schema: Snapshot,

@@ -29,7 +29,18 @@ class Sub implements LiveSubscriber {
 }
 
 function update(seq: number): Update {
-  return { type: 'update', sessionId: 's1', seq, t: seq / 60, joints: new Float32Array(60), phase: 'stance', contacts: { left: true, right: false }, metrics: { cadence_spm: 100 }, uncertainty: 0.1, surprise: null };
+  return {
+    type: 'update',
+    sessionId: 's1',
+    seq,
+    t: seq / 60,
+    joints: new Float32Array(60),
+    phase: 'stance',
+    contacts: { left: true, right: false },
+    metrics: { cadence_spm: 100 },
+    uncertainty: 0.1,
+    surprise: null,
+  };
 }
 
 function setup(hz = 10, snapshotSeconds = 1) {

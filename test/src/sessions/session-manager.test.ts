@@ -68,19 +68,44 @@ class RecordingDouble implements RecordingSink {
   }
 }
 
-const hello: Hello = { type: 'hello', protocol: 1, patientId: 'p1', assessment: 'gait', fps: 60, skeleton: 'arkit91', device: { model: 'iPad', os: 'iPadOS 17' } };
-const frame = (seq: number, t = seq / 60): Frame => ({ type: 'frame', seq, t, anchor: new Float32Array([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]), joints: new Float32Array(273) });
+const hello: Hello = {
+  type: 'hello',
+  protocol: 1,
+  patientId: 'p1',
+  assessment: 'gait',
+  fps: 60,
+  skeleton: 'arkit91',
+  device: { model: 'iPad', os: 'iPadOS 17' },
+};
+const frame = (seq: number, t = seq / 60): Frame => ({
+  type: 'frame',
+  seq,
+  t,
+  anchor: new Float32Array([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]),
+  joints: new Float32Array(273),
+});
 const raw = (m: unknown) => new TextEncoder().encode(JSON.stringify({ seq: (m as { seq?: number }).seq }));
 
 // A pipeline double: one state per frame; the feature row carries t so inference can be steered.
-const pipeline: PipelineFactory = () => map((f) => ({ t: f.t, joints: new Float32Array(60), phase: 'stance', contacts: { left: true, right: false }, metrics: { steps: f.seq, bad: Number.NaN }, features: new Float32Array([f.seq]) }));
+const pipeline: PipelineFactory = () =>
+  map((f) => ({
+    t: f.t,
+    joints: new Float32Array(60),
+    phase: 'stance',
+    contacts: { left: true, right: false },
+    metrics: { steps: f.seq, bad: Number.NaN },
+    features: new Float32Array([f.seq]),
+  }));
 
 function setup(opts: { inference?: (seq: number) => Promise<InferenceOk | InferenceShed>; resumeWindowS?: number } = {}) {
   const clock = new FakeClock();
   const rec = new RecordingDouble();
   const events: AssessmentCompleted[] = [];
   const updates: number[] = [];
-  const hub = new LiveHub({ updateHz: 1000, snapshotSeconds: 1, slowThresholdBytes: 1e6, maxSubscriptions: 8 }, { clock, encode: encodeServerMessage, publish: () => undefined, onDropped: () => undefined, onSend: () => undefined });
+  const hub = new LiveHub(
+    { updateHz: 1000, snapshotSeconds: 1, slowThresholdBytes: 1e6, maxSubscriptions: 8 },
+    { clock, encode: encodeServerMessage, publish: () => undefined, onDropped: () => undefined, onSend: () => undefined },
+  );
   const realHubUpdate = hub.update.bind(hub);
   hub.update = (id, u) => {
     updates.push(u.seq);
@@ -95,7 +120,12 @@ function setup(opts: { inference?: (seq: number) => Promise<InferenceOk | Infere
       models: { modelFor: async () => ({ id: 'pretrained', kind: 'pretrained', version: '1' }) },
       newValidator: (after) => {
         const v = new FrameValidator(after ? { after } : {});
-        return { check: (f) => { const r = v.check(f); return r.ok ? null : r.error; } };
+        return {
+          check: (f) => {
+            const r = v.check(f);
+            return r.ok ? null : r.error;
+          },
+        };
       },
       pipeline,
       inference: { submit: (req) => (opts.inference ? opts.inference(req.seq) : Promise.resolve(ok(req.seq))) },
@@ -119,7 +149,13 @@ async function start(mgr: SessionManager, peer: TestPeer, h: Hello = hello) {
 describe('SessionManager', () => {
   it('hello → ready, one feedback per frame in frame order even when inference answers out of order', async () => {
     const answers = new Map<number, ReturnType<typeof deferred<InferenceOk | InferenceShed>>>();
-    const { mgr, updates } = setup({ inference: (seq) => { const d = deferred<InferenceOk | InferenceShed>(); answers.set(seq, d); return d.promise; } });
+    const { mgr, updates } = setup({
+      inference: (seq) => {
+        const d = deferred<InferenceOk | InferenceShed>();
+        answers.set(seq, d);
+        return d.promise;
+      },
+    });
     const peer = new TestPeer();
     const ready = await start(mgr, peer);
     expect(ready).toMatchObject({ type: 'ready', model: { kind: 'pretrained' }, horizons: [1, 5] });
@@ -199,7 +235,14 @@ describe('SessionManager', () => {
     expect(rec.finalized).toBe(true);
     expect(rec.appended).toHaveLength(6); // hello + 4 frames + end
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ sessionId: ready!.sessionId, clinic: 'c1', patientId: 'p1', assessment: 'gait', reason: 'end', recording: { frames: 4, sha256: 'ab'.repeat(32) } });
+    expect(events[0]).toMatchObject({
+      sessionId: ready!.sessionId,
+      clinic: 'c1',
+      patientId: 'p1',
+      assessment: 'gait',
+      reason: 'end',
+      recording: { frames: 4, sha256: 'ab'.repeat(32) },
+    });
     expect(peer.of('ended')[0]).toEqual({ type: 'ended', sessionId: ready!.sessionId, frames: 4, jobId: `assessment.completed.${ready!.sessionId}` });
     expect(peer.closeCode).toBe(1000);
     expect(mgr.size).toBe(0);

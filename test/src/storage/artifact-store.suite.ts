@@ -21,14 +21,16 @@ async function* chunks(data: Uint8Array, size: number, failAfter?: number): Asyn
 
 export function artifactStoreSuite(name: string, make: (opts: { maxBytes: number }) => Promise<StoreFixture>): void {
   describe(`ArtifactStore contract: ${name}`, () => {
-    const withStore = (fn: (s: ArtifactStore) => Promise<void>, maxBytes = 8 * 1024 * 1024) => async () => {
-      const f = await make({ maxBytes });
-      try {
-        await fn(f.store);
-      } finally {
-        await f.dispose();
-      }
-    };
+    const withStore =
+      (fn: (s: ArtifactStore) => Promise<void>, maxBytes = 8 * 1024 * 1024) =>
+      async () => {
+        const f = await make({ maxBytes });
+        try {
+          await fn(f.store);
+        } finally {
+          await f.dispose();
+        }
+      };
 
     it(
       'stores bytes and streams, reporting sha256 and size, and reads them back',

@@ -13,7 +13,12 @@ export interface RegistryFixture {
   dispose(): Promise<void>;
 }
 
-export const ref = (version: number, kind = 'patient-adapter'): ModelRef => ({ id: `models/p/v${version}.ckpt`, version, sha256: version.toString(16).padStart(64, '0'), kind });
+export const ref = (version: number, kind = 'patient-adapter'): ModelRef => ({
+  id: `models/p/v${version}.ckpt`,
+  version,
+  sha256: version.toString(16).padStart(64, '0'),
+  kind,
+});
 
 export function modelRegistrySuite(name: string, make: () => Promise<RegistryFixture>): void {
   describe(`ModelRegistry contract: ${name}`, () => {
@@ -71,7 +76,12 @@ export function modelRegistrySuite(name: string, make: () => Promise<RegistryFix
         await a.register('p3', ref(7));
         const got = await within(firstFour, 5_000, 'four updates');
         sub.unsubscribe();
-        expect(got.slice(0, 2).map((u) => u.patientId).sort()).toEqual(['p1', 'p2']);
+        expect(
+          got
+            .slice(0, 2)
+            .map((u) => u.patientId)
+            .sort(),
+        ).toEqual(['p1', 'p2']);
         expect(got.slice(2)).toEqual([
           { patientId: 'p1', ref: ref(2) },
           { patientId: 'p3', ref: ref(7) },

@@ -190,7 +190,9 @@ describe('recovery', () => {
     const torn = await readRecording(join(dir, 'torn.jmrl'));
     expect(torn.end.status).toBe('complete');
     expectFrames(torn.entries, 4);
-    const sha = createHash('sha256').update(await readFile(join(dir, 'torn.jmrl'))).digest('hex');
+    const sha = createHash('sha256')
+      .update(await readFile(join(dir, 'torn.jmrl')))
+      .digest('hex');
     expect(recovered[1]?.sha256).toBe(sha);
   });
 });

@@ -11,7 +11,16 @@ import { loadConfig, type Config } from '../../../src/config.js';
 import { createInProcessBus } from '../../../src/jobs/in-process-bus.js';
 import type { JobBus } from '../../../src/jobs/job-bus.js';
 import { silentLogger } from '../../../src/logger.js';
-import { decodeServerMessage, encodeClientMessage, type Frame, type Hello, type IngestClientMessage, type IngestServerMessage, type LiveClientMessage, type LiveServerMessage } from '../../../src/protocol/index.js';
+import {
+  decodeServerMessage,
+  encodeClientMessage,
+  type Frame,
+  type Hello,
+  type IngestClientMessage,
+  type IngestServerMessage,
+  type LiveClientMessage,
+  type LiveServerMessage,
+} from '../../../src/protocol/index.js';
 import { createServer, type RunningServer, type ServerDeps, type ServerInference } from '../../../src/server.js';
 import type { PipelineFactory } from '../../../src/sessions/types.js';
 
@@ -28,7 +37,14 @@ export const doubleInference: ServerInference = {
 };
 
 export const doublePipeline: PipelineFactory = () =>
-  map((f) => ({ t: f.t, joints: new Float32Array(60), phase: 'stance', contacts: { left: true, right: false }, metrics: { steps: f.seq }, features: new Float32Array(8) }));
+  map((f) => ({
+    t: f.t,
+    joints: new Float32Array(60),
+    phase: 'stance',
+    contacts: { left: true, right: false },
+    metrics: { steps: f.seq },
+    features: new Float32Array(8),
+  }));
 
 export interface Harness {
   readonly server: RunningServer;
@@ -42,7 +58,12 @@ export interface Harness {
 
 export async function startServer(opts: { env?: Record<string, string>; deps?: Partial<ServerDeps>; dataDir?: string } = {}): Promise<Harness> {
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'jepa-server-')));
-  const config = loadConfig(['--port', '0', '--host', '127.0.0.1', '--data', dataDir], { JEPA_JWT_SECRET: SECRET, FSYNC: 'batch', FSYNC_INTERVAL_MS: '2', ...opts.env });
+  const config = loadConfig(['--port', '0', '--host', '127.0.0.1', '--data', dataDir], {
+    JEPA_JWT_SECRET: SECRET,
+    FSYNC: 'batch',
+    FSYNC_INTERVAL_MS: '2',
+    ...opts.env,
+  });
   const bus = opts.deps?.bus ?? createInProcessBus();
   const server = await createServer(config, {
     logger: silentLogger,
@@ -159,7 +180,15 @@ export class Client {
   }
 }
 
-export const HELLO: Hello = { type: 'hello', protocol: 1, patientId: 'p1', assessment: 'gait', fps: 60, skeleton: 'arkit91', device: { model: 'iPad Pro', os: 'iPadOS 17.4' } };
+export const HELLO: Hello = {
+  type: 'hello',
+  protocol: 1,
+  patientId: 'p1',
+  assessment: 'gait',
+  fps: 60,
+  skeleton: 'arkit91',
+  device: { model: 'iPad Pro', os: 'iPadOS 17.4' },
+};
 const IDENTITY = new Float32Array([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]);
 export function syntheticFrame(seq: number, t = 1 + seq / 60): Frame {
   return { type: 'frame', seq, t, anchor: IDENTITY, joints: new Float32Array(273).fill(0.1) };

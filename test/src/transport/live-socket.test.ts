@@ -79,7 +79,18 @@ describe('/v1/live', () => {
     // are full and the hub starts skipping; from then on every further update must be skipped.
     const ids = Array.from({ length: 1000 }, (_, i) => `s${i}`);
     for (const id of ids) h.server.hub.sessionStarted({ sessionId: id, clinic: 'c9', patientId: 'p1', assessment: 'gait', startedAt: 1 });
-    const update = (sessionId: string, seq: number): Update => ({ type: 'update', sessionId, seq, t: seq / 60, joints: new Float32Array(60), phase: 'stance', contacts: { left: true, right: false }, metrics: { cadence_spm: 110, steps: seq }, uncertainty: 0.1, surprise: 0.2 });
+    const update = (sessionId: string, seq: number): Update => ({
+      type: 'update',
+      sessionId,
+      seq,
+      t: seq / 60,
+      joints: new Float32Array(60),
+      phase: 'stance',
+      contacts: { left: true, right: false },
+      metrics: { cadence_spm: 110, steps: seq },
+      uncertainty: 0.1,
+      surprise: 0.2,
+    });
     let seq = 0;
     const round = async () => {
       for (const id of ids) h.server.hub.update(id, update(id, seq));
@@ -101,13 +112,17 @@ describe('/v1/live', () => {
     // After draining, every session's newest state reaches the dashboard.
     const newest = new Set<string>();
     let cursor = 0;
-    await dash.until('newest state of every session', () => {
-      for (; cursor < dash.messages.length; cursor++) {
-        const m = dash.messages[cursor]!;
-        if (m.type === 'update' && m.seq === rounds - 1) newest.add(m.sessionId);
-      }
-      return newest.size === ids.length;
-    }, 30_000);
+    await dash.until(
+      'newest state of every session',
+      () => {
+        for (; cursor < dash.messages.length; cursor++) {
+          const m = dash.messages[cursor]!;
+          if (m.type === 'update' && m.seq === rounds - 1) newest.add(m.sessionId);
+        }
+        return newest.size === ids.length;
+      },
+      30_000,
+    );
     expect(dash.of('update').length).toBeLessThan(rounds * ids.length - (dropped() - before) + ids.length);
     for (const id of [probe, ...ids]) h.server.hub.sessionEnded(id, { frames: 0 });
     await dash.close();

@@ -57,7 +57,17 @@ describe('MetricsRegistry', () => {
   it('the server metric set renders every required family', () => {
     const m = createServerMetrics();
     const text = m.registry.render();
-    for (const name of ['jepa_live_sessions', 'jepa_frames_total', 'jepa_inference_batch_size', 'jepa_inference_latency_seconds', 'jepa_inference_queue_depth', 'jepa_inference_shed_total', 'jepa_live_dropped_updates_total', 'jepa_inference_backend', 'jepa_errors_total']) {
+    for (const name of [
+      'jepa_live_sessions',
+      'jepa_frames_total',
+      'jepa_inference_batch_size',
+      'jepa_inference_latency_seconds',
+      'jepa_inference_queue_depth',
+      'jepa_inference_shed_total',
+      'jepa_live_dropped_updates_total',
+      'jepa_inference_backend',
+      'jepa_errors_total',
+    ]) {
       expect(text).toContain(`# TYPE ${name} `);
     }
   });

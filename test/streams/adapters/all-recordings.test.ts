@@ -29,11 +29,16 @@ describe.skipIf(!hasMotionData)('every shared recording loads', () => {
     for (const file of files) {
       const rec = await readRecording(file);
       const prov = rec.meta.provenance[0]!;
-      expect(prov.sha256, file).toBe(createHash('sha256').update(await readFile(file)).digest('hex'));
+      expect(prov.sha256, file).toBe(
+        createHash('sha256')
+          .update(await readFile(file))
+          .digest('hex'),
+      );
       expect(rec.meta.fps).toBe(60);
       expect(rec.frames.length, file).toBeGreaterThan(20);
       rec.frames.forEach((f, i) => expect(f.t).toBeCloseTo(i / 60, 9));
-      for (const j of ['root', 'left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle'] as const) expect(rec.meta.available, `${file} ${j}`).toContain(j);
+      for (const j of ['root', 'left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle'] as const)
+        expect(rec.meta.available, `${file} ${j}`).toContain(j);
       for (const j of rec.meta.available) expect(prov.jointMap[j], `${file} ${j}`).toBeTruthy();
       if (MARKER_BASED.test(file)) {
         for (const side of ['left', 'right'] as const) {

@@ -91,7 +91,16 @@ describe('readRecording: bad input gets a coded AdapterError naming the file', (
     it('NaN-only data is EMPTY; mm data declared as metres is IMPLAUSIBLE', async () => {
       const text = await readFile(motion('opensim-gait', 'subject01_walk1.trc'), 'utf8');
       const lines = text.split('\n');
-      const nanOnly = lines.map((l, i) => (i >= 6 && l.trim() !== '' ? l.split('\t').map((c, k) => (k < 2 ? c : 'nan')).join('\t') : l)).join('\n');
+      const nanOnly = lines
+        .map((l, i) =>
+          i >= 6 && l.trim() !== ''
+            ? l
+                .split('\t')
+                .map((c, k) => (k < 2 ? c : 'nan'))
+                .join('\t')
+            : l,
+        )
+        .join('\n');
       expect((await adapterError(await write('nan.trc', nanOnly))).code).toBe(AdapterErrorCode.EMPTY);
       const stat = (await readFile(motion('opensim-gait', 'subject01_static.trc'), 'utf8')).split('\n');
       const metres = stat.map((l, i) => (i === 2 ? l.replace('\tmm\t', '\tm\t') : l)).join('\n');
@@ -117,28 +126,45 @@ describe('readRecording never throws anything but AdapterError', () => {
   it('random bytes (also with a C3D or text magic in front)', async () => {
     const prefixes = [new Uint8Array(), Uint8Array.from([2, 0x50]), new TextEncoder().encode('PathFileType\t4\n'), new TextEncoder().encode('HIERARCHY\n')];
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...prefixes), fc.uint8Array({ maxLength: 3000 }), fc.constantFrom('.c3d', '.trc', '.bvh', '.bin', '.json'), async (prefix, body, ext) => {
-        const bytes = new Uint8Array(prefix.length + body.length);
-        bytes.set(prefix);
-        bytes.set(body, prefix.length);
-        await outcome(await write(`fuzz${ext}`, bytes));
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...prefixes),
+        fc.uint8Array({ maxLength: 3000 }),
+        fc.constantFrom('.c3d', '.trc', '.bvh', '.bin', '.json'),
+        async (prefix, body, ext) => {
+          const bytes = new Uint8Array(prefix.length + body.length);
+          bytes.set(prefix);
+          bytes.set(body, prefix.length);
+          await outcome(await write(`fuzz${ext}`, bytes));
+        },
+      ),
       { numRuns: 150, seed: 42 },
     );
   });
 
   it.skipIf(!hasMotionData)('truncations and byte flips of real files', async () => {
     const files = await Promise.all(
-      [motion('fukuchi-treadmill', 'fukuchi_WBDS19walkT01.c3d'), motion('shida-pd-gait', 'figshare_pd_SUB05_off_walk_8.c3d'), motion('camargo-levelground', 'levelground_ccw_fast_01_01.trc'), motion('cmu-bvh', '131_01.bvh'), motion('ui-prmd', 'vicon', 'm01_s01_e01_positions.txt')].map((f) => readFile(f)),
+      [
+        motion('fukuchi-treadmill', 'fukuchi_WBDS19walkT01.c3d'),
+        motion('shida-pd-gait', 'figshare_pd_SUB05_off_walk_8.c3d'),
+        motion('camargo-levelground', 'levelground_ccw_fast_01_01.trc'),
+        motion('cmu-bvh', '131_01.bvh'),
+        motion('ui-prmd', 'vicon', 'm01_s01_e01_positions.txt'),
+      ].map((f) => readFile(f)),
     );
     await fc.assert(
-      fc.asyncProperty(fc.nat({ max: files.length - 1 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.nat({ max: 4096 }), fc.nat({ max: 255 }), async (which, cut, flipAt, flipTo) => {
-        const src = files[which]!;
-        const bytes = Buffer.from(src.subarray(0, Math.floor(src.length * cut)));
-        if (flipAt < bytes.length) bytes[flipAt] = flipTo;
-        const name = ['cut.c3d', 'cut.c3d', 'cut.trc', 'cut.bvh', 'cut_positions.txt'][which]!;
-        await outcome(await write(name, bytes));
-      }),
+      fc.asyncProperty(
+        fc.nat({ max: files.length - 1 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.nat({ max: 4096 }),
+        fc.nat({ max: 255 }),
+        async (which, cut, flipAt, flipTo) => {
+          const src = files[which]!;
+          const bytes = Buffer.from(src.subarray(0, Math.floor(src.length * cut)));
+          if (flipAt < bytes.length) bytes[flipAt] = flipTo;
+          const name = ['cut.c3d', 'cut.c3d', 'cut.trc', 'cut.bvh', 'cut_positions.txt'][which]!;
+          await outcome(await write(name, bytes));
+        },
+      ),
       { numRuns: 60, seed: 7 },
     );
   });

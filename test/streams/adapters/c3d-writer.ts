@@ -33,8 +33,26 @@ export function writeC3d(input: C3dWriteInput): Uint8Array {
   const ev = input.events ?? [];
   if (ev.length > 0) {
     params.push({ name: 'TIMES', group: 2, type: 4, dims: [2, ev.length], bytes: floats(ev.flatMap((e) => [0, e.t])) });
-    params.push({ name: 'CONTEXTS', group: 2, type: -1, dims: [5, ev.length], bytes: chars(ev.map((e) => e.context), 5) });
-    params.push({ name: 'LABELS', group: 2, type: -1, dims: [11, ev.length], bytes: chars(ev.map((e) => e.label), 11) });
+    params.push({
+      name: 'CONTEXTS',
+      group: 2,
+      type: -1,
+      dims: [5, ev.length],
+      bytes: chars(
+        ev.map((e) => e.context),
+        5,
+      ),
+    });
+    params.push({
+      name: 'LABELS',
+      group: 2,
+      type: -1,
+      dims: [11, ev.length],
+      bytes: chars(
+        ev.map((e) => e.label),
+        11,
+      ),
+    });
   }
   const records: Uint8Array[] = [];
   const group = (id: number, name: string): Uint8Array => {

@@ -113,7 +113,14 @@ describe.skipIf(!hasMotionData)('C3D layouts the shared files lack (written from
         { type: 'heel_strike', side: 'right', t_s: expect.closeTo(1.5, 5) as unknown as number, source: 'c3d-event' },
       ]);
       // 4 frames at 150 Hz = 0.027 s: a short gap, interpolated and reported.
-      expect(rec.meta.gaps).toEqual([{ joint: 'right_heel', start_s: expect.closeTo(100 / 150, 6) as unknown as number, end_s: expect.closeTo(103 / 150, 6) as unknown as number, filled: true }]);
+      expect(rec.meta.gaps).toEqual([
+        {
+          joint: 'right_heel',
+          start_s: expect.closeTo(100 / 150, 6) as unknown as number,
+          end_s: expect.closeTo(103 / 150, 6) as unknown as number,
+          filled: true,
+        },
+      ]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

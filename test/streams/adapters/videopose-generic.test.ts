@@ -22,7 +22,25 @@ afterAll(async () => {
 
 /** H36M-17 from canonical joints (Spine/Thorax/Neck-Nose built from root/chest/neck/head). */
 function toH36m(rec: Recording, yDown: boolean): number[][][] {
-  const H: (JointName | [JointName, JointName, number])[] = ['root', 'right_hip', 'right_knee', 'right_ankle', 'left_hip', 'left_knee', 'left_ankle', ['root', 'neck', 0.5], 'neck', ['neck', 'head', 0.5], 'head', 'left_shoulder', 'left_elbow', 'left_wrist', 'right_shoulder', 'right_elbow', 'right_wrist'];
+  const H: (JointName | [JointName, JointName, number])[] = [
+    'root',
+    'right_hip',
+    'right_knee',
+    'right_ankle',
+    'left_hip',
+    'left_knee',
+    'left_ankle',
+    ['root', 'neck', 0.5],
+    'neck',
+    ['neck', 'head', 0.5],
+    'head',
+    'left_shoulder',
+    'left_elbow',
+    'left_wrist',
+    'right_shoulder',
+    'right_elbow',
+    'right_wrist',
+  ];
   return rec.frames.map((_, i) =>
     H.map((h) => {
       const p = Array.isArray(h) ? pos(rec, i, h[0]).map((v, c) => v + (pos(rec, i, h[1])[c]! - v) * h[2]) : pos(rec, i, h);
@@ -105,7 +123,9 @@ describe.skipIf(!hasMotionData)('generic CSV/JSON skeletons with phase labels, a
       return !last ? '' : last.type === 'heel_strike' ? 'stance' : 'swing';
     };
     const header = ['t', ...JOINTS.flatMap((j) => ['x', 'y', 'z'].map((a) => `${j}_${a}`)), 'phase'];
-    const rows = shida.frames.map((f) => [f.t.toFixed(4), ...Array.from(f.joints, (v) => (Number.isNaN(v) ? 'nan' : (v * 1000).toFixed(3))), phaseAt(f.t)].join(','));
+    const rows = shida.frames.map((f) =>
+      [f.t.toFixed(4), ...Array.from(f.joints, (v) => (Number.isNaN(v) ? 'nan' : (v * 1000).toFixed(3))), phaseAt(f.t)].join(','),
+    );
     const path = join(dir, 'walk.csv');
     await writeFile(path, [header.join(','), ...rows].join('\n'));
     const rec = await readRecording(path, { units: 'mm', fps: 50 });

@@ -3,7 +3,13 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPatientCheckpointResolver, localCheckpointDir, materializeCheckpoint, patientModelId, publishCheckpoint } from '../../../../src/jobs/workers/patient-checkpoints.js';
+import {
+  createPatientCheckpointResolver,
+  localCheckpointDir,
+  materializeCheckpoint,
+  patientModelId,
+  publishCheckpoint,
+} from '../../../../src/jobs/workers/patient-checkpoints.js';
 import { RetrainError, RetrainErrorCode } from '../../../../src/jobs/workers/retrain-errors.js';
 import { DiskArtifactStore } from '../../../../src/storage/disk-artifact-store.js';
 import { StorageError } from '../../../../src/storage/errors.js';

@@ -30,9 +30,26 @@ export async function loadMocap(path: string): Promise<Recording> {
 
 export async function writeSessionRecording(out: string, rec: Recording, o: SessionFixtureOptions): Promise<SessionFixture> {
   const log = await RecordingLog.create(out, { fsync: { mode: 'never' } });
-  await log.append({ type: 'session', sessionId: o.sessionId, clinic: 'c1', patientId: o.patientId, assessment: o.assessment, fps: 60, startedAt: 0, model: { id: 'base', kind: 'pretrained', version: '0' } });
+  await log.append({
+    type: 'session',
+    sessionId: o.sessionId,
+    clinic: 'c1',
+    patientId: o.patientId,
+    assessment: o.assessment,
+    fps: 60,
+    startedAt: 0,
+    model: { id: 'base', kind: 'pretrained', version: '0' },
+  });
   await log.appendEncoded(
-    encodeClientMessage({ type: 'hello', protocol: 1, patientId: o.patientId, assessment: o.assessment, fps: 60, skeleton: 'arkit91', device: { model: 'iPad13,8', os: 'iPadOS 17.4' } }),
+    encodeClientMessage({
+      type: 'hello',
+      protocol: 1,
+      patientId: o.patientId,
+      assessment: o.assessment,
+      fps: 60,
+      skeleton: 'arkit91',
+      device: { model: 'iPad13,8', os: 'iPadOS 17.4' },
+    }),
   );
   const plane = floorPlane(rec);
   if (plane) await log.appendEncoded(encodeClientMessage({ type: 'env', planes: [plane] }));
@@ -45,7 +62,18 @@ export async function writeSessionRecording(out: string, rec: Recording, o: Sess
     sent.push(bytes);
     frames++;
     if (o.resumeAfter === frames && o.resend) {
-      await log.appendEncoded(encodeClientMessage({ type: 'hello', protocol: 1, patientId: o.patientId, assessment: o.assessment, fps: 60, skeleton: 'arkit91', device: { model: 'iPad13,8', os: 'iPadOS 17.4' }, resume: { sessionId: o.sessionId, lastAckedSeq: frames - o.resend - 1 } }));
+      await log.appendEncoded(
+        encodeClientMessage({
+          type: 'hello',
+          protocol: 1,
+          patientId: o.patientId,
+          assessment: o.assessment,
+          fps: 60,
+          skeleton: 'arkit91',
+          device: { model: 'iPad13,8', os: 'iPadOS 17.4' },
+          resume: { sessionId: o.sessionId, lastAckedSeq: frames - o.resend - 1 },
+        }),
+      );
       for (const b of sent.slice(-o.resend)) await log.appendEncoded(b);
     }
   }
