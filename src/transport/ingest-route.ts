@@ -46,8 +46,13 @@ export function bucketFor(limits: WsLimits, nowMs: () => number): TokenBucket {
   );
 }
 
-export function ingestRoute(app: TemplatedApp, limits: WsLimits, deps: IngestRouteDeps): void {
-  app.ws<SocketData>('/v1/ingest', {
+/**
+ * The uWS settings both WebSocket routes share, every one explicit (uWS examples Backpressure.js,
+ * SlowReceiver.js): payload and send-buffer bounds, close past the buffer limit, idle timeout with
+ * pings, no compression, and authentication in the upgrade.
+ */
+export function socketOptions(limits: WsLimits, deps: { readonly uws: UwsModule; readonly auth: TransportAuth; readonly onError: (code: string) => void }) {
+  return {
     maxPayloadLength: limits.maxPayloadBytes,
     maxBackpressure: limits.maxBackpressureBytes,
     closeOnBackpressureLimit: 1,
@@ -55,6 +60,12 @@ export function ingestRoute(app: TemplatedApp, limits: WsLimits, deps: IngestRou
     compression: deps.uws.DISABLED,
     sendPingsAutomatically: true,
     upgrade: authUpgrade(deps.auth, deps.onError),
+  };
+}
+
+export function ingestRoute(app: TemplatedApp, limits: WsLimits, deps: IngestRouteDeps): void {
+  app.ws<SocketData>('/v1/ingest', {
+    ...socketOptions(limits, deps),
     open: (ws: WebSocket<SocketData>) => {
       const data = ws.getUserData();
       if (!deps.accepting()) {

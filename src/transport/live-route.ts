@@ -7,9 +7,8 @@ import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import type { LiveHub, SubscribeTarget } from '../sessions/live-hub.js';
 import { wireError, type SendResult } from '../sessions/types.js';
 import { CloseCode, ErrorCode } from '../protocol/index.js';
-import { bucketFor, type WsLimits } from './ingest-route.js';
+import { bucketFor, socketOptions, type WsLimits } from './ingest-route.js';
 import type { Codec, TransportAuth } from './types.js';
-import { authUpgrade } from './upgrade.js';
 import { WsPeer, type SocketData } from './ws-peer.js';
 import type { UwsModule } from './uws.js';
 
@@ -31,13 +30,7 @@ export function liveRoute(app: TemplatedApp, limits: WsLimits, deps: LiveRouteDe
     deps.onSend(peer.send(wireError(code, message)));
   };
   app.ws<SocketData>('/v1/live', {
-    maxPayloadLength: limits.maxPayloadBytes,
-    maxBackpressure: limits.maxBackpressureBytes,
-    closeOnBackpressureLimit: 1,
-    idleTimeout: limits.idleTimeoutS,
-    compression: deps.uws.DISABLED,
-    sendPingsAutomatically: true,
-    upgrade: authUpgrade(deps.auth, deps.onError),
+    ...socketOptions(limits, deps),
     open: (ws: WebSocket<SocketData>) => {
       const data = ws.getUserData();
       if (!deps.accepting()) {
