@@ -11,7 +11,7 @@ import { JOINTS } from '../../streams/skeleton.js';
 import type { PlaneAnchor, Recording } from '../../streams/types.js';
 import { decodeClientMessage, type Hello } from '../protocol/index.js';
 import { RecordingReader } from '../storage/recording-reader.js';
-import { fileSha256 } from '../jobs/workers/recording-to-features.js';
+import { fileSha256 } from '../storage/file-hash.js';
 
 export const SESSION_RECORDING_EXT = '.jmrl';
 

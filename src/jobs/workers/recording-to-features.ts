@@ -7,8 +7,6 @@
 // Sibling of models/bench/feature-sequences.ts (which starts from a mocap file's Recording with static
 // planes); the collection of x/t/poses is the same, see /work/notes/retrain-needs.md for the shared
 // helper we asked for.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { Subject } from 'rxjs';
 import { adapt, type ArkitFrame } from '../../../streams/adapt.js';
 import { featureNames, type FeatureOptions } from '../../../streams/features.js';
@@ -18,6 +16,7 @@ import type { PlaneAnchor } from '../../../streams/types.js';
 import type { FeatureSequence } from '../../../models/types.js';
 import { decodeClientMessage, type Frame, type Hello } from '../../protocol/index.js';
 import { StorageError, StorageErrorCode } from '../../storage/errors.js';
+import { fileSha256 } from '../../storage/file-hash.js';
 import { RecordingReader } from '../../storage/recording-reader.js';
 import { RetrainError, RetrainErrorCode } from './retrain-errors.js';
 
@@ -49,13 +48,6 @@ export interface RecordingFeatures {
   /** Pipeline frames beyond `maxFrames`, not used. */
   readonly truncatedFrames: number;
   readonly sha256: string;
-}
-
-/** SHA-256 of a whole file, streamed. */
-export async function fileSha256(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 function toArkitFrame(f: Frame): ArkitFrame {
