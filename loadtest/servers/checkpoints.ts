@@ -4,7 +4,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildBenchCheckpoints } from '../../src/inference/bench-checkpoints.js';
-import { loadFeatureSequence } from '../../models/bench/feature-sequences.js';
+import { loadFeatureSequence } from '../../models/feature-sequences.js';
 
 export interface CheckpointSet {
   readonly baseDir: string;

@@ -24,7 +24,7 @@ import { trainWorldModel, type TrainArgs } from '../train.js';
 import type { FeatureSequence, Normalization } from '../types.js';
 import { WorldModel } from '../world-model.js';
 import { argValue, fmt, medianMs, table } from './bench-util.js';
-import { loadFeatureSequence, sliceSequence } from './feature-sequences.js';
+import { loadFeatureSequence, sliceSequence } from '../feature-sequences.js';
 import { compareProbes } from './probe-compare.js';
 import { PATIENT_SPEC, publicRecordings } from './recordings.js';
 

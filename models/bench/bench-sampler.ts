@@ -10,7 +10,7 @@ import { evaluableWorldModel } from '../evaluate-world-model.js';
 import { median } from '../stats.js';
 import { trainWorldModel } from '../train.js';
 import { argValue, table } from './bench-util.js';
-import { loadFeatureSequence, sliceSequence } from './feature-sequences.js';
+import { loadFeatureSequence, sliceSequence } from '../feature-sequences.js';
 import { PATIENT_SPEC } from './recordings.js';
 
 const argv = process.argv.slice(2);

@@ -24,7 +24,7 @@ import { effectiveRank, median } from '../stats.js';
 import type { FeatureSequence } from '../types.js';
 import { encode } from '../world-model.js';
 import { argValue, fmt, table } from './bench-util.js';
-import { loadFeatureSequence } from './feature-sequences.js';
+import { loadFeatureSequence } from '../feature-sequences.js';
 import { subjectOf, trainLso, type LsoConfig } from './lso-train.js';
 import { publicRecordings } from './recordings.js';
 

@@ -13,7 +13,7 @@ import { evaluableWorldModel } from '../evaluate-world-model.js';
 import type { FeatureSequence } from '../types.js';
 import type { WorldModel } from '../world-model.js';
 import { argValue, fmt } from './bench-util.js';
-import { loadFeatureSequence } from './feature-sequences.js';
+import { loadFeatureSequence } from '../feature-sequences.js';
 import { subjectOf, trainLso, type LsoConfig } from './lso-train.js';
 import { publicRecordings } from './recordings.js';
 

@@ -8,7 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Assessment } from '../../streams/types.js';
-import type { RecordingSpec } from './feature-sequences.js';
+import type { RecordingSpec } from '../feature-sequences.js';
 
 /** ../shared/data/motion beside the checkout (the same place test/helpers/motion-data.ts looks). */
 export const MOTION_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'data', 'motion');

@@ -1,7 +1,7 @@
 // Recordings → the world model's inputs, for `train` and `eval`: stage 0 then the live session
 // pipeline, so a model sees offline exactly the features it will see live.
 import { basename, extname } from 'node:path';
-import { featureSequenceFromRecording } from '../../models/bench/feature-sequences.js';
+import { featureSequenceFromRecording } from '../../models/feature-sequences.js';
 import type { FeatureSequence } from '../../models/types.js';
 import type { Assessment } from '../../streams/types.js';
 import { assessmentFor } from '../pipeline/run-pipeline.js';

@@ -13,7 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadFeatureSequence } from '../../models/bench/feature-sequences.js';
+import { loadFeatureSequence } from '../../models/feature-sequences.js';
 import type { FeatureSequence } from '../../models/types.js';
 import { buildBenchCheckpoints } from './bench-checkpoints.js';
 import { createCheckpointLoader } from './checkpoint-loader.js';

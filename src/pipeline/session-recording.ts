@@ -11,6 +11,7 @@ import { JOINTS } from '../../streams/skeleton.js';
 import type { PlaneAnchor, Recording } from '../../streams/types.js';
 import { decodeClientMessage, type Hello } from '../protocol/index.js';
 import { RecordingReader } from '../storage/recording-reader.js';
+import { toArkitFrame } from '../sessions/live-pipeline.js';
 import { fileSha256 } from '../storage/file-hash.js';
 
 export const SESSION_RECORDING_EXT = '.jmrl';
@@ -34,14 +35,7 @@ export async function readSessionRecording(path: string): Promise<Recording> {
       if (m.type === 'hello') hello ??= m;
       else if (m.type === 'env') planes.splice(0, planes.length, ...(m.planes as PlaneAnchor[]));
       else if (m.type === 'frame') {
-        frames.push({
-          seq: m.seq,
-          t: m.t,
-          anchor: m.anchor,
-          ...(m.joints ? { joints: m.joints } : {}),
-          ...(m.jointTransforms ? { jointTransforms: m.jointTransforms } : {}),
-          ...(m.tracked ? { tracked: m.tracked } : {}),
-        });
+        frames.push(toArkitFrame(m));
       }
     }
   } catch (cause) {

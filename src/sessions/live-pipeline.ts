@@ -56,7 +56,7 @@ export function livePipeline(adapt: () => OperatorFunction<ArkitFrame, PoseFrame
 }
 
 /** The wire frame without its absent optional fields (streams/adapt's input type). */
-function toArkitFrame(f: FrameMsg): ArkitFrame {
+export function toArkitFrame(f: FrameMsg): ArkitFrame {
   return {
     seq: f.seq,
     t: f.t,

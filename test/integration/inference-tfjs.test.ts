@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mergeAdapter } from '../../models/adapters.js';
 import { selectBackend } from '../../models/backend.js';
-import { loadFeatureSequence } from '../../models/bench/feature-sequences.js';
+import { loadFeatureSequence } from '../../models/feature-sequences.js';
 import { normalizeRows } from '../../models/dataset.js';
 import type { FeatureSequence } from '../../models/types.js';
 import { encode, WorldModel, type WorldModelWeights } from '../../models/world-model.js';

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../models/backend.js';
 import { checkpointFromTraining, loadCheckpoint, saveCheckpoint } from '../../models/checkpoint.js';
 import { computeNormalization, createTransitionSampler } from '../../models/dataset.js';
-import { loadFeatureSequence } from '../../models/bench/feature-sequences.js';
+import { loadFeatureSequence } from '../../models/feature-sequences.js';
 import { ModelError, ModelErrorCode } from '../../models/errors.js';
 import { trainWorldModel, type TrainArgs } from '../../models/train.js';
 import type { Recording } from '../../streams/types.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadFeatureSequence } from '../../models/bench/feature-sequences.js';
+import { loadFeatureSequence } from '../../models/feature-sequences.js';
 import { adapt } from '../../streams/adapt.js';
 import { canonicalToArkit } from '../../streams/adapters/arkit.js';
 import { readRecording as readMotion } from '../../streams/adapters/read-recording.js';

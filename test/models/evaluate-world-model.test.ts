@@ -2,7 +2,7 @@
 // Held-out = the last 30 % of the treadmill walk (fukuchi-treadmill README: 15 steady strides, slow).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../models/backend.js';
-import { loadFeatureSequence, sliceSequence } from '../../models/bench/feature-sequences.js';
+import { loadFeatureSequence, sliceSequence } from '../../models/feature-sequences.js';
 import { computeNormalization, createTransitionSampler } from '../../models/dataset.js';
 import { evaluateWorldModel, fitProbeForModel, type EvaluationReport } from '../../models/evaluate.js';
 import { evaluableWorldModel } from '../../models/evaluate-world-model.js';

@@ -5,7 +5,7 @@
 // the "before" reference.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../models/backend.js';
-import { loadFeatureSequence } from '../../models/bench/feature-sequences.js';
+import { loadFeatureSequence } from '../../models/feature-sequences.js';
 import { publicRecordings } from '../../models/bench/recordings.js';
 import { computeNormalization, createTransitionSampler } from '../../models/dataset.js';
 import { evaluateWorldModel, fitProbeForModel, type EvaluationReport } from '../../models/evaluate.js';

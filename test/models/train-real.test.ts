@@ -3,7 +3,7 @@
 // changes" at every evaluated horizon, without collapsing its latents.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../models/backend.js';
-import { loadFeatureSequence, sliceSequence } from '../../models/bench/feature-sequences.js';
+import { loadFeatureSequence, sliceSequence } from '../../models/feature-sequences.js';
 import { PATIENT_SPEC } from '../../models/bench/recordings.js';
 import { computeNormalization, createTransitionSampler, normalizeRows } from '../../models/dataset.js';
 import { trainWorldModel } from '../../models/train.js';

@@ -4,7 +4,7 @@
 // arrived. Frames and env updates are replayed in file order into Subjects, so alignment sees each
 // plane update at the same frame as the live session did, and raw frames are never all in memory.
 //
-// Sibling of models/bench/feature-sequences.ts (which starts from a mocap file's Recording with static
+// Sibling of models/feature-sequences.ts (which starts from a mocap file's Recording with static
 // planes); the collection of x/t/poses is the same, see /work/notes/retrain-needs.md for the shared
 // helper we asked for.
 import { Subject } from 'rxjs';
@@ -14,10 +14,11 @@ import type { MetricsFrame } from '../../../streams/metrics.js';
 import { sessionPipeline } from '../../../streams/session-pipeline.js';
 import type { PlaneAnchor } from '../../../streams/types.js';
 import type { FeatureSequence } from '../../../models/types.js';
-import { decodeClientMessage, type Frame, type Hello } from '../../protocol/index.js';
+import { decodeClientMessage, type Hello } from '../../protocol/index.js';
 import { StorageError, StorageErrorCode } from '../../storage/errors.js';
 import { fileSha256 } from '../../storage/file-hash.js';
 import { RecordingReader } from '../../storage/recording-reader.js';
+import { toArkitFrame } from '../../sessions/live-pipeline.js';
 import { RetrainError, RetrainErrorCode } from './retrain-errors.js';
 
 /** 10 minutes at 60 Hz: frames beyond this are not used (bounds memory at ~T·(F+60)·4 B ≈ 53 MB). */
@@ -48,17 +49,6 @@ export interface RecordingFeatures {
   /** Pipeline frames beyond `maxFrames`, not used. */
   readonly truncatedFrames: number;
   readonly sha256: string;
-}
-
-function toArkitFrame(f: Frame): ArkitFrame {
-  return {
-    seq: f.seq,
-    t: f.t,
-    anchor: f.anchor,
-    ...(f.joints ? { joints: f.joints } : {}),
-    ...(f.jointTransforms ? { jointTransforms: f.jointTransforms } : {}),
-    ...(f.tracked ? { tracked: f.tracked } : {}),
-  };
 }
 
 /** Growing T×d float rows without keeping one array per frame around. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sliceSequence } from '../../../models/bench/feature-sequences.js';
+import { sliceSequence } from '../../../models/feature-sequences.js';
 import { MOTION_DIR, PATIENT_SPEC, publicRecordings } from '../../../models/bench/recordings.js';
 import { hasMotionData, motionDir } from '../../helpers/motion-data.js';
 import { rampSequence } from '../fixtures.js';

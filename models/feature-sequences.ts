@@ -1,14 +1,14 @@
 /**
  * Real recordings → FeatureSequence (models/types.ts) through the same code the live server runs:
- * stage-0 adapter (readRecording) then the session pipeline (align → … → features). Used by the
- * benchmark and the pretrained-model builder; tests use it on the shared recordings.
+ * stage-0 adapter (readRecording) then the session pipeline (align → … → features). Used by
+ * `jepa-motion train`/`eval`, the benchmarks and the pretrained-model builder.
  */
 import { lastValueFrom, from, toArray } from 'rxjs';
-import { readRecording } from '../../streams/adapters/read-recording.js';
-import { featureNames, type FeatureOptions } from '../../streams/features.js';
-import { sessionPipeline } from '../../streams/session-pipeline.js';
-import type { Assessment, Recording } from '../../streams/types.js';
-import type { FeatureSequence } from '../types.js';
+import { readRecording } from '../streams/adapters/read-recording.js';
+import { featureNames, type FeatureOptions } from '../streams/features.js';
+import { sessionPipeline } from '../streams/session-pipeline.js';
+import type { Assessment, Recording } from '../streams/types.js';
+import type { FeatureSequence } from './types.js';
 
 export interface RecordingSpec {
   readonly path: string;
