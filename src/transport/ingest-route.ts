@@ -46,12 +46,16 @@ export function bucketFor(limits: WsLimits, nowMs: () => number): TokenBucket {
   );
 }
 
+/** What both WebSocket routes need to set a connection up. */
+export type SocketDeps = Pick<IngestRouteDeps, 'uws' | 'auth' | 'codec' | 'nowMs' | 'onError' | 'accepting'>;
+
 /**
  * The uWS settings both WebSocket routes share, every one explicit (uWS examples Backpressure.js,
  * SlowReceiver.js): payload and send-buffer bounds, close past the buffer limit, idle timeout with
- * pings, no compression, and authentication in the upgrade.
+ * pings, no compression, authentication in the upgrade; and the open handler, which refuses
+ * connections during shutdown and gives every other one its peer and rate bucket.
  */
-export function socketOptions(limits: WsLimits, deps: { readonly uws: UwsModule; readonly auth: TransportAuth; readonly onError: (code: string) => void }) {
+export function socketOptions(limits: WsLimits, deps: SocketDeps, onOpen: (peer: WsPeer) => void) {
   return {
     maxPayloadLength: limits.maxPayloadBytes,
     maxBackpressure: limits.maxBackpressureBytes,
@@ -60,12 +64,6 @@ export function socketOptions(limits: WsLimits, deps: { readonly uws: UwsModule;
     compression: deps.uws.DISABLED,
     sendPingsAutomatically: true,
     upgrade: authUpgrade(deps.auth, deps.onError),
-  };
-}
-
-export function ingestRoute(app: TemplatedApp, limits: WsLimits, deps: IngestRouteDeps): void {
-  app.ws<SocketData>('/v1/ingest', {
-    ...socketOptions(limits, deps),
     open: (ws: WebSocket<SocketData>) => {
       const data = ws.getUserData();
       if (!deps.accepting()) {
@@ -74,8 +72,14 @@ export function ingestRoute(app: TemplatedApp, limits: WsLimits, deps: IngestRou
       }
       data.peer = new WsPeer(ws, data.principal, (m) => deps.codec.encode(m));
       data.bucket = bucketFor(limits, deps.nowMs);
-      deps.sessions.connected(data.peer);
+      onOpen(data.peer);
     },
+  };
+}
+
+export function ingestRoute(app: TemplatedApp, limits: WsLimits, deps: IngestRouteDeps): void {
+  app.ws<SocketData>('/v1/ingest', {
+    ...socketOptions(limits, deps, (peer) => deps.sessions.connected(peer)),
     message: (ws: WebSocket<SocketData>, message: ArrayBuffer) => {
       const { peer, bucket } = ws.getUserData();
       if (!peer || !bucket || peer.closed) return;

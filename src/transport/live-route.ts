@@ -7,7 +7,7 @@ import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import type { LiveHub, SubscribeTarget } from '../sessions/live-hub.js';
 import { wireError, type SendResult } from '../sessions/types.js';
 import { CloseCode, ErrorCode } from '../protocol/index.js';
-import { bucketFor, socketOptions, type WsLimits } from './ingest-route.js';
+import { socketOptions, type WsLimits } from './ingest-route.js';
 import type { Codec, TransportAuth } from './types.js';
 import { WsPeer, type SocketData } from './ws-peer.js';
 import type { UwsModule } from './uws.js';
@@ -30,17 +30,7 @@ export function liveRoute(app: TemplatedApp, limits: WsLimits, deps: LiveRouteDe
     deps.onSend(peer.send(wireError(code, message)));
   };
   app.ws<SocketData>('/v1/live', {
-    ...socketOptions(limits, deps),
-    open: (ws: WebSocket<SocketData>) => {
-      const data = ws.getUserData();
-      if (!deps.accepting()) {
-        ws.end(CloseCode.SHUTDOWN, 'server shutting down');
-        return;
-      }
-      data.peer = new WsPeer(ws, data.principal, (m) => deps.codec.encode(m));
-      data.bucket = bucketFor(limits, deps.nowMs);
-      deps.onPeer(data.peer, true);
-    },
+    ...socketOptions(limits, deps, (peer) => deps.onPeer(peer, true)),
     message: (ws: WebSocket<SocketData>, message: ArrayBuffer) => {
       const { peer, bucket } = ws.getUserData();
       if (!peer || !bucket || peer.closed) return;
