@@ -5,24 +5,69 @@
 // window. On a treadmill that is meaningless: a treadmill is recognised by the stance foot moving in the
 // lab frame (mean horizontal speed of feet in contact > 0.2 m/s and faster than the root), and then
 // gait speed is reported as null with kind 'treadmill' and the belt speed estimated from the stance feet.
+// Steps: in gait every heel strike (the contact detector's initial contacts); in the other assessments
+// stepping is not the task, so only a foot that lifted and landed > 0.15 m away counts (steps.ts: a foot
+// repositioning, listed in `foot_repositionings`); a squat or a sit-to-stand with planted feet has 0.
+// Reps (phases.ts): standing to standing. rep_times_s = end_t − start_t (s): movement onset → return to
+// standing, one full sit-down-and-stand-up cycle for sit-to-stand (30-s chair stand, Jones et al. 1999),
+// except a first rep that starts seated, which is its rise only. five_times_sit_to_stand_s = return to
+// standing after the fifth rise − onset of the first rise (s): the SPPB chair-stand time, clocked from
+// seated to the fifth full stand (Guralnik et al. 1994; Bohannon 2006).
+// Stance (balance, stance.ts): time_s per stance type (s, from the committed stance changes); single-leg
+// bouts (Springer et al. 2007 unipedal stance: from the lifted foot leaving the floor until it touches
+// down or the stance foot moves); loss-of-balance events: a single-leg bout ended by the lifted foot
+// touching down ('touch_down') or by losing all support ('support_lost'), and foot repositionings during
+// the test ('stepping_response'). A planned end of the stance also ends a bout: the unipedal stance
+// test scores the touch-down the same way, whatever its cause.
 // Sway (balance): CoM path length on the floor plane and the 95 % confidence ellipse area
 // π·χ²₂(0.95)·√det(Σ) with χ²₂(0.95) = 5.991, Σ the running covariance (Welford) of CoM x/z.
 import { type OperatorFunction, defer, map } from 'rxjs';
 import type { FeatureFrame } from './features.js';
 import type { RepEvent } from './phases.js';
 import type { Side } from './skeleton.js';
+import { STANCE_TYPES, type StanceType } from './stance.js';
+import { type FootRepositioning, footRepositionings } from './steps.js';
 import type { Assessment } from './types.js';
 import { joint } from './vec3.js';
 
 export const CADENCE_WINDOW = 12;
 export const SIDE_WINDOW = 6;
 export const REP_WINDOW = 50;
+/** Last foot repositionings and loss-of-balance events kept in the metrics. */
+export const EVENT_WINDOW = 20;
 const CHI2_95_2DOF = 5.991;
 
 type PerSide<T> = { left: T; right: T };
 
+export interface LossOfBalanceEvent {
+  readonly t: number;
+  readonly side: Side;
+  readonly kind: 'touch_down' | 'support_lost' | 'stepping_response';
+}
+
+export interface StanceMetrics {
+  /** Current (committed) stance. */
+  readonly type: StanceType;
+  /** Time in each stance since the start (s). */
+  readonly time_s: Readonly<Record<StanceType, number>>;
+  readonly single_leg: {
+    /** Single-leg stance bouts begun. */
+    readonly bouts: number;
+    /** Duration of the bout in progress (s), null when not on one leg. */
+    readonly current_s: number | null;
+    /** Duration of the last finished bout (s). */
+    readonly last_s: number | null;
+    /** Longest bout per stance leg (s), the one in progress included. */
+    readonly longest_s: PerSide<number | null>;
+  };
+  readonly loss_of_balance: { readonly count: number; readonly events: readonly LossOfBalanceEvent[] };
+}
+
 export interface Metrics {
+  /** Gait: heel strikes. Other assessments: foot repositionings (steps.ts). */
   readonly steps: number;
+  /** Outside gait: the last EVENT_WINDOW feet that lifted and landed > 0.15 m away. Empty for gait. */
+  readonly foot_repositionings: readonly FootRepositioning[];
   readonly cadence_spm: number | null;
   readonly step_time_s: PerSide<number | null>;
   readonly step_time_asymmetry_pct: number | null;
@@ -39,6 +84,8 @@ export interface Metrics {
   readonly squat_knee_flexion_deg: number | null;
   readonly five_times_sit_to_stand_s: number | null;
   readonly sway: { readonly path_length_m: number; readonly area95_m2: number | null; readonly duration_s: number } | null;
+  /** Balance only. */
+  readonly stance: StanceMetrics | null;
 }
 
 export interface MetricsFrame extends FeatureFrame {
@@ -51,6 +98,7 @@ const push = <T>(a: T[], v: T, max: number): void => {
   if (a.length > max) a.shift();
 };
 const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
+const singleSide = (s: StanceType): Side | null => (s === 'single_left' ? 'left' : s === 'single_right' ? 'right' : null);
 
 export function metrics(opts: { readonly assessment: Assessment }): OperatorFunction<FeatureFrame, MetricsFrame> {
   return (source) =>
@@ -67,6 +115,19 @@ export function metrics(opts: { readonly assessment: Assessment }): OperatorFunc
         stanceSpeedN = 0,
         peakKnee = NaN;
       const reps: RepEvent[] = [];
+      const gait = opts.assessment === 'gait';
+      const balance = opts.assessment === 'balance';
+      const repositioned = footRepositionings();
+      const repositionings: FootRepositioning[] = [];
+      // Stance accounting (balance): closed time per type + the open segment since segStart.
+      const stanceTime = Object.fromEntries(STANCE_TYPES.map((k) => [k, 0])) as Record<StanceType, number>;
+      let segStart = NaN,
+        bouts = 0,
+        boutStart = NaN,
+        lastBout: number | null = null,
+        lobCount = 0;
+      const longest: PerSide<number | null> = { left: null, right: null };
+      const lob: LossOfBalanceEvent[] = [];
       let firstRepStart = NaN,
         fifthRepEnd = NaN,
         repCount = 0;
@@ -95,7 +156,7 @@ export function metrics(opts: { readonly assessment: Assessment }): OperatorFunc
               lastTO[e.side] = e.t;
               continue;
             }
-            steps += 1;
+            if (gait) steps += 1;
             push(strikes, { t: e.t, path }, CADENCE_WINDOW);
             if (Number.isFinite(lastHS[other]) && e.t > lastHS[other]) push(stepTimes[e.side], e.t - lastHS[other], SIDE_WINDOW);
             const prev = lastHS[e.side];
@@ -115,10 +176,43 @@ export function metrics(opts: { readonly assessment: Assessment }): OperatorFunc
           if (f.repCompleted) {
             push(reps, f.repCompleted, REP_WINDOW);
             repCount += 1;
-            if (repCount === 1) firstRepStart = f.repCompleted.start_t;
+            if (repCount === 1) firstRepStart = f.repCompleted.rise_t ?? f.repCompleted.start_t;
             if (repCount === 5) fifthRepEnd = f.repCompleted.end_t;
           }
-          if (opts.assessment === 'balance' && f.com) {
+          if (!gait) {
+            for (const r of repositioned(f)) {
+              steps += 1;
+              push(repositionings, r, EVENT_WINDOW);
+              if (balance) {
+                lobCount += 1;
+                push(lob, { t: r.t, side: r.side, kind: 'stepping_response' }, EVENT_WINDOW);
+              }
+            }
+          }
+          if (balance && f.stance) {
+            if (!Number.isFinite(segStart)) segStart = f.t;
+            const ch = f.stanceChange;
+            if (ch) {
+              stanceTime[ch.from] += Math.max(0, ch.t - segStart);
+              segStart = ch.t;
+              const fromSide = singleSide(ch.from);
+              if (fromSide && Number.isFinite(boutStart)) {
+                const d = ch.t - boutStart;
+                lastBout = d;
+                longest[fromSide] = Math.max(longest[fromSide] ?? 0, d);
+                lobCount += 1;
+                // The lifted foot is the other one; losing all support is the stance foot's doing.
+                const lifted: Side = fromSide === 'left' ? 'right' : 'left';
+                push(lob, ch.to === 'none' ? { t: ch.t, side: fromSide, kind: 'support_lost' } : { t: ch.t, side: lifted, kind: 'touch_down' }, EVENT_WINDOW);
+                boutStart = NaN;
+              }
+              if (singleSide(ch.to)) {
+                bouts += 1;
+                boutStart = ch.t;
+              }
+            }
+          }
+          if (balance && f.com) {
             const [x, z] = [f.com[0], f.com[2]];
             if (prevCom) swayPath += Math.hypot(x - prevCom[0], z - prevCom[1]);
             prevCom = [x, z];
@@ -148,9 +242,11 @@ export function metrics(opts: { readonly assessment: Assessment }): OperatorFunc
           const det = swayN > 1 ? (sxx / (swayN - 1)) * (szz / (swayN - 1)) - (sxz / (swayN - 1)) ** 2 : NaN;
           // Cadence, step and stance timing, and speed describe walking: reported for gait only (in a squat
           // or on a noisy sensor, the odd foot shuffle is not a step rate).
-          const gait = opts.assessment === 'gait';
+          const side = f.stance ? singleSide(f.stance) : null;
+          const current = side && Number.isFinite(boutStart) ? f.t - boutStart : null;
           const m: Metrics = {
             steps,
+            foot_repositionings: gait ? [] : [...repositionings],
             cadence_spm: gait ? cadence : null,
             step_time_s: { left: gait ? stL : null, right: gait ? stR : null },
             step_time_asymmetry_pct: gait && stL !== null && stR !== null ? (200 * Math.abs(stL - stR)) / (stL + stR) : null,
@@ -172,6 +268,23 @@ export function metrics(opts: { readonly assessment: Assessment }): OperatorFunc
                     path_length_m: swayPath,
                     area95_m2: finiteOrNull(Math.PI * CHI2_95_2DOF * Math.sqrt(Math.max(0, det))),
                     duration_s: swayN > 0 ? swayEnd - swayStart : 0,
+                  }
+                : null,
+            stance:
+              balance && f.stance
+                ? {
+                    type: f.stance,
+                    time_s: { ...stanceTime, [f.stance]: stanceTime[f.stance] + Math.max(0, f.t - segStart) },
+                    single_leg: {
+                      bouts,
+                      current_s: current,
+                      last_s: lastBout,
+                      longest_s: {
+                        left: side === 'left' && current !== null ? Math.max(longest.left ?? 0, current) : longest.left,
+                        right: side === 'right' && current !== null ? Math.max(longest.right ?? 0, current) : longest.right,
+                      },
+                    },
+                    loss_of_balance: { count: lobCount, events: [...lob] },
                   }
                 : null,
           };

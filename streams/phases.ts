@@ -1,8 +1,20 @@
 // Stage 3 (live part): movement phase per frame, by assessment.
 //   gait:         per-foot stance/swing from contacts; label double/single support.
 //   squat:        standing → descent → bottom → ascent → standing (one rep).
-//   sit_to_stand: standing → sitting → seated → rising → standing (a rep = rising … standing).
-//   balance:      static / unstable from CoM sway (below).
+//   sit_to_stand: standing → sitting → seated → rising → standing.
+//   balance:      the stance (stance.ts): single_leg_stance_left/right or tandem_stance while the feet say
+//                 so; in side-by-side stance static / unstable from CoM sway (below).
+// Reps (squat, sit-to-stand) run from standing to standing, as the clinical chair-stand tests count a
+// repetition: the 30-s chair stand counts full stands from seated and back (Jones, Rikli & Beam 1999,
+// Res Q Exerc Sport 70(2):113–119); the five-times sit-to-stand is timed from seated to the fifth full
+// stand (SPPB, Guralnik et al. 1994, J Gerontol 49(2):M85–M94; reference values Bohannon 2006, Percept
+// Mot Skills 103(1):215–222). A rep starts at movement onset, the last frame the root was still
+// (|smoothed vertical speed| < verticalSpeed) before it left standing, and ends on return to standing,
+// the time the root reaches its highest point after the rise (committed once the root is still again or
+// leaves standing). A recording that starts seated (five-times sit-to-stand) has a first rep from the
+// onset of its first rise. `rise_t` is the onset of the rise within a sit-to-stand rep (the last still
+// frame after the lowest point): the five-times sit-to-stand clock starts there. A sit-to-stand rep
+// counts only if the root dropped at least seatDropM (it sat down).
 // Squat and sit-to-stand use the root height below the standing height ("drop") and the root's vertical
 // speed, both smoothed with a time-constant EMA over the frames' own timestamps. The standing height is
 // the highest smoothed root height so far; for sit-to-stand at least 0.95 × (thigh + shank + ankle
@@ -14,6 +26,7 @@ import { type OperatorFunction, defer, map } from 'rxjs';
 import type { ContactFrame } from './contacts.js';
 import type { Assessment } from './types.js';
 import type { Side } from './skeleton.js';
+import { type StanceChange, type StanceType, stanceTracker } from './stance.js';
 import { dist, joint } from './vec3.js';
 
 export type PhaseName =
@@ -29,7 +42,10 @@ export type PhaseName =
   | 'seated'
   | 'rising'
   | 'static'
-  | 'unstable';
+  | 'unstable'
+  | 'single_leg_stance_left'
+  | 'single_leg_stance_right'
+  | 'tandem_stance';
 
 export interface PhaseOptions {
   readonly assessment: Assessment;
@@ -48,8 +64,12 @@ export const PHASE_DEFAULTS = { verticalSpeed: 0.1, standDropM: 0.08, seatDropM:
 
 export interface RepEvent {
   readonly index: number;
+  /** Movement onset out of standing (or out of seated for a first rep that starts seated), s. */
   readonly start_t: number;
+  /** Return to standing: the root's highest point after the rise, s. */
   readonly end_t: number;
+  /** Sit-to-stand: onset of the rise (seat-off proxy), s; null for squats. */
+  readonly rise_t: number | null;
   /** Largest root drop during the rep (m) and knee flexion (mean of sides) there (deg). */
   readonly maxDropM: number;
   readonly kneeFlexionAtBottomDeg: number;
@@ -67,7 +87,16 @@ export interface PhaseFrame extends ContactFrame {
   /** Completed squat / sit-to-stand reps so far, and the one completed at this frame. */
   readonly reps: number;
   readonly repCompleted: RepEvent | null;
+  /** Balance only (null otherwise): committed stance (stance.ts) and the change committed at this frame. */
+  readonly stance: StanceType | null;
+  readonly stanceChange: StanceChange | null;
 }
+
+const STANCE_PHASE: Partial<Record<StanceType, PhaseName>> = {
+  single_left: 'single_leg_stance_left',
+  single_right: 'single_leg_stance_right',
+  tandem: 'tandem_stance',
+};
 
 const ema = (prev: number, x: number, dt: number, tau: number): number =>
   !Number.isFinite(prev) ? x : !Number.isFinite(x) ? prev : prev + (1 - Math.exp(-dt / tau)) * (x - prev);
@@ -99,9 +128,39 @@ export function phases(opts: PhaseOptions): OperatorFunction<ContactFrame, Phase
         comMeanZ = NaN;
       let reps = 0,
         repStart = NaN,
+        riseStart = NaN,
         repMaxDrop = 0,
+        repMaxDropT = NaN,
+        repKnee = NaN,
+        lastStillT = NaN,
+        endPending = false,
+        lastEndT = NaN,
+        peakY = NaN,
+        peakT = NaN;
+      const stance = o.assessment === 'balance' ? stanceTracker() : null;
+      const closeRep = (): RepEvent | null => {
+        const counts = o.assessment === 'squat' || repMaxDrop >= o.seatDropM;
+        const rep: RepEvent | null = counts
+          ? {
+              index: reps,
+              start_t: repStart,
+              end_t: peakT,
+              rise_t: o.assessment === 'squat' ? null : riseStart,
+              maxDropM: repMaxDrop,
+              kneeFlexionAtBottomDeg: repKnee,
+            }
+          : null;
+        if (rep) reps += 1;
+        lastEndT = peakT;
+        repStart = NaN;
+        riseStart = NaN;
+        repMaxDrop = 0;
+        repMaxDropT = NaN;
         repKnee = NaN;
-      const next = (f: ContactFrame): { phase: PhaseName; rep: RepEvent | null; drop: number; stand: number } => {
+        endPending = false;
+        return rep;
+      };
+      const next = (f: ContactFrame): { phase: PhaseName; rep: RepEvent | null; drop: number; stand: number; stance: ReturnType<NonNullable<typeof stance>> | null } => {
         const root = joint(f.joints, 'root');
         const leg = legHeight(f);
         if (Number.isFinite(leg)) legMean = (legMean * legN + leg) / ++legN;
@@ -114,10 +173,12 @@ export function phases(opts: PhaseOptions): OperatorFunction<ContactFrame, Phase
         const stand = Math.max(maxRootY, legRef);
         const drop = stand - rootY;
         const v = o.verticalSpeed;
+        const still = Math.abs(vy) < v;
         const cur = phase;
         let p: PhaseName = cur ?? 'standing';
         let rep: RepEvent | null = null;
         const knee = (f.angles.kneeFlexion.left + f.angles.kneeFlexion.right) / 2;
+        const st = stance ? stance(f) : null;
         if (o.assessment === 'gait') {
           const { left, right } = f.contacts;
           p = left && right ? 'double_support' : left ? 'single_support_left' : right ? 'single_support_right' : 'no_support';
@@ -129,14 +190,10 @@ export function phases(opts: PhaseOptions): OperatorFunction<ContactFrame, Phase
           comMeanZ = ema(comMeanZ, c ? c[2] : NaN, f.dt, 2);
           const exc = c ? Math.hypot(c[0] - comMeanX, c[2] - comMeanZ) : NaN;
           const k = cur === 'unstable' ? 0.7 : 1;
-          p = comSpeed > k * o.balanceSpeed || exc > k * o.balanceExcursionM ? 'unstable' : 'static';
+          p = (st && STANCE_PHASE[st.stance]) ?? (comSpeed > k * o.balanceSpeed || exc > k * o.balanceExcursionM ? 'unstable' : 'static');
         } else if (Number.isFinite(drop)) {
           const squat = o.assessment === 'squat';
-          if (cur !== 'standing' && drop > repMaxDrop) {
-            repMaxDrop = drop;
-            repKnee = knee;
-          }
-          if (drop < o.standDropM && (cur === null || cur === 'ascent' || cur === 'rising' || cur === 'standing' || Math.abs(vy) < v)) {
+          if (drop < o.standDropM && (cur === null || cur === 'ascent' || cur === 'rising' || cur === 'standing' || still)) {
             p = 'standing';
           } else if (vy < -v) {
             p = squat ? (cur === 'bottom' || cur === 'descent' || cur === 'standing' || cur === null ? 'descent' : 'bottom') : 'sitting';
@@ -147,25 +204,50 @@ export function phases(opts: PhaseOptions): OperatorFunction<ContactFrame, Phase
           } else {
             p = drop > o.seatDropM ? 'seated' : (cur ?? 'standing');
           }
-          // Rep bookkeeping: a squat rep starts when descent begins; a sit-to-stand rep when rising begins.
-          const startsRep = squat ? p === 'descent' && cur === 'standing' : p === 'rising' && cur !== 'rising';
-          if (startsRep && (squat || !Number.isFinite(repStart))) {
-            repStart = f.t;
-            if (!squat) repMaxDrop = drop;
+          // Return to standing: follow the root up to its highest point, commit when it is still again or
+          // leaves standing (a brisk five-times sit-to-stand may not pause at the top).
+          if (endPending) {
+            if (p === 'standing' && rootY > peakY) {
+              peakY = rootY;
+              peakT = f.t;
+            }
+            if (p !== 'standing' || still) rep = closeRep();
           }
-          if (p === 'standing' && cur !== 'standing' && cur !== null && Number.isFinite(repStart)) {
-            rep = { index: reps, start_t: repStart, end_t: f.t, maxDropM: repMaxDrop, kneeFlexionAtBottomDeg: repKnee };
-            reps += 1;
-            repStart = NaN;
-            repMaxDrop = 0;
-            repKnee = NaN;
+          if (Number.isFinite(repStart)) {
+            if (drop > repMaxDrop) {
+              repMaxDrop = drop;
+              repMaxDropT = f.t;
+              repKnee = knee;
+            }
+            if (!squat && p === 'rising' && cur !== 'rising' && !Number.isFinite(riseStart)) {
+              riseStart = Math.max(lastStillT, repMaxDropT);
+            }
+            if (p === 'standing' && cur !== 'standing' && !endPending) {
+              endPending = true;
+              peakY = rootY;
+              peakT = f.t;
+            }
+          } else {
+            // A rep opens when the body leaves standing, or (sit-to-stand only) rises from a seated start.
+            const leaves = cur === 'standing' && (squat ? p === 'descent' : p === 'sitting');
+            const risesFromSeat = !squat && p === 'rising' && cur !== 'rising';
+            if (leaves || risesFromSeat) {
+              // Onset: the last still frame, but never before the previous rep's end.
+              const onset = Math.max(Number.isFinite(lastStillT) ? lastStillT : -Infinity, Number.isFinite(lastEndT) ? lastEndT : -Infinity);
+              repStart = Number.isFinite(onset) ? onset : f.t;
+              repMaxDrop = drop;
+              repMaxDropT = f.t;
+              repKnee = knee;
+              if (risesFromSeat) riseStart = repStart;
+            }
           }
         }
+        if (still) lastStillT = f.t;
         if (p !== cur) {
           phase = p;
           phaseStart = f.t;
         }
-        return { phase: p, rep, drop, stand };
+        return { phase: p, rep, drop, stand, stance: st };
       };
       return source.pipe(
         map((f): PhaseFrame => {
@@ -180,6 +262,8 @@ export function phases(opts: PhaseOptions): OperatorFunction<ContactFrame, Phase
             standingHeight: r.stand,
             reps,
             repCompleted: r.rep,
+            stance: r.stance?.stance ?? null,
+            stanceChange: r.stance?.change ?? null,
           };
         }),
       );

@@ -140,7 +140,8 @@ export function summarize(states: readonly MetricsFrame[], meta: RecordingMeta):
     body_height_basis: basis,
     com_model: last.comModel,
     contacts: contactCount,
-    steps: strikes.length,
+    // Gait: heel strikes; other assessments: foot repositionings (metrics.ts / steps.ts).
+    steps: last.metrics.steps,
     cadence_spm: last.assessment === 'gait' && strikes.length >= 2 && span > 0 ? (60 * (strikes.length - 1)) / span : null,
     events: events.map((e) => ({ type: e.type, side: e.side, t_s: e.t })),
     phases,
