@@ -10,11 +10,12 @@
 // 30(1):8–15): it starts when one foot leaves the floor and ends when that foot touches down, or when
 // the stance foot moves (here: it no longer supports either).
 //
-// A foot supports the body when it is in contact (contacts.ts), or when it is no more than LIFT_M above
-// the other foot and below SUPPORT_MAX_M: a depth sensor such as the Kinect puts a planted foot 5–6 cm
-// up (and jittering at 0.4 m/s) while the other leg is raised, so the 5 cm contact rule alone loses the
-// stance foot (UI-PRMD m06). A foot is lifted once it is LIFT_M above the other: the same 5 cm the
-// UI-PRMD README uses to time single-leg stance on its Vicon files.
+// A foot supports the body when it is below SUPPORT_MAX_M and not LIFT_M higher than the other foot
+// (lowest of heel, toe, ankle above the floor, as contacts.ts measures it). Heights, not the contact
+// flags: a depth sensor such as the Kinect puts a planted foot 5–6 cm up (and jittering at 0.4 m/s) while
+// the other leg is raised, so the contact rule (< 5 cm and slow) loses the stance foot (UI-PRMD m06).
+// A foot is lifted once it is LIFT_M above the other: the 5 cm the UI-PRMD README uses to time
+// single-leg stance on its Vicon files. Both feet above SUPPORT_MAX_M: no support (a jump, lost feet).
 // Tandem: both feet support, their centres (mean of heel, toe, ankle on the floor plane) are
 // ≥ TANDEM_AP_M apart along the body's facing and ≤ TANDEM_ML_M apart across it.
 // A change of stance must hold for STANCE_MIN_S before it is committed, and is then dated to its first
@@ -47,12 +48,12 @@ export function footCentre(joints: Float32Array, side: Side): [number, number] |
   return n ? [x / n, z / n] : null;
 }
 
-type StanceInput = Pick<ContactFrame, 'contacts' | 'feet' | 'joints' | 'heading'>;
+type StanceInput = Pick<ContactFrame, 'feet' | 'joints' | 'heading'>;
 
 const supports = (f: StanceInput, side: Side): boolean => {
   const h = f.feet[side].height;
   const other = f.feet[side === 'left' ? 'right' : 'left'].height;
-  return f.contacts[side] || (h < SUPPORT_MAX_M && h - other < LIFT_M);
+  return h < SUPPORT_MAX_M && !(h - other >= LIFT_M);
 };
 
 /** Stance of one frame, without debouncing. */

@@ -6,7 +6,7 @@ import { type PhaseFrame, type PhaseOptions, phases } from '../../streams/phases
 import { physicalState } from '../../streams/physical-state.js';
 import type { JointName } from '../../streams/skeleton.js';
 import type { PoseFrame } from '../../streams/types.js';
-import { BODY, UPPER, type V3, frame, moved } from './synthetic.js';
+import { BODY, RIGHT_FOOT, UPPER, type V3, frame, moved } from './synthetic.js';
 
 const FPS = 60;
 const run = (frames: PoseFrame[], opts: PhaseOptions): Promise<PhaseFrame[]> =>
@@ -80,6 +80,74 @@ describe('phases', () => {
     for (const r of reps) expect(r.end_t - r.start_t).toBeGreaterThan(0.5);
     expect(reps[0]!.start_t).toBeGreaterThanOrEqual(0.5);
     expect(reps[0]!.start_t).toBeLessThan(1);
+  });
+
+  it('sit-to-stand from standing: one rep runs from movement onset through seated back to standing', async () => {
+    // Still 0–0.5 s, sit 0.5–1.5 s, seated 1.5–2 s, rise 2–3 s, standing still 3–3.5 s: the rep is 0.5 → 3 s.
+    const out = await run(
+      profile(0, [
+        [0.5, 0],
+        [1, 0.45],
+        [0.5, 0.45],
+        [1, 0],
+        [0.5, 0],
+      ]),
+      { assessment: 'sit_to_stand' },
+    );
+    expect(sequence(out)).toEqual(['standing', 'sitting', 'seated', 'rising', 'standing']);
+    const reps = out.filter((f) => f.repCompleted).map((f) => f.repCompleted!);
+    expect(reps).toHaveLength(1);
+    // Onset and return are read from the smoothed root (EMA, 0.1 s) through a 0.1 m/s speed threshold:
+    // within 0.15 s of the true 0.5 s and 3 s.
+    expect(reps[0]!.start_t).toBeGreaterThanOrEqual(0.5);
+    expect(reps[0]!.start_t).toBeLessThan(0.65);
+    expect(reps[0]!.end_t).toBeGreaterThan(2.95);
+    expect(reps[0]!.end_t).toBeLessThan(3.15);
+    expect(reps[0]!.rise_t!).toBeGreaterThanOrEqual(1.9);
+    expect(reps[0]!.rise_t!).toBeLessThan(2.15);
+    // A dip that never reaches the seat is not a sit-to-stand.
+    const dip = await run(
+      profile(0, [
+        [0.5, 0],
+        [0.5, 0.12],
+        [0.5, 0],
+        [0.5, 0],
+      ]),
+      { assessment: 'sit_to_stand' },
+    );
+    expect(dip.at(-1)!.reps).toBe(0);
+  });
+
+  it('balance: single-leg stance is its own phase, and the stance is reported per frame', async () => {
+    // Both feet down 0–1 s, right foot 20 cm up 1–3 s, down again 3–4 s.
+    const frames: PoseFrame[] = [];
+    for (let k = 0; k <= 4 * FPS; k++) {
+      const t = k / FPS;
+      const lift = t >= 1 && t < 3 ? 0.2 : 0;
+      frames.push(frame(t, { joints: moved(RIGHT_FOOT, [0, lift, 0]) }));
+    }
+    const out = await run(frames, { assessment: 'balance' });
+    expect(sequence(out)).toEqual(['static', 'single_leg_stance_left', 'static']);
+    const changes = out.filter((f) => f.stanceChange).map((f) => f.stanceChange!);
+    expect(changes.map((c) => [c.from, c.to])).toEqual([
+      ['double', 'single_left'],
+      ['single_left', 'double'],
+    ]);
+    // Dated to the first frame of the change (the lift at 1 s, the touch-down at 3 s).
+    expect(changes[0]!.t).toBeCloseTo(1, 6);
+    expect(changes[1]!.t).toBeCloseTo(3, 6);
+    expect(out.find((f) => f.stanceChange)!.t).toBeCloseTo(1.1, 6);
+    // Other assessments carry no stance.
+    expect((await run(frames.slice(0, 10), { assessment: 'squat' })).every((f) => f.stance === null)).toBe(true);
+  });
+
+  it('balance: feet in line are a tandem stance', async () => {
+    // Right foot placed directly in front of the left (heel at the left toe).
+    const tandem = moved(RIGHT_FOOT, [0.09, 0, 0.2]);
+    const frames = Array.from({ length: FPS + 1 }, (_, k) => frame(k / FPS, { joints: tandem }));
+    const out = await run(frames, { assessment: 'balance' });
+    expect(sequence(out)).toEqual(['tandem_stance']);
+    expect(out.at(-1)!.stance).toBe('tandem');
   });
 
   it('balance: static until the CoM moves, unstable while it does, static again', async () => {
