@@ -8,11 +8,11 @@
 // repetition: the 30-s chair stand counts full stands from seated and back (Jones, Rikli & Beam 1999,
 // Res Q Exerc Sport 70(2):113–119); the five-times sit-to-stand is timed from seated to the fifth full
 // stand (SPPB, Guralnik et al. 1994, J Gerontol 49(2):M85–M94; reference values Bohannon 2006, Percept
-// Mot Skills 103(1):215–222). A rep starts at movement onset, the last frame the root was still
-// (|smoothed vertical speed| < verticalSpeed) before it left standing, and ends on return to standing,
-// the time the root reaches its highest point after the rise (committed once the root is still again or
-// leaves standing). A recording that starts seated (five-times sit-to-stand) has a first rep from the
-// onset of its first rise. `rise_t` is the onset of the rise within a sit-to-stand rep (the last still
+// Mot Skills 103(1):215–222). A rep starts at movement onset, the last frame the root was within
+// REP_STAND_TOL_M (2 cm) of the standing height before it left standing, and ends on return to standing,
+// the first frame after the rise with the root back within 2 cm (or, if it never gets there, still
+// again or leaving standing). A recording that starts seated (five-times sit-to-stand) has a first rep from the
+// onset of its first rise (its last still frame, |smoothed vertical speed| < verticalSpeed). `rise_t` is the onset of the rise within a sit-to-stand rep (the last still
 // frame after the lowest point): the five-times sit-to-stand clock starts there. A sit-to-stand rep
 // counts only if the root dropped at least seatDropM (it sat down).
 // Squat and sit-to-stand use the root height below the standing height ("drop") and the root's vertical
@@ -59,6 +59,9 @@ export interface PhaseOptions {
   readonly balanceSpeed?: number;
   readonly balanceExcursionM?: number;
 }
+
+/** Root within this of the standing height counts as standing for rep onset and return (m). */
+export const REP_STAND_TOL_M = 0.02;
 
 export const PHASE_DEFAULTS = { verticalSpeed: 0.1, standDropM: 0.08, seatDropM: 0.2, smoothS: 0.1, balanceSpeed: 0.1, balanceExcursionM: 0.1 } as const;
 
@@ -133,10 +136,10 @@ export function phases(opts: PhaseOptions): OperatorFunction<ContactFrame, Phase
         repMaxDropT = NaN,
         repKnee = NaN,
         lastStillT = NaN,
+        lastNearStandT = NaN,
         endPending = false,
-        lastEndT = NaN,
-        peakY = NaN,
-        peakT = NaN;
+        endT = NaN,
+        lastEndT = NaN;
       const stance = o.assessment === 'balance' ? stanceTracker() : null;
       const closeRep = (): RepEvent | null => {
         const counts = o.assessment === 'squat' || repMaxDrop >= o.seatDropM;
@@ -144,14 +147,14 @@ export function phases(opts: PhaseOptions): OperatorFunction<ContactFrame, Phase
           ? {
               index: reps,
               start_t: repStart,
-              end_t: peakT,
+              end_t: endT,
               rise_t: o.assessment === 'squat' ? null : riseStart,
               maxDropM: repMaxDrop,
               kneeFlexionAtBottomDeg: repKnee,
             }
           : null;
         if (rep) reps += 1;
-        lastEndT = peakT;
+        lastEndT = endT;
         repStart = NaN;
         riseStart = NaN;
         repMaxDrop = 0;
@@ -160,7 +163,9 @@ export function phases(opts: PhaseOptions): OperatorFunction<ContactFrame, Phase
         endPending = false;
         return rep;
       };
-      const next = (f: ContactFrame): { phase: PhaseName; rep: RepEvent | null; drop: number; stand: number; stance: ReturnType<NonNullable<typeof stance>> | null } => {
+      const next = (
+        f: ContactFrame,
+      ): { phase: PhaseName; rep: RepEvent | null; drop: number; stand: number; stance: ReturnType<NonNullable<typeof stance>> | null } => {
         const root = joint(f.joints, 'root');
         const leg = legHeight(f);
         if (Number.isFinite(leg)) legMean = (legMean * legN + leg) / ++legN;
@@ -172,6 +177,8 @@ export function phases(opts: PhaseOptions): OperatorFunction<ContactFrame, Phase
         const legRef = o.assessment === 'sit_to_stand' && legN > 0 ? 0.95 * legMean : -Infinity;
         const stand = Math.max(maxRootY, legRef);
         const drop = stand - rootY;
+        // Unsmoothed, for rep onset and return (the EMA would delay both by about smoothS).
+        const rawDrop = root ? stand - root[1] : NaN;
         const v = o.verticalSpeed;
         const still = Math.abs(vy) < v;
         const cur = phase;
@@ -204,14 +211,12 @@ export function phases(opts: PhaseOptions): OperatorFunction<ContactFrame, Phase
           } else {
             p = drop > o.seatDropM ? 'seated' : (cur ?? 'standing');
           }
-          // Return to standing: follow the root up to its highest point, commit when it is still again or
-          // leaves standing (a brisk five-times sit-to-stand may not pause at the top).
-          if (endPending) {
-            if (p === 'standing' && rootY > peakY) {
-              peakY = rootY;
-              peakT = f.t;
-            }
-            if (p !== 'standing' || still) rep = closeRep();
+          // Return to standing: the raw root back within REP_STAND_TOL_M of the standing height; failing
+          // that (a patient who stands less tall after the rep), the root still again in standing, or
+          // leaving standing again (a brisk five-times sit-to-stand may not pause at the top).
+          if (endPending && (rawDrop < REP_STAND_TOL_M || p !== 'standing' || still)) {
+            endT = f.t;
+            rep = closeRep();
           }
           if (Number.isFinite(repStart)) {
             if (drop > repMaxDrop) {
@@ -224,16 +229,20 @@ export function phases(opts: PhaseOptions): OperatorFunction<ContactFrame, Phase
             }
             if (p === 'standing' && cur !== 'standing' && !endPending) {
               endPending = true;
-              peakY = rootY;
-              peakT = f.t;
+              if (rawDrop < REP_STAND_TOL_M) {
+                endT = f.t;
+                rep = closeRep();
+              }
             }
           } else {
             // A rep opens when the body leaves standing, or (sit-to-stand only) rises from a seated start.
             const leaves = cur === 'standing' && (squat ? p === 'descent' : p === 'sitting');
             const risesFromSeat = !squat && p === 'rising' && cur !== 'rising';
             if (leaves || risesFromSeat) {
-              // Onset: the last still frame, but never before the previous rep's end.
-              const onset = Math.max(Number.isFinite(lastStillT) ? lastStillT : -Infinity, Number.isFinite(lastEndT) ? lastEndT : -Infinity);
+              // Onset: the last frame near standing height (from a seat: the last still frame), never before
+              // the previous rep's end.
+              const from = risesFromSeat ? lastStillT : lastNearStandT;
+              const onset = Math.max(Number.isFinite(from) ? from : -Infinity, Number.isFinite(lastEndT) ? lastEndT : -Infinity);
               repStart = Number.isFinite(onset) ? onset : f.t;
               repMaxDrop = drop;
               repMaxDropT = f.t;
@@ -243,6 +252,7 @@ export function phases(opts: PhaseOptions): OperatorFunction<ContactFrame, Phase
           }
         }
         if (still) lastStillT = f.t;
+        if (rawDrop < REP_STAND_TOL_M) lastNearStandT = f.t;
         if (p !== cur) {
           phase = p;
           phaseStart = f.t;

@@ -134,7 +134,12 @@ describe('metrics: stance and foot repositioning', () => {
     expect(m.time_s.single_right).toBeCloseTo(0.5, 9);
     expect(m.time_s.none).toBeCloseTo(0.5, 9);
     expect(m.time_s.tandem).toBe(0);
-    expect(m.single_leg).toEqual({ bouts: 2, current_s: null, last_s: expect.closeTo(0.5, 9), longest_s: { left: expect.closeTo(2.5, 9), right: expect.closeTo(0.5, 9) } });
+    expect(m.single_leg).toEqual({
+      bouts: 2,
+      current_s: null,
+      last_s: expect.closeTo(0.5, 9),
+      longest_s: { left: expect.closeTo(2.5, 9), right: expect.closeTo(0.5, 9) },
+    });
     expect(m.loss_of_balance.count).toBe(2);
     expect(m.loss_of_balance.events).toEqual([
       { t: 3.5, side: 'right', kind: 'touch_down' },
