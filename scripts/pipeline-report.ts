@@ -7,6 +7,9 @@ import { summarize } from '../streams/summary.js';
 import { processRecording } from '../src/pipeline/run-pipeline.js';
 
 const rows: Record<string, unknown>[] = [];
+const repTimes = (a: readonly number[]): string => (a.length ? a.map((v) => v.toFixed(2)).join(', ') : '–');
+const stance = (s: { left: number; right: number } | null, losses: number | null): string =>
+  s ? `${s.left.toFixed(2)} / ${s.right.toFixed(2)}, ${String(losses)}` : '–';
 const fmt = (v: number | null | undefined, digits = 1): string => (v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits));
 
 for (const spec of publicRecordings()) {
@@ -28,6 +31,8 @@ for (const spec of publicRecordings()) {
     squat_depth_m: s.metrics.squat_depth_m,
     rep_times_s: s.metrics.rep_times_s,
     sway_path_m: s.metrics.sway?.path_length_m ?? null,
+    single_leg_s: s.metrics.stance ? { left: s.metrics.stance.time_s.single_left, right: s.metrics.stance.time_s.single_right } : null,
+    loss_of_balance: s.metrics.stance?.loss_of_balance.count ?? null,
     phases: spec.assessment === 'gait' ? `${phaseOrder.length} changes` : phaseOrder.join('→'),
   });
 }
@@ -35,12 +40,15 @@ for (const spec of publicRecordings()) {
 if (process.argv.includes('--json')) {
   console.log(JSON.stringify(rows, null, 2));
 } else {
-  console.log('| recording | assessment | frames | quality | steps | cadence (steps/min) | event timing median (ms, matched) | reps | depth (m) | phases |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log(
+    '| recording | assessment | frames | quality | steps | cadence (steps/min) | event timing median (ms, matched) | reps | rep time (s) | depth (m) | single-leg stance L/R (s), losses of balance | phases |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
     console.log(
       `| ${String(r.recording)} | ${String(r.assessment)} | ${String(r.frames)} | ${r.quality ? 'passed' : 'FAILED'} | ${String(r.steps)} | ${fmt(r.cadence_spm as number | null)} | ` +
-        `${r.event_median_ms === null ? '–' : `${fmt(r.event_median_ms as number)} (${String(r.events_matched)})`} | ${String(r.reps)} | ${fmt(r.squat_depth_m as number | null, 2)} | ${String(r.phases)} |`,
+        `${r.event_median_ms === null ? '–' : `${fmt(r.event_median_ms as number)} (${String(r.events_matched)})`} | ${String(r.reps)} | ${repTimes(r.rep_times_s as number[])} | ` +
+        `${fmt(r.squat_depth_m as number | null, 2)} | ${stance(r.single_leg_s as { left: number; right: number } | null, r.loss_of_balance as number | null)} | ${String(r.phases)} |`,
     );
   }
 }
