@@ -8,13 +8,16 @@
 // repetition: the 30-s chair stand counts full stands from seated and back (Jones, Rikli & Beam 1999,
 // Res Q Exerc Sport 70(2):113–119); the five-times sit-to-stand is timed from seated to the fifth full
 // stand (SPPB, Guralnik et al. 1994, J Gerontol 49(2):M85–M94; reference values Bohannon 2006, Percept
-// Mot Skills 103(1):215–222). A rep starts at movement onset, the last frame the root was within
-// REP_STAND_TOL_M (2 cm) of the standing height before it left standing, and ends on return to standing,
-// the first frame after the rise with the root back within 2 cm (or, if it never gets there, still
-// again or leaving standing). A recording that starts seated (five-times sit-to-stand) has a first rep from the
-// onset of its first rise (its last still frame, |smoothed vertical speed| < verticalSpeed). `rise_t` is the onset of the rise within a sit-to-stand rep (the last still
-// frame after the lowest point): the five-times sit-to-stand clock starts there. A sit-to-stand rep
-// counts only if the root dropped at least seatDropM (it sat down).
+// Mot Skills 103(1):215–222). A rep starts at movement onset, the last frame the (unsmoothed) root was
+// within REP_STAND_TOL_M (2 cm) of the standing height before it left standing, and ends on return to
+// standing, the first frame after the rise with the root back within 2 cm. A patient who stands less
+// tall after the rep never gets there: the rep then ends at the root's highest point after the rise,
+// committed once the root is still again or leaves standing (a brisk five-times sit-to-stand may not
+// pause at the top). A recording that starts seated (five-times sit-to-stand) has a first rep from the
+// onset of its first rise (its last still frame, |smoothed vertical speed| < verticalSpeed). `rise_t`
+// is the onset of the rise within a sit-to-stand rep (the last still frame after the lowest point):
+// the five-times sit-to-stand clock starts there. A sit-to-stand rep counts only if the root dropped at
+// least seatDropM (it sat down).
 // Squat and sit-to-stand use the root height below the standing height ("drop") and the root's vertical
 // speed, both smoothed with a time-constant EMA over the frames' own timestamps. The standing height is
 // the highest smoothed root height so far; for sit-to-stand at least 0.95 × (thigh + shank + ankle
@@ -69,7 +72,7 @@ export interface RepEvent {
   readonly index: number;
   /** Movement onset out of standing (or out of seated for a first rep that starts seated), s. */
   readonly start_t: number;
-  /** Return to standing: the root's highest point after the rise, s. */
+  /** Return to standing: root back within REP_STAND_TOL_M of standing height (else its highest point after the rise), s. */
   readonly end_t: number;
   /** Sit-to-stand: onset of the rise (seat-off proxy), s; null for squats. */
   readonly rise_t: number | null;
@@ -139,6 +142,8 @@ export function phases(opts: PhaseOptions): OperatorFunction<ContactFrame, Phase
         lastNearStandT = NaN,
         endPending = false,
         endT = NaN,
+        peakY = NaN,
+        peakT = NaN,
         lastEndT = NaN;
       const stance = o.assessment === 'balance' ? stanceTracker() : null;
       const closeRep = (): RepEvent | null => {
@@ -211,12 +216,16 @@ export function phases(opts: PhaseOptions): OperatorFunction<ContactFrame, Phase
           } else {
             p = drop > o.seatDropM ? 'seated' : (cur ?? 'standing');
           }
-          // Return to standing: the raw root back within REP_STAND_TOL_M of the standing height; failing
-          // that (a patient who stands less tall after the rep), the root still again in standing, or
-          // leaving standing again (a brisk five-times sit-to-stand may not pause at the top).
-          if (endPending && (rawDrop < REP_STAND_TOL_M || p !== 'standing' || still)) {
-            endT = f.t;
-            rep = closeRep();
+          // Return to standing (see the header): within 2 cm now, else the highest point once still or gone.
+          if (endPending) {
+            if (root && !(root[1] <= peakY)) {
+              peakY = root[1];
+              peakT = f.t;
+            }
+            if (rawDrop < REP_STAND_TOL_M || p !== 'standing' || still) {
+              endT = rawDrop < REP_STAND_TOL_M ? f.t : peakT;
+              rep = closeRep();
+            }
           }
           if (Number.isFinite(repStart)) {
             if (drop > repMaxDrop) {
@@ -229,6 +238,8 @@ export function phases(opts: PhaseOptions): OperatorFunction<ContactFrame, Phase
             }
             if (p === 'standing' && cur !== 'standing' && !endPending) {
               endPending = true;
+              peakY = root ? root[1] : NaN;
+              peakT = f.t;
               if (rawDrop < REP_STAND_TOL_M) {
                 endT = f.t;
                 rep = closeRep();

@@ -65,6 +65,22 @@ describe('phases', () => {
     expect(out[out.length - 1]!.reps).toBe(1);
   });
 
+  it('a rep that ends 5 cm short of the standing height ends at its highest point', async () => {
+    const out = await run(
+      profile(0, [
+        [0.5, 0],
+        [1, 0.4],
+        [1, 0.05],
+        [0.5, 0.05],
+      ]),
+      { assessment: 'squat' },
+    );
+    const reps = out.filter((f) => f.repCompleted).map((f) => f.repCompleted!);
+    expect(reps).toHaveLength(1);
+    // The ascent ends (the root's highest point) at 2.5 s.
+    expect(Math.abs(reps[0]!.end_t - 2.5)).toBeLessThanOrEqual(2 / FPS);
+  });
+
   it('sit-to-stand from seated: five reps with seated/rising/standing/sitting phases', async () => {
     const cycle: [number, number][] = [
       [1, 0],
