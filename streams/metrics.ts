@@ -128,7 +128,7 @@ export function metrics(opts: { readonly assessment: Assessment }): OperatorFunc
         lobCount = 0;
       const longest: PerSide<number | null> = { left: null, right: null };
       const lob: LossOfBalanceEvent[] = [];
-      let firstRepStart = NaN,
+      let firstRiseStart = NaN,
         fifthRepEnd = NaN,
         repCount = 0;
       // Sway accumulators (Welford).
@@ -176,7 +176,7 @@ export function metrics(opts: { readonly assessment: Assessment }): OperatorFunc
           if (f.repCompleted) {
             push(reps, f.repCompleted, REP_WINDOW);
             repCount += 1;
-            if (repCount === 1) firstRepStart = f.repCompleted.rise_t ?? f.repCompleted.start_t;
+            if (repCount === 1) firstRiseStart = f.repCompleted.rise_t ?? f.repCompleted.start_t;
             if (repCount === 5) fifthRepEnd = f.repCompleted.end_t;
           }
           if (!gait) {
@@ -261,7 +261,7 @@ export function metrics(opts: { readonly assessment: Assessment }): OperatorFunc
             rep_times_s: reps.map((r) => r.end_t - r.start_t),
             squat_depth_m: opts.assessment === 'squat' && lastRep ? lastRep.maxDropM : null,
             squat_knee_flexion_deg: opts.assessment === 'squat' && lastRep ? finiteOrNull(lastRep.kneeFlexionAtBottomDeg) : null,
-            five_times_sit_to_stand_s: opts.assessment === 'sit_to_stand' && repCount >= 5 ? fifthRepEnd - firstRepStart : null,
+            five_times_sit_to_stand_s: opts.assessment === 'sit_to_stand' && repCount >= 5 ? fifthRepEnd - firstRiseStart : null,
             sway:
               opts.assessment === 'balance'
                 ? {

@@ -10,8 +10,9 @@
 // footCentre), averaged over the first SETTLE_S of the new contact, is more than REPOSITION_M from its
 // centre averaged over the last contact (up to ANCHOR_S before lift-off). 0.15 m: above the largest
 // apparent move of a planted foot in the shared Kinect recordings (13.6 cm on UI-PRMD m05 s01 _inc,
-// where the sensor loses the feet under the thighs), about half a foot length, and well below a
-// compensatory step (≥ 0.2 m, Hof et al. 2010, J Exp Biol 213:2655–2664). A touch-down with no earlier
+// where the sensor loses the feet under the thighs), about half a foot length; stepping responses place
+// the foot over a range of about 20 cm (Hof et al. 2010, J Exp Biol 213:2655–2664), so the smallest
+// ones are missed: with this sensor noise they cannot be told from a lost foot. A touch-down with no earlier
 // contact (the recording started with the foot up) is not counted: there is nothing to compare with.
 // The decision is made SETTLE_S after the touch-down (or at the next lift-off if sooner), dated to the
 // touch-down.
