@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdapterError, AdapterErrorCode } from '../../../streams/errors.js';
 import { splitComma, splitWhitespace } from '../../../streams/adapters/fields.js';
-import { parseMot } from '../../../streams/adapters/grf.js';
+import { motHeader, parseMot } from '../../../streams/adapters/grf.js';
 import { readRecording } from '../../../streams/adapters/read-recording.js';
 import { JOINTS } from '../../../streams/skeleton.js';
 import type { Recording } from '../../../streams/types.js';
