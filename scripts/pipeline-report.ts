@@ -21,7 +21,7 @@ for (const spec of publicRecordings()) {
     duration_s: s.duration_s,
     quality: s.quality.passed,
     steps: s.steps,
-    cadence_spm: s.cadence_spm,
+    cadence_spm: s.overall_cadence_spm,
     event_median_ms: s.event_timing?.median_abs_error_ms ?? null,
     events_matched: s.event_timing ? `${s.event_timing.matched}/${s.event_timing.annotated}` : null,
     reps: s.metrics.reps,

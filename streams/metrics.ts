@@ -18,6 +18,19 @@ import type { Assessment } from './types.js';
 import { joint } from './vec3.js';
 
 export const CADENCE_WINDOW = 12;
+
+/**
+ * Cadence (steps/min): n heel strikes (either foot) span n − 1 steps, so 60·(n − 1)/(t_last − t_first);
+ * null below two strikes. Cadence is steps per minute (Perry & Burnfield, Gait Analysis: Normal and
+ * Pathological Function, 2nd ed., 2010). The one definition used by the live metric (over the last
+ * CADENCE_WINDOW strikes) and by the recording summary (over all strikes).
+ */
+export function cadenceSpm(strikeTimes: readonly number[]): number | null {
+  const first = strikeTimes[0];
+  const last = strikeTimes[strikeTimes.length - 1];
+  if (first === undefined || last === undefined || strikeTimes.length < 2 || !(last > first)) return null;
+  return (60 * (strikeTimes.length - 1)) / (last - first);
+}
 export const SIDE_WINDOW = 6;
 export const REP_WINDOW = 50;
 /** Stance foot-frames the belt speed is the median of (about 5 s of both feet at 60 Hz); oldest dropped. */
@@ -28,6 +41,7 @@ type PerSide<T> = { left: T; right: T };
 
 export interface Metrics {
   readonly steps: number;
+  /** Live cadence over the last CADENCE_WINDOW heel strikes (cadenceSpm). */
   readonly cadence_spm: number | null;
   readonly step_time_s: PerSide<number | null>;
   readonly step_time_asymmetry_pct: number | null;
@@ -144,7 +158,7 @@ export function metrics(opts: { readonly assessment: Assessment }): OperatorFunc
           const first = strikes[0];
           const last = strikes[strikes.length - 1];
           const span = first && last ? last.t - first.t : 0;
-          const cadence = strikes.length >= 2 && span > 0 ? (60 * (strikes.length - 1)) / span : null;
+          const cadence = cadenceSpm(strikes.map((x) => x.t));
           const stanceSpeed = medianOf(stanceSpeeds);
           const rootSpeed = first && last && span > 0 ? (last.path - first.path) / span : NaN;
           const treadmill = stanceSpeed > 0.2 && stanceSpeed > rootSpeed;

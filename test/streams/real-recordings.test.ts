@@ -115,8 +115,8 @@ describe.skipIf(!hasMotionData)('real recordings through the session pipeline', 
       expect(summary.body_height_m!).toBeGreaterThan(1.2);
       expect(summary.body_height_m!).toBeLessThan(1.9);
       expect(summary.steps).toBeGreaterThanOrEqual(4);
-      expect(summary.cadence_spm!).toBeGreaterThan(70);
-      expect(summary.cadence_spm!).toBeLessThan(140);
+      expect(summary.overall_cadence_spm!).toBeGreaterThan(70);
+      expect(summary.overall_cadence_spm!).toBeLessThan(140);
     }
   });
 
