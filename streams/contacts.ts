@@ -5,12 +5,19 @@
 //               "slow": the heel moves backwards relative to the root along the body's facing (heel
 //               velocity − root velocity, projected: < 0), OR foot and root both move slower than
 //               slowSpeed on the floor plane (standing, squats, sit-to-stand).
-//   contact OFF when the lowest point is > offHeightM (5 cm) OR (horizontal world speed > slowSpeed AND the
-//               toe moves forwards relative to the root: > relOffSpeed, default 0).
+//   contact OFF when the lowest point is > offHeightM (5 cm) OR (horizontal world speed > slowSpeed AND
+//               either the toe and heel have both risen more than liftOffM (2 cm) above the lowest they
+//               were during this contact, or the toe moves forwards relative to the root: > relOffSpeed,
+//               default 0).
 // The relative-to-root test is the Zeni et al. 2008 idea (heel strike at the heel's most anterior
 // position relative to the pelvis, toe-off at the toe's most posterior one): on a treadmill the stance
 // foot slides back at belt speed in the lab frame but still moves backwards relative to the root, and
 // the world-speed test keeps feet planted while the pelvis moves over them (squats, sit-to-stand).
+// The lift-off test is relative to the toe and heel markers' own heights in this stance, so it does not depend on
+// where the marker sits on the foot: without it a running foot stayed "in contact" until its lowest
+// point was 5 cm above the floor (≈ 50 ms after force-plate toe-off, flight phases shrunk to 1–2
+// frames), and on a slow treadmill the stance foot, carried back by the belt, moved forwards relative to
+// the root only ≈ 30 ms after toe-off.
 // Height hysteresis is 4 → 5 cm so that a foot in contact is never reported more than 5 cm above the
 // floor (except during the minimum-duration wait below).
 // Minimum duration: a change must hold for minDurationS before it is committed; the event is then
@@ -30,9 +37,11 @@ export interface ContactOptions {
   readonly slowSpeed?: number;
   readonly relOffSpeed?: number;
   readonly minDurationS?: number;
+  /** Toe rise above its lowest height of the current contact that ends the contact (m). */
+  readonly liftOffM?: number;
 }
 
-export const CONTACT_DEFAULTS = { onHeightM: 0.04, offHeightM: 0.05, slowSpeed: 0.15, relOffSpeed: 0, minDurationS: 0.05 } as const;
+export const CONTACT_DEFAULTS = { onHeightM: 0.04, offHeightM: 0.05, slowSpeed: 0.15, relOffSpeed: 0, minDurationS: 0.05, liftOffM: 0.02 } as const;
 
 export interface GaitEvent {
   readonly type: 'heel_strike' | 'toe_off';
@@ -52,6 +61,9 @@ export interface FootState {
   readonly toeRel: number;
   /** Horizontal world speed of the root (m/s), 0 when it is missing. */
   readonly rootSpeed: number;
+  /** Heights of the toe and heel joints above the floor (m), NaN when missing. */
+  readonly toeHeight: number;
+  readonly heelHeight: number;
 }
 
 export interface ContactFrame extends PhysicalState {
@@ -89,6 +101,8 @@ function measure(f: PhysicalState, side: Side): Omit<FootState, 'contact'> {
     return v ? dot([v[0] - root[0], 0, v[2] - root[2]], f.heading) : NaN;
   };
   return {
+    toeHeight: joint(f.joints, `${side}_toe`)?.[1] ?? NaN,
+    heelHeight: joint(f.joints, `${side}_heel`)?.[1] ?? NaN,
     height: Number.isFinite(height) ? height : NaN,
     speed: n > 0 ? Math.hypot(sx / n, sz / n) : NaN,
     heelRel: rel(`${side}_heel`),
@@ -99,19 +113,24 @@ function measure(f: PhysicalState, side: Side): Omit<FootState, 'contact'> {
 
 interface SideState {
   contact: boolean | null;
+  /** Lowest toe and heel heights of the current contact (NaN while off the ground). */
+  toeLow: number;
+  heelLow: number;
   /** Time the pending change was first seen, or null. */
   pendingSince: number | null;
 }
 
 export function contacts(opts: ContactOptions = {}): OperatorFunction<PhysicalState, ContactFrame> {
   const o = { ...CONTACT_DEFAULTS, ...opts };
-  if (!(o.onHeightM > 0 && o.offHeightM >= o.onHeightM && o.slowSpeed > 0 && o.minDurationS >= 0)) {
-    throw new StageError(StageErrorCode.BAD_OPTIONS, 'contacts', 'need 0 < onHeightM ≤ offHeightM, slowSpeed > 0, minDurationS ≥ 0');
+  if (!(o.onHeightM > 0 && o.offHeightM >= o.onHeightM && o.slowSpeed > 0 && o.minDurationS >= 0 && o.liftOffM > 0)) {
+    throw new StageError(StageErrorCode.BAD_OPTIONS, 'contacts', 'need 0 < onHeightM ≤ offHeightM, slowSpeed > 0, minDurationS ≥ 0, liftOffM > 0');
   }
-  const wants = (m: Omit<FootState, 'contact'>, current: boolean): boolean => {
+  const wants = (m: Omit<FootState, 'contact'>, current: boolean, toeLow: number, heelLow: number): boolean => {
     if (!Number.isFinite(m.height)) return false;
     if (current) {
-      const moving = m.speed > o.slowSpeed && m.toeRel > o.relOffSpeed;
+      // A missing heel does not block a lift-off; a still foot never lifts off (sensor noise, weight shifts).
+      const lifted = m.toeHeight - toeLow > o.liftOffM && !(m.heelHeight - heelLow <= o.liftOffM);
+      const moving = m.speed > o.slowSpeed && (m.toeRel > o.relOffSpeed || lifted);
       return !(m.height > o.offHeightM || moving);
     }
     const slow = m.heelRel < 0 || (!(m.speed >= o.slowSpeed) && !(m.rootSpeed >= o.slowSpeed));
@@ -119,7 +138,7 @@ export function contacts(opts: ContactOptions = {}): OperatorFunction<PhysicalSt
   };
   return (source) =>
     defer(() => {
-      const side0 = (): SideState => ({ contact: null, pendingSince: null });
+      const side0 = (): SideState => ({ contact: null, toeLow: NaN, heelLow: NaN, pendingSince: null });
       const st: Record<Side, SideState> = { left: side0(), right: side0() };
       return source.pipe(
         map((f): ContactFrame => {
@@ -129,8 +148,8 @@ export function contacts(opts: ContactOptions = {}): OperatorFunction<PhysicalSt
             const m = measure(f, side);
             const s = st[side];
             if (s.contact === null) {
-              s.contact = wants(m, false); // initial state: no event, the change happened before we looked
-            } else if (wants(m, s.contact) !== s.contact) {
+              s.contact = wants(m, false, NaN, NaN); // initial state: no event, the change happened before we looked
+            } else if (wants(m, s.contact, s.toeLow, s.heelLow) !== s.contact) {
               s.pendingSince ??= f.t;
               if (f.t - s.pendingSince >= o.minDurationS - 1e-9) {
                 s.contact = !s.contact;
@@ -139,6 +158,12 @@ export function contacts(opts: ContactOptions = {}): OperatorFunction<PhysicalSt
               }
             } else {
               s.pendingSince = null;
+            }
+            // The stance's lowest toe height counts committed contact frames only (not a pending lift).
+            if (!s.contact) s.toeLow = s.heelLow = NaN;
+            else if (s.pendingSince === null) {
+              if (!(m.toeHeight >= s.toeLow) && Number.isFinite(m.toeHeight)) s.toeLow = m.toeHeight;
+              if (!(m.heelHeight >= s.heelLow) && Number.isFinite(m.heelHeight)) s.heelLow = m.heelHeight;
             }
             feet[side] = { contact: s.contact, ...m };
           }

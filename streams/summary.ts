@@ -3,7 +3,7 @@
 // the recording's annotations (C3D events, force plates): each annotation is matched to the nearest
 // detected event of the same type and side within EVENT_MATCH_WINDOW_S.
 import type { GaitEvent } from './contacts.js';
-import type { MetricsFrame, Metrics } from './metrics.js';
+import { type MetricsFrame, type Metrics, cadenceSpm } from './metrics.js';
 import type { QualityCheck } from './quality.js';
 import { StageError, StageErrorCode } from './stage-error.js';
 import type { Annotation, RecordingMeta } from './types.js';
@@ -37,7 +37,12 @@ export interface PipelineSummary {
   readonly com_model: string;
   readonly contacts: { readonly left: number; readonly right: number };
   readonly steps: number;
-  readonly cadence_spm: number | null;
+  /**
+   * Cadence over the WHOLE recording (all heel strikes, cadenceSpm). `metrics.cadence_spm` is the live
+   * value at the last frame, over the last CADENCE_WINDOW (12) strikes only: same definition, shorter
+   * window, so the two differ when the step rate changes during the recording.
+   */
+  readonly overall_cadence_spm: number | null;
   readonly events: readonly { type: GaitEvent['type']; side: GaitEvent['side']; t_s: number }[];
   readonly phases: readonly { name: string; start_s: number; end_s: number }[];
   readonly metrics: Metrics;
@@ -123,7 +128,6 @@ export function summarize(states: readonly MetricsFrame[], meta: RecordingMeta):
     if (neck) necks.push(neck[1]);
     prev = s;
   }
-  const span = (strikes[strikes.length - 1]?.t ?? 0) - (strikes[0]?.t ?? 0);
   const basis = heads.length ? 'head_joint' : necks.length ? 'neck_joint' : null;
   const summary: PipelineSummary = {
     frames: states.length,
@@ -142,7 +146,7 @@ export function summarize(states: readonly MetricsFrame[], meta: RecordingMeta):
     contacts: contactCount,
     // Gait: heel strikes; other assessments: foot repositionings (metrics.ts / steps.ts).
     steps: last.metrics.steps,
-    cadence_spm: last.assessment === 'gait' && strikes.length >= 2 && span > 0 ? (60 * (strikes.length - 1)) / span : null,
+    overall_cadence_spm: last.assessment === 'gait' ? cadenceSpm(strikes.map((e) => e.t)) : null,
     events: events.map((e) => ({ type: e.type, side: e.side, t_s: e.t })),
     phases,
     metrics: last.metrics,

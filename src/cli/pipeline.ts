@@ -37,7 +37,7 @@ export async function pipelineCommand(args: string[], io: CliIo): Promise<number
       const s = r.summary;
       io.out(
         `${r.file}: ${s.frames} frames at ${s.fps} Hz (${s.duration_s.toFixed(2)} s), ${r.assessment}; quality ${s.quality.passed ? 'passed' : 'FAILED'}; ` +
-          `steps ${s.steps}, cadence ${s.cadence_spm?.toFixed(1) ?? '–'} steps/min; phases ${s.phases.length}\n`,
+          `steps ${s.steps}, cadence ${s.overall_cadence_spm?.toFixed(1) ?? '–'} steps/min; phases ${s.phases.length}\n`,
       );
     }
   }

@@ -6,6 +6,7 @@ export type C3dValue = { readonly type: number; readonly dims: readonly number[]
 
 export interface C3dFile {
   readonly pointCount: number;
+  /** First frame number: TRIAL:ACTUAL_START_FIELD (32-bit) when present, else header word 4 (16-bit). */
   readonly firstFrame: number;
   readonly frameCount: number;
   readonly rate: number;
@@ -81,9 +82,14 @@ export function parseC3d(file: string, buf: Uint8Array): C3dFile {
       }
     }
   }
+  // The header's first frame is a 16-bit word: long captures that start after frame 65535 store the true
+  // number in TRIAL:ACTUAL_START_FIELD as two unsigned 16-bit words (low, high) — C3D user guide. Event
+  // times count from the capture's frame 1, so using the truncated header value would shift every event.
+  const actual = params.get('TRIAL:ACTUAL_START_FIELD')?.numbers;
+  const actualStart = actual && actual.length >= 2 ? ((actual[0] ?? 0) & 0xffff) + ((actual[1] ?? 0) & 0xffff) * 65536 : 0;
   const labels = [...(params.get('POINT:LABELS')?.strings ?? []), ...(params.get('POINT:LABELS2')?.strings ?? [])].slice(0, pointCount);
   while (labels.length < pointCount) labels.push(`POINT${labels.length + 1}`);
-  return { pointCount, firstFrame, frameCount, rate, scale, params, labels, points };
+  return { pointCount, firstFrame: actualStart > 0 ? actualStart : firstFrame, frameCount, rate, scale, params, labels, points };
 }
 
 function readParams(buf: Uint8Array, dv: DataView, start: number, bad: (m: string) => AdapterError, trunc: (m: string) => AdapterError): Map<string, C3dValue> {

@@ -2,6 +2,7 @@
 // extension only to break ties, so a misnamed file is still read by the right adapter.
 import { extname } from 'node:path';
 import type { SourceFormat } from '../types.js';
+import { delimiterOf, splitFields } from './fields.js';
 
 const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
@@ -53,14 +54,14 @@ export function detectFormat(name: string, bytes: Uint8Array): SourceFormat | un
       return undefined;
     }
   }
-  const cells = line.split(',');
-  if (cells.length > 1 && cells.every((c) => c.trim() !== '' && Number.isFinite(Number(c)))) {
+  const cells = splitFields(line, delimiterOf(line));
+  if (cells.length > 1 && cells.every((c) => c !== '' && Number.isFinite(Number(c)))) {
     // UI-PRMD text files have no header: 66 columns = Kinect (22 joints), 117 = Vicon (39 markers).
     if (cells.length === 66 && /_(positions|angles)/i.test(name)) return 'uiprmd-kinect';
     if (cells.length === 117) return 'uiprmd-vicon';
     return undefined;
   }
-  const lower = cells.map((c) => c.trim().toLowerCase());
+  const lower = cells.map((c) => c.toLowerCase());
   if ((lower[0] === 't' || lower[0] === 'time') && lower.some((c) => /_x$/.test(c))) return 'csv';
   if (lower.includes('score') || lower.includes('name')) return 'scores';
   return undefined;

@@ -4,6 +4,7 @@ import { AdapterError, AdapterErrorCode } from '../errors.js';
 import { JOINT_COUNT, JOINT_INDEX, type JointName } from '../skeleton.js';
 import type { PhaseLabel, Recording, SourceFormat } from '../types.js';
 import { buildRecording, nanJoints, type AdapterOptions, type SourceFile } from './common.js';
+import { delimiterOf, splitFields } from './fields.js';
 
 export interface GenericOptions extends AdapterOptions {
   /** Units of the positions (default m). Axes must already be y up, right-handed. */
@@ -41,7 +42,9 @@ function isJoint(name: string): name is JointName {
 function parseCsv(file: string, text: string, scale: number): Table {
   const bad = (m: string): AdapterError => new AdapterError(AdapterErrorCode.MALFORMED, file, `not a skeleton CSV: ${m}`);
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  const header = (lines[0] ?? '').split(',').map((c) => c.trim());
+  // Comma-separated, or whitespace-delimited (any run of spaces/tabs), decided by the header line.
+  const delimiter = delimiterOf(lines[0] ?? '');
+  const header = splitFields(lines[0] ?? '', delimiter);
   if (!['t', 'time'].includes(header[0]?.toLowerCase() ?? '')) throw bad('first column must be t');
   const cols: { joint: JointName; axis: number; col: number }[] = [];
   const unknown: string[] = [];
@@ -60,7 +63,9 @@ function parseCsv(file: string, text: string, scale: number): Table {
   const joints = nanJoints(n);
   const phases: (string | undefined)[] = [];
   for (let i = 0; i < n; i++) {
-    const f = (lines[i + 1] ?? '').split(',');
+    const f = splitFields(lines[i + 1] ?? '', delimiter);
+    // An empty phase in the last column leaves no field (whitespace) or only a trailing comma: no phase.
+    if (phaseCol === header.length - 1 && f.length === header.length - 1) f.push('');
     if (f.length !== header.length) {
       const code = i === n - 1 && f.length < header.length ? AdapterErrorCode.TRUNCATED : AdapterErrorCode.MALFORMED;
       throw new AdapterError(code, file, `row ${i + 2} has ${f.length} of ${header.length} fields`);

@@ -4,6 +4,7 @@ import { AdapterError, AdapterErrorCode } from '../errors.js';
 import { JOINT_COUNT, JOINT_INDEX, type Side } from '../skeleton.js';
 import type { Annotation, Provenance } from '../types.js';
 import { readSource } from './common.js';
+import { splitWhitespace } from './fields.js';
 import type { JointTrack } from './resample.js';
 
 export const CONTACT_THRESHOLD_N = 20;
@@ -24,23 +25,44 @@ export interface GrfData {
   readonly provenance: Provenance;
 }
 
+/**
+ * Header lines of an OpenSim Storage (.mot/.sto) file, by key name: `nRows=1501`, `datarows 901`
+ * (older files) and padding with runs of tabs all read the same. Keys are lower-cased.
+ */
+export function motHeader(lines: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const l of lines) {
+    const m = /^\s*([A-Za-z_][\w.]*)\s*(?:=\s*|\s+)(\S.*?)\s*$/.exec(l);
+    if (m) out.set((m[1] ?? '').toLowerCase(), m[2] ?? '');
+  }
+  return out;
+}
+
+/**
+ * An OpenSim Storage table: header up to `endheader`, one line of column labels, then rows of numbers.
+ * Whitespace-delimited by specification: any run of spaces/tabs separates fields, ends ignored.
+ * Declared counts (nRows/datarows, nColumns/datacolumns), when present, are checked by name.
+ */
 export function parseMot(file: string, text: string): { columns: string[]; rows: Float64Array[] } {
   const lines = text.split(/\r?\n/);
   const end = lines.findIndex((l) => l.trim().toLowerCase() === 'endheader');
   if (end < 0) throw new AdapterError(AdapterErrorCode.MALFORMED, file, 'not a valid .mot: no endheader line');
-  const columns = (lines[end + 1] ?? '')
-    .split('\t')
-    .map((c) => c.trim())
-    .filter((c) => c !== '');
+  const header = motHeader(lines.slice(0, end));
+  const columns = splitWhitespace(lines[end + 1] ?? '');
+  const declaredColumns = Number(header.get('ncolumns') ?? header.get('datacolumns'));
+  if (Number.isInteger(declaredColumns) && declaredColumns !== columns.length)
+    throw new AdapterError(AdapterErrorCode.MALFORMED, file, `.mot declares ${declaredColumns} columns but labels ${columns.length}`);
   const rows: Float64Array[] = [];
   for (let i = end + 2; i < lines.length; i++) {
-    const l = lines[i] ?? '';
-    if (l.trim() === '') continue;
-    const f = l.trim().split(/\s+/).map(Number);
+    const f = splitWhitespace(lines[i] ?? '').map(Number);
+    if (f.length === 0) continue;
     if (f.length < columns.length || f.some((v) => Number.isNaN(v)))
       throw new AdapterError(AdapterErrorCode.MALFORMED, file, `.mot line ${i + 1} is not ${columns.length} numbers`);
     rows.push(Float64Array.from(f.slice(0, columns.length)));
   }
+  const declaredRows = Number(header.get('nrows') ?? header.get('datarows'));
+  if (Number.isInteger(declaredRows) && rows.length < declaredRows)
+    throw new AdapterError(AdapterErrorCode.TRUNCATED, file, `truncated .mot: ${rows.length} of ${declaredRows} declared rows`);
   return { columns, rows };
 }
 

@@ -4,6 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { AdapterError, AdapterErrorCode } from '../errors.js';
 import type { Recording } from '../types.js';
 import { buildRecording, readSource, type AdapterOptions, type SourceFile } from './common.js';
+import { splitWhitespace } from './fields.js';
 import { grfAnnotations, readGrfBeside } from './grf.js';
 import { markersToJoints, type MarkerData } from './markers.js';
 
@@ -17,37 +18,65 @@ export interface TrcData extends MarkerData {
 
 const UNIT_SCALE: Readonly<Record<string, number>> = { mm: 0.001, cm: 0.01, m: 1 };
 
+/**
+ * The cells of one TRC data row, for `width` columns. The format is tab-delimited and positional: an
+ * empty cell between two tabs is a missing coordinate, so tabs are NOT collapsed here. Trailing
+ * separators beyond `width` are ignored (and so are extra cells: the
+ * reader takes the first `width`, as before). A row without tabs is whitespace-delimited (some exporters
+ * write spaces); it has no empty cells, so runs of whitespace separate there.
+ */
+export function trcRowCells(line: string, width: number): string[] {
+  const body = line.replace(/[\r\n]+$/, '');
+  if (!body.includes('\t')) return splitWhitespace(body);
+  const cells = body.split('\t').map((c) => c.trim());
+  while (cells.length > width && cells[cells.length - 1] === '') cells.pop();
+  return cells;
+}
+
+/**
+ * Header lines 2 (keys) and 3 (values), matched by NAME: both are split on runs of whitespace, so
+ * exporters that pad with runs of tabs or trailing tabs (`100.0\t\t100.0\t\t238…`) read the same.
+ */
+export function trcHeader(keysLine: string, valuesLine: string): Map<string, string> {
+  const keys = splitWhitespace(keysLine);
+  const vals = splitWhitespace(valuesLine);
+  return new Map(keys.map((k, i) => [k.toLowerCase(), vals[i] ?? '']));
+}
+
 /** Parses a TRC's text; marker positions are converted to metres (axes are already y up). */
 export function parseTrc(file: string, text: string): TrcData {
   const lines = text.split(/\r?\n/);
   const bad = (msg: string): AdapterError => new AdapterError(AdapterErrorCode.MALFORMED, file, `not a valid TRC: ${msg}`);
   if (!lines[0]?.startsWith('PathFileType')) throw bad('line 1 does not start with PathFileType');
-  const keys = (lines[1] ?? '').split('\t').map((s) => s.trim());
-  const vals = (lines[2] ?? '').split('\t').map((s) => s.trim());
-  const header = new Map(keys.map((k, i) => [k, vals[i] ?? '']));
-  const rate = Number(header.get('DataRate'));
-  const declaredFrames = Number(header.get('NumFrames'));
-  const unitsRaw = header.get('Units') ?? '';
-  const unitScale = UNIT_SCALE[unitsRaw];
-  if (!(rate > 0 && rate < 100_000)) throw bad(`DataRate "${header.get('DataRate') ?? ''}" is not a positive number`);
+  const header = trcHeader(lines[1] ?? '', lines[2] ?? '');
+  const rateRaw = header.get('datarate') ?? header.get('camerarate') ?? '';
+  const rate = Number(rateRaw);
+  const declaredFrames = Number(header.get('numframes'));
+  const unitsRaw = header.get('units') ?? '';
+  const unitScale = UNIT_SCALE[unitsRaw.toLowerCase()];
+  if (!(rate > 0 && rate < 100_000)) throw bad(`DataRate "${rateRaw}" is not a positive number`);
   if (unitScale === undefined) throw bad(`Units "${unitsRaw}" is not mm, cm or m`);
   if (!Number.isInteger(declaredFrames) || declaredFrames < 0) throw bad('NumFrames is not a count');
-  const nameFields = (lines[3] ?? '').split('\t');
-  if (nameFields[0]?.trim() !== 'Frame#') throw bad('line 4 does not start with Frame#');
-  // Each marker name is followed by two empty fields: names sit at columns 2, 5, 8, …
-  const names: string[] = [];
-  for (let c = 2; c < nameFields.length; c += 3) {
-    const nm = nameFields[c]?.trim() ?? '';
-    if (nm === '') break;
-    names.push(nm);
-  }
+  // Marker names: the fields after Frame# and Time. Names are separated by one or more tabs (each is
+  // followed by two empty fields in the usual layout) and may themselves contain spaces.
+  const nameFields = (lines[3] ?? '')
+    .split('\t')
+    .map((c) => c.trim())
+    .filter((c) => c !== '');
+  if (nameFields[0] !== 'Frame#') throw bad('line 4 does not start with Frame#');
+  if (nameFields[1]?.toLowerCase() !== 'time') throw bad('line 4: the second column is not Time');
+  const names = nameFields.slice(2);
   if (names.length === 0) throw bad('no marker names on line 4');
+  const declaredMarkers = Number(header.get('nummarkers'));
+  if (Number.isInteger(declaredMarkers) && declaredMarkers !== names.length) {
+    throw bad(`NumMarkers is ${declaredMarkers} but line 4 names ${names.length} markers`);
+  }
   const rows: number[][] = [];
   const width = 2 + names.length * 3;
   for (let li = 5; li < lines.length; li++) {
     const line = lines[li] ?? '';
     if (line.trim() === '') continue;
-    const f = line.split('\t');
+    const f = trcRowCells(line, width);
     if (f.length < width) {
       const last = li === lines.length - 1 || lines.slice(li + 1).every((l) => l.trim() === '');
       if (last) throw new AdapterError(AdapterErrorCode.TRUNCATED, file, `truncated: line ${li + 1} has ${f.length} of ${width} fields`);
@@ -55,7 +84,7 @@ export function parseTrc(file: string, text: string): TrcData {
     }
     const row = new Array<number>(width);
     for (let c = 0; c < width; c++) {
-      const s = (f[c] ?? '').trim();
+      const s = f[c] ?? '';
       // Empty cells and "nan" are missing; anything else must be a number.
       const v = s === '' || /^nan$/i.test(s) ? NaN : Number(s);
       if (Number.isNaN(v) && s !== '' && !/^nan$/i.test(s)) throw bad(`line ${li + 1} column ${c + 1}: "${s.slice(0, 20)}" is not a number`);

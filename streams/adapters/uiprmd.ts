@@ -5,6 +5,7 @@ import { AdapterError, AdapterErrorCode } from '../errors.js';
 import { JOINT_COUNT, JOINT_INDEX, SIDES, type JointName } from '../skeleton.js';
 import type { Assessment, Recording } from '../types.js';
 import { buildRecording, nanJoints, readSource, type AdapterOptions, type SourceFile } from './common.js';
+import { delimiterOf, splitFields } from './fields.js';
 import { markersToJoints } from './markers.js';
 import { apply, axisRotation, mul, type Mat3 } from './rotation.js';
 import { estimateHeel, HEEL_ESTIMATE_NOTE } from './heel.js';
@@ -24,18 +25,27 @@ export function uiprmdLabels(name: string): { assessment?: Assessment; subject?:
 }
 export const VICON_FPS = 100;
 
-/** Comma-separated numbers, one frame a line, every line `width` values. */
+/**
+ * Numbers, one frame a line, every line `width` values: comma-separated as UI-PRMD ships them (a
+ * trailing comma adds no field), or whitespace-delimited (any run of spaces/tabs separates) — the
+ * delimiter is taken from the first line and holds for the whole file.
+ */
 export function parseNumberRows(file: string, text: string, width: number): Float64Array[] {
   const rows: Float64Array[] = [];
   const lines = text.split(/\r?\n/);
+  const delimiter = delimiterOf(lines.find((l) => l.trim() !== '') ?? '');
   for (let i = 0; i < lines.length; i++) {
     const l = (lines[i] ?? '').trim();
     if (l === '') continue;
-    const v = l.split(',').map(Number);
+    const v = splitFields(l, delimiter).map((c) => (c === '' ? NaN : Number(c)));
     if (v.length !== width || v.some((x) => !Number.isFinite(x))) {
       const last = lines.slice(i + 1).every((x) => x.trim() === '');
       const code = last && v.length < width ? AdapterErrorCode.TRUNCATED : AdapterErrorCode.MALFORMED;
-      throw new AdapterError(code, file, `line ${i + 1}: expected ${width} comma-separated numbers, got ${v.length}`);
+      throw new AdapterError(
+        code,
+        file,
+        `line ${i + 1}: expected ${width} ${delimiter === 'comma' ? 'comma-separated' : 'whitespace-separated'} numbers, got ${v.length}`,
+      );
     }
     rows.push(Float64Array.from(v));
   }

@@ -68,9 +68,18 @@ describe('contacts', () => {
     const out = await run(frames);
     expect(out.flatMap((f) => f.events)).toEqual([]);
     expect(out.every((f) => f.contacts.left && f.contacts.right)).toBe(true);
-    // Hovering at 4.5 cm stays in contact once in contact (off threshold 5 cm)…
-    const hover = await run(Array.from({ length: 30 }, (_, k) => frame(k / FPS, k >= 5 ? { joints: moved(LEFT_FOOT, [0, 0.045, 0]) } : {})));
+    // A foot in contact that rises 1.5 cm stays in contact (within the 2 cm lift-off band, below 5 cm)…
+    const hover = await run(Array.from({ length: 30 }, (_, k) => frame(k / FPS, k >= 5 ? { joints: moved(LEFT_FOOT, [0, 0.015, 0]) } : {})));
     expect(hover[29]!.contacts.left).toBe(true);
+    // …one that rises 3 cm while moving (0.6 m/s) has lifted off, although its lowest point is still below
+    // the 5 cm off height (before the lift-off test it stayed "in contact" up to 5 cm: running feet never
+    // left the ground); the same rise without moving (a noisy sensor, a weight shift) is not a lift-off.
+    const rise = (move: boolean) => (k: number) => frame(k / FPS, k >= 5 ? { joints: moved(LEFT_FOOT, [0, 0.03, move ? 0.01 * (k - 4) : 0]) } : {});
+    const lifted = await run(Array.from({ length: 30 }, (_, k) => rise(true)(k)));
+    expect(lifted[10]!.contacts.left).toBe(false);
+    expect(lifted.flatMap((f) => f.events)[0]).toEqual({ type: 'toe_off', side: 'left', t: 5 / FPS });
+    const still = await run(Array.from({ length: 30 }, (_, k) => rise(false)(k)));
+    expect(still.every((f) => f.contacts.left)).toBe(true);
     // …but a foot that starts at 4.5 cm never makes contact (on threshold 4 cm).
     const start = await run(Array.from({ length: 30 }, (_, k) => frame(k / FPS, { joints: moved(LEFT_FOOT, [0, 0.045, 0]) })));
     expect(start[29]!.feet.left.height).toBeCloseTo(0.045, 3);

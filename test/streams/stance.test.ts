@@ -4,7 +4,16 @@ import { type StanceType, classifyStance, stanceTracker } from '../../streams/st
 import type { Vec3 } from '../../streams/vec3.js';
 import { RIGHT_FOOT, type V3, moved, pose } from './synthetic.js';
 
-const foot = (height: number): FootState => ({ contact: height < 0.04, height, speed: 0, heelRel: 0, toeRel: 0, rootSpeed: 0 });
+const foot = (height: number): FootState => ({
+  contact: height < 0.04,
+  height,
+  toeHeight: height,
+  heelHeight: height,
+  speed: 0,
+  heelRel: 0,
+  toeRel: 0,
+  rootSpeed: 0,
+});
 const FWD: Vec3 = [0, 0, 1];
 
 /** A frame for the classifier: feet at the given heights, the right foot shifted by `rightAt` (x, z). */

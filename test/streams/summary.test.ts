@@ -51,7 +51,7 @@ describe('summary', () => {
       quality: { passed: true },
       contacts: { left: 1, right: 1 },
       steps: 0,
-      cadence_spm: null,
+      overall_cadence_spm: null,
       events: [],
       phases: [{ name: 'static', start_s: 0 }],
       body_height_basis: 'head_joint',

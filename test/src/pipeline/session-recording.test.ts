@@ -27,7 +27,7 @@ describe.runIf(hasMotionData)('session recordings (.jmrl) as pipeline input', ()
     const fromSession = summarize(await processRecording(session, 'gait'), session.meta);
     const fromFile = summarize(await processRecording(walk, 'gait'), walk.meta);
     expect(fromSession.steps).toBe(fromFile.steps);
-    expect(fromSession.cadence_spm!).toBeCloseTo(fromFile.cadence_spm!, 0);
+    expect(fromSession.overall_cadence_spm!).toBeCloseTo(fromFile.overall_cadence_spm!, 0);
   });
 
   it('refuses a file that is not a session recording, naming it', async () => {

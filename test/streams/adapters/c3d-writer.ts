@@ -8,6 +8,10 @@ export interface C3dWriteInput {
   /** Positive: int16 storage at this many mm per unit. */
   readonly scale: number;
   readonly events?: readonly { context: string; label: string; t: number }[];
+  /** Header word 4 (16-bit first frame); default 1. */
+  readonly headerFirstFrame?: number;
+  /** TRIAL:ACTUAL_START_FIELD (32-bit first frame as low/high words), written when given. */
+  readonly actualStart?: number;
 }
 
 type Param = { name: string; group: number; type: -1 | 2 | 4; dims: number[]; bytes: Uint8Array };
@@ -54,6 +58,12 @@ export function writeC3d(input: C3dWriteInput): Uint8Array {
       ),
     });
   }
+  if (input.actualStart !== undefined) {
+    const words = new Uint8Array(4);
+    new DataView(words.buffer).setUint16(0, input.actualStart % 65536, true);
+    new DataView(words.buffer).setUint16(2, Math.floor(input.actualStart / 65536), true);
+    params.push({ name: 'ACTUAL_START_FIELD', group: 3, type: 2, dims: [2], bytes: words });
+  }
   const records: Uint8Array[] = [];
   const group = (id: number, name: string): Uint8Array => {
     const r = new Uint8Array(2 + name.length + 3);
@@ -63,7 +73,7 @@ export function writeC3d(input: C3dWriteInput): Uint8Array {
     new DataView(r.buffer).setInt16(2 + name.length, 3, true);
     return r;
   };
-  records.push(group(1, 'POINT'), group(2, 'EVENT'));
+  records.push(group(1, 'POINT'), group(2, 'EVENT'), group(3, 'TRIAL'));
   params.forEach((p, k) => {
     const r = new Uint8Array(2 + p.name.length + 2 + 2 + p.dims.length + p.bytes.length + 1);
     const dv = new DataView(r.buffer);
@@ -88,8 +98,9 @@ export function writeC3d(input: C3dWriteInput): Uint8Array {
   out[1] = 0x50;
   dv.setUint16(2, n, true);
   dv.setUint16(4, 0, true);
-  dv.setUint16(6, 1, true);
-  dv.setUint16(8, input.frames, true);
+  const first = input.headerFirstFrame ?? 1;
+  dv.setUint16(6, first, true);
+  dv.setUint16(8, first + input.frames - 1, true);
   dv.setFloat32(12, input.scale, true);
   dv.setUint16(16, dataBlock, true);
   dv.setFloat32(20, input.rate, true);

@@ -112,6 +112,26 @@ describe.skipIf(!hasMotionData)('C3D layouts the shared files lack (written from
         { type: 'toe_off', side: 'left', t_s: expect.closeTo(0.25, 5) as unknown as number, source: 'c3d-event' },
         { type: 'heel_strike', side: 'right', t_s: expect.closeTo(1.5, 5) as unknown as number, source: 'c3d-event' },
       ]);
+      // A capture starting at frame 70001 (past the header's 16-bit word, which holds 70001 mod 65536):
+      // event times count from the capture's frame 1, so they are offset by TRIAL:ACTUAL_START_FIELD.
+      const late = join(dir, 'late.c3d');
+      const start = 70001;
+      await writeFile(
+        late,
+        writeC3d({
+          labels: keep.map((p) => src.labels[p]!),
+          points,
+          frames,
+          rate: 150,
+          scale: 0.2,
+          headerFirstFrame: start % 65536,
+          actualStart: start,
+          events: [{ context: 'Right', label: 'Foot Strike', t: (start - 1) / 150 + 1.5 }],
+        }),
+      );
+      const lateRec = await readRecording(late, { fps: 150 });
+      expect(lateRec.meta.annotations.map((a) => a.t_s)).toEqual([expect.closeTo(1.5, 4)]);
+      expect(lateRec.meta.provenance[0]!.notes[0]).toMatch(/frames 70001–70300/);
       // 4 frames at 150 Hz = 0.027 s: a short gap, interpolated and reported.
       expect(rec.meta.gaps).toEqual([
         {

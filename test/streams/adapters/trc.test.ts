@@ -1,7 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import { describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AdapterError, AdapterErrorCode } from '../../../streams/errors.js';
 import { readRecording } from '../../../streams/adapters/read-recording.js';
-import { parseTrc } from '../../../streams/adapters/trc.js';
+import { parseTrc, trcHeader, trcRowCells, type TrcData } from '../../../streams/adapters/trc.js';
 import { hasMotionData, motion } from '../../helpers/motion-data.js';
 import { count, medianCoord, pos, segment } from './helpers.js';
 
@@ -94,5 +97,96 @@ describe.skipIf(!hasMotionData)('TRC adapter (real recordings)', () => {
     const rec = await readRecording(motion('opensim-gait', 'subject01_walk1.trc'), { fps: 100 });
     expect(rec.meta.fps).toBe(100);
     expect(rec.frames).toHaveLength(251);
+  });
+});
+
+// Real exporters pad TRC header lines with runs of tabs and trailing tabs; the same recording
+// re-delimited every way the specification allows must parse to the same data.
+describe.skipIf(!hasMotionData)('TRC adapter: header and row delimiters by the specification', () => {
+  let dir: string;
+  let lines: string[];
+  let reference: TrcData;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'trc-ws-'));
+    const text = await readFile(motion('opensim-gait', 'subject01_static.trc'), 'utf8');
+    lines = text.split('\n');
+    reference = parseTrc('subject01_static.trc', text);
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const withLines = (edit: (l: string, i: number) => string): string => lines.map(edit).join('\n');
+  const same = (got: TrcData): void => {
+    expect(got.rate).toBe(reference.rate);
+    expect(got.units).toBe('mm');
+    expect(got.declaredFrames).toBe(reference.declaredFrames);
+    expect([...got.times]).toEqual([...reference.times]);
+    expect([...got.markers.keys()]).toEqual([...reference.markers.keys()]);
+    for (const [name, data] of reference.markers) expect([...got.markers.get(name)!]).toEqual([...data]);
+  };
+  const runsOfTabs = (l: string): string => l.trim().split(/\s+/).join('\t\t') + '\t'.repeat(40);
+
+  it('header values separated by runs of tabs with trailing tabs (the OpenSim example layout)', () => {
+    const text = withLines((l, i) => (i === 1 ? l.trim() + '\t'.repeat(60) : i === 2 ? runsOfTabs(l) : l));
+    expect(text.split('\n')[2]).toMatch(/^60\.00\t\t60\.00\t\t300\t\t49\t\tmm\t\t/);
+    same(parseTrc('tabs.trc', text));
+  });
+
+  it('header keys mapped by name: reordered columns, spaces for tabs, lower-case keys', () => {
+    const keys = lines[1]!.trim().split(/\s+/);
+    const vals = lines[2]!.trim().split(/\s+/);
+    const order = keys.map((_, i) => i).reverse();
+    const text = withLines((l, i) => (i === 1 ? order.map((k) => keys[k]!.toLowerCase()).join('   ') : i === 2 ? order.map((k) => vals[k]).join(' \t ') : l));
+    same(parseTrc('reordered.trc', text));
+  });
+
+  it('marker names with single tabs, data rows with trailing tabs or written with spaces', () => {
+    const names = lines[3]!.split('\t').filter((c) => c.trim() !== '');
+    const spaced = withLines((l, i) => (i === 3 ? names.join('\t') : i >= 5 && l.trim() !== '' ? l.trim().split('\t').join('   ') : l));
+    same(parseTrc('spaces.trc', spaced));
+    const trailing = withLines((l, i) => (i >= 5 && l.trim() !== '' ? l + '\t\t\t' : l));
+    same(parseTrc('trailing.trc', trailing));
+  });
+
+  it('an empty cell between tabs is still a missing coordinate (rows are positional)', () => {
+    const cells = trcRowCells('1\t0\t1.5\t\t\t4\t5\t6\t\t', 8);
+    expect(cells).toEqual(['1', '0', '1.5', '', '', '4', '5', '6']);
+    expect(trcHeader('DataRate\t\tUnits\t\t', '100.0\t\tmm\t\t\t')).toEqual(
+      new Map([
+        ['datarate', '100.0'],
+        ['units', 'mm'],
+      ]),
+    );
+  });
+
+  it('the whole adapter reads the re-delimited file; NumMarkers that disagrees with line 4 is refused', async () => {
+    const path = join(dir, 'static_tabs.trc');
+    await writeFile(
+      path,
+      withLines((l, i) => (i === 2 ? runsOfTabs(l) : l)),
+    );
+    const rec = await readRecording(path);
+    expect(rec.frames).toHaveLength(300);
+    expect(segment(rec, 'right_knee', 'right_ankle')).toBeCloseTo(0.443, 2);
+    const wrong = join(dir, 'wrong_count.trc');
+    await writeFile(
+      wrong,
+      withLines((l, i) => (i === 2 ? l.replace('\t49\t', '\t48\t') : l)),
+    );
+    const err = await readRecording(wrong).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AdapterError);
+    expect((err as AdapterError).code).toBe(AdapterErrorCode.MALFORMED);
+    expect((err as AdapterError).message).toMatch(/NumMarkers is 48 but line 4 names 49/);
+  });
+
+  it('Hamner run (header lines ending in long runs of tabs): 600 frames at 60 Hz, 41 markers, mm', async () => {
+    const text = await readFile(motion('opensim-hamner-run', 'subject02_running.trc'), 'utf8');
+    expect(text.split('\n')[2]).toMatch(/\t{20}/);
+    const data = parseTrc('subject02_running.trc', text);
+    expect(data).toMatchObject({ rate: 60, units: 'mm', declaredFrames: 600 });
+    expect(data.times).toHaveLength(600);
+    expect(data.markers.size).toBe(41);
+    expect(data.times[599]).toBeCloseTo(599 / 60, 9);
   });
 });
