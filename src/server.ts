@@ -203,6 +203,8 @@ export async function createServer(config: Readonly<Config>, deps: ServerDeps): 
     idleTimeoutS: IDLE_TIMEOUT_S,
     maxMsgsPerS: config.maxMsgsPerS,
     floodCloseS: FLOOD_CLOSE_S,
+    maxInvalidMsgs: config.maxInvalidMsgs,
+    invalidMsgsWindowS: config.invalidMsgsWindowS,
   };
   ingestRoute(app, limits, { uws, auth, codec, sessions, nowMs: () => clock.now(), onError, onSend: onSend('ingest'), accepting: () => accepting });
   liveRoute(app, limits, {
