@@ -210,11 +210,12 @@ describe.skipIf(!hasMotionData)('live server with the real pipeline and inferenc
     }
   }, 120_000);
 
-  it('graceful shutdown answers in-flight frames, finalises the recording and closes with SHUTDOWN', async () => {
+  it('graceful shutdown with no resume window answers in-flight frames, finalises the recording and closes with SHUTDOWN', async () => {
+    // (Inside a resume window the session is suspended instead: test/integration/serve-restart-resume.test.ts.)
     const bus = createInProcessBus();
     const events = captureCompleted(bus);
     const dataDir = await mkdtemp(join(tmpdir(), 'jm-server-shutdown-'));
-    const h = await startServer({ dataDir, deps: servingDeps(bus) });
+    const h = await startServer({ dataDir, env: { RESUME_WINDOW_S: '0' }, deps: servingDeps(bus) });
     const c = await Client.connect(h.ws, 'ingest', device());
     c.send(HELLO);
     await c.until('ready', () => c.of('ready').length === 1);
