@@ -46,6 +46,9 @@ export interface Config {
   readonly maxPayloadBytes: number;
   readonly maxBackpressureBytes: number;
   readonly maxMsgsPerS: number;
+  /** More than this many invalid messages within invalidMsgsWindowS close the connection with 4002. */
+  readonly maxInvalidMsgs: number;
+  readonly invalidMsgsWindowS: number;
   readonly modelCache: number;
   readonly logLevel: LogLevel;
 }
@@ -247,6 +250,22 @@ const SETTINGS: readonly Setting[] = [
     description: 'Messages per second per connection before RATE_LIMITED.',
   },
   {
+    key: 'maxInvalidMsgs',
+    env: 'MAX_INVALID_MSGS',
+    flag: '--max-invalid-msgs',
+    default: '16',
+    schema: int(1, 100_000),
+    description: 'Messages the codec rejects (not msgpack, unknown type, bad field) per INVALID_MSGS_WINDOW_S; one more closes with 4002.',
+  },
+  {
+    key: 'invalidMsgsWindowS',
+    env: 'INVALID_MSGS_WINDOW_S',
+    flag: '--invalid-msgs-window-s',
+    default: '10',
+    schema: int(1, 3600),
+    description: 'Sliding window over which MAX_INVALID_MSGS is counted (s).',
+  },
+  {
     key: 'modelCache',
     env: 'MODEL_CACHE',
     flag: '--model-cache',
@@ -435,6 +454,8 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     maxPayloadBytes: get<number>('maxPayloadBytes'),
     maxBackpressureBytes: get<number>('maxBackpressureBytes'),
     maxMsgsPerS: get<number>('maxMsgsPerS'),
+    maxInvalidMsgs: get<number>('maxInvalidMsgs'),
+    invalidMsgsWindowS: get<number>('invalidMsgsWindowS'),
     modelCache: get<number>('modelCache'),
     logLevel: get<LogLevel>('logLevel'),
   });

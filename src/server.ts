@@ -191,10 +191,12 @@ export async function createServer(config: Readonly<Config>, deps: ServerDeps): 
     },
   );
 
-  // Crash recovery before accepting traffic: unfinished recordings are finalised and published.
-  const { recovered, failed } = await recordings.recover();
+  // Before accepting traffic: sessions a graceful shutdown suspended inside their resume window are
+  // reopened for their devices; every other unfinished recording (a crash) is finalised and published.
+  const { recovered, resumable, failed } = await recordings.recover(clock.now());
   await sessions.publishRecovered(recovered);
-  if (recovered.length + failed.length > 0) logger.info('recordings recovered at start', { recovered: recovered.length, failed });
+  if (recovered.length + resumable.length + failed.length > 0)
+    logger.info('recordings recovered at start', { recovered: recovered.length, resumable: resumable.length, failed });
 
   const livePeers = new Set<WsPeer>();
   const limits: WsLimits = {
@@ -203,6 +205,8 @@ export async function createServer(config: Readonly<Config>, deps: ServerDeps): 
     idleTimeoutS: IDLE_TIMEOUT_S,
     maxMsgsPerS: config.maxMsgsPerS,
     floodCloseS: FLOOD_CLOSE_S,
+    maxInvalidMsgs: config.maxInvalidMsgs,
+    invalidMsgsWindowS: config.invalidMsgsWindowS,
   };
   ingestRoute(app, limits, { uws, auth, codec, sessions, nowMs: () => clock.now(), onError, onSend: onSend('ingest'), accepting: () => accepting });
   liveRoute(app, limits, {
@@ -253,6 +257,9 @@ export async function createServer(config: Readonly<Config>, deps: ServerDeps): 
       s === false ? reject(new StartupError('LISTEN_FAILED', `cannot listen on ${config.host}:${config.port}`)) : resolve(s),
     );
   });
+  // Restored sessions announce themselves to dashboards (app.publish), which uWS only allows on a
+  // listening app; no socket can be served before this continuation runs.
+  sessions.restore(resumable);
   const port = uws.us_socket_local_port(listenSocket as never);
   logger.info('server listening', { host: config.host, port, backend: deps.inference.backend });
 

@@ -110,6 +110,8 @@ export class IngestClient {
   private pendingTimer: unknown;
   private sleepTimer: unknown;
   private pumpTimer: unknown;
+  /** Ends a handshake waiting for `ready` (set while one waits). */
+  private abortHandshake: (() => void) | undefined;
   /** Highest seq written to the CURRENT socket (reset to resumeFromSeq − 1 on a resume). */
   private sentUpTo = -1;
   /** Highest seq ever written (to tell resends from first sends). */
@@ -231,7 +233,11 @@ export class IngestClient {
     return s === 'ended' || s === 'failed' || s === 'closed';
   }
 
-  /** Opens a socket, sends hello (with resume when given) and waits for ready. */
+  /**
+   * Opens a socket, sends hello (with resume when given) and waits for ready. Until `ready` the socket
+   * belongs to the handshake, and every way out of it that is not `ready` closes the socket: one left
+   * open would keep the app (or `jepa-motion replay`) alive after the failure was reported.
+   */
   private async handshake(resume: Hello['resume']): Promise<void> {
     const timeouts = this.opts.timeouts ?? {};
     const ws = await openSocket(this.Ctor, this.endpoint, this.opts.token, timeouts.connectMs ?? 10_000, this.timers);
@@ -239,44 +245,53 @@ export class IngestClient {
       ws.close(1000);
       return;
     }
-    const ready = await new Promise<Ready>((resolve, reject) => {
-      const readyMs = timeouts.readyMs ?? 10_000;
-      const timer = this.timers.setTimeout(() => {
-        reject(new ClientError(ClientErrorCode.TIMEOUT, `no ready within ${readyMs} ms`));
-        ws.close(1000);
-      }, readyMs);
-      const done = (err: ClientError | undefined, r?: Ready) => {
-        this.timers.clearTimeout(timer);
-        if (err) {
-          ws.onmessage = ws.onclose = null;
-          reject(err);
-        } else if (r) resolve(r);
-      };
-      ws.onmessage = (ev) => {
-        const msg = this.decode(ev.data);
-        if (!msg) return done(new ClientError(ClientErrorCode.BAD_SERVER_MESSAGE, 'invalid message from the server before ready'));
-        if (msg.type === 'ready') {
-          done(undefined, msg);
-        } else if (msg.type === 'error') {
-          const code =
-            msg.code === 'RESUME_FAILED' || msg.code === 'SESSION_NOT_FOUND'
-              ? ClientErrorCode.RESUME_FAILED
-              : msg.code === 'FORBIDDEN'
-                ? ClientErrorCode.UNAUTHORIZED
-                : ClientErrorCode.SERVER_ERROR;
-          done(new ClientError(code, `hello refused: ${msg.code}: ${msg.message}`, { wire: msg }));
-          ws.close(1000);
-        }
-      };
-      ws.onclose = (ev) =>
-        done(
-          fatalClose(ev.code, ev.reason) ??
-            new ClientError(ClientErrorCode.CONNECT_FAILED, `connection closed before ready (${ev.code})`, { closeCode: ev.code }),
-        );
-      ws.onerror = () => undefined;
-      const hello: Hello = { type: 'hello', protocol: PROTOCOL_VERSION, skeleton: 'arkit91', ...this.opts.hello, ...(resume ? { resume } : {}) };
-      ws.send(encodeClientMessage(hello));
-    });
+    let ready: Ready;
+    try {
+      ready = await new Promise<Ready>((resolve, reject) => {
+        const readyMs = timeouts.readyMs ?? 10_000;
+        const timer = this.timers.setTimeout(() => done(new ClientError(ClientErrorCode.TIMEOUT, `no ready within ${readyMs} ms`)), readyMs);
+        const done = (err: ClientError | undefined, r?: Ready) => {
+          this.timers.clearTimeout(timer);
+          this.abortHandshake = undefined;
+          if (err) reject(err);
+          else if (r) resolve(r);
+        };
+        // finish() (end timeout, close()) while we wait for ready ends the wait at once.
+        this.abortHandshake = () => done(new ClientError(ClientErrorCode.CLOSED, `session ${this.state.value} while waiting for ready`));
+        ws.onmessage = (ev) => {
+          const msg = this.decode(ev.data);
+          if (msg instanceof ClientError) return done(new ClientError(msg.code, `${msg.message} (before ready)`));
+          if (msg.type === 'ready') {
+            done(undefined, msg);
+          } else if (msg.type === 'error') {
+            const code =
+              msg.code === 'RESUME_FAILED' || msg.code === 'SESSION_NOT_FOUND'
+                ? ClientErrorCode.RESUME_FAILED
+                : msg.code === 'FORBIDDEN'
+                  ? ClientErrorCode.UNAUTHORIZED
+                  : ClientErrorCode.SERVER_ERROR;
+            done(new ClientError(code, `hello refused: ${msg.code}: ${msg.message}`, { wire: msg }));
+          }
+        };
+        ws.onclose = (ev) =>
+          done(
+            fatalClose(ev.code, ev.reason) ??
+              new ClientError(ClientErrorCode.CONNECT_FAILED, `connection closed before ready (${ev.code})`, { closeCode: ev.code }),
+          );
+        ws.onerror = () => undefined;
+        const hello: Hello = { type: 'hello', protocol: PROTOCOL_VERSION, skeleton: 'arkit91', ...this.opts.hello, ...(resume ? { resume } : {}) };
+        ws.send(encodeClientMessage(hello));
+      });
+    } catch (error) {
+      ws.onmessage = ws.onclose = null;
+      ws.close(1000);
+      throw error;
+    }
+    if (this.isFinal()) {
+      ws.onmessage = ws.onclose = null;
+      ws.close(1000);
+      return;
+    }
     this.ws = ws;
     this.readyMsg = ready;
     ws.onmessage = (ev) => this.onMessage(ev.data);
@@ -328,13 +343,12 @@ export class IngestClient {
     }
   }
 
-  private decode(data: unknown): IngestServerMessage | undefined {
+  /** A server message, or the BAD_SERVER_MESSAGE error that ends the session (a server that speaks something else cannot be trusted with it). */
+  private decode(data: unknown): IngestServerMessage | ClientError {
     const bytes = messageBytes(data);
     const r = bytes ? decodeServerMessage(bytes, 'ingest') : undefined;
     if (r?.ok) return r.message;
-    // A server that speaks something else cannot be trusted with the session: stop, say why.
-    this.fail(new ClientError(ClientErrorCode.BAD_SERVER_MESSAGE, `invalid message from the server: ${r ? r.error.message : 'text frame'}`));
-    return undefined;
+    return new ClientError(ClientErrorCode.BAD_SERVER_MESSAGE, `invalid message from the server: ${r ? r.error.message : 'text frame'}`);
   }
 
   private ack(seq: number): void {
@@ -345,7 +359,7 @@ export class IngestClient {
 
   private onMessage(data: unknown): void {
     const msg = this.decode(data);
-    if (!msg) return;
+    if (msg instanceof ClientError) return this.fail(msg);
     this.messages.next(msg);
     switch (msg.type) {
       case 'feedback':
@@ -397,7 +411,9 @@ export class IngestClient {
         e.code === ClientErrorCode.RESUME_FAILED ||
         e.code === ClientErrorCode.UNAUTHORIZED ||
         e.code === ClientErrorCode.CLOSED_BY_SERVER ||
-        e.code === ClientErrorCode.SERVER_ERROR
+        e.code === ClientErrorCode.SERVER_ERROR ||
+        e.code === ClientErrorCode.BAD_SERVER_MESSAGE ||
+        e.code === ClientErrorCode.CLOSED
       )
         return this.fail(e);
       return this.reconnect(attempt + 1);
@@ -415,6 +431,7 @@ export class IngestClient {
     this.timers.clearTimeout(this.pumpTimer);
     this.pumpTimer = undefined;
     this.state.next(state);
+    this.abortHandshake?.();
     const ws = this.ws;
     this.ws = undefined;
     if (ws) {

@@ -20,6 +20,26 @@ async function webSocketImpl(): Promise<WebSocketConstructor> {
   }
 }
 
+/** The patient when neither `--patient` nor the token names one (an admin token may stream for anyone). */
+export const DEFAULT_PATIENT = 'sim-patient';
+
+/**
+ * The `patient` claim of a device token, read WITHOUT verifying the signature: only to fill in
+ * `hello.patientId` (a device token is scoped to one patient, so any other is refused); the server
+ * verifies the token. Undefined when the token is not a JWT or names no patient.
+ */
+export function patientClaim(token: string): string | undefined {
+  const payload = token.split('.')[1];
+  if (!payload) return undefined;
+  try {
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as unknown;
+    const patient = (claims as { patient?: unknown } | null)?.patient;
+    return typeof patient === 'string' ? patient : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The SDK's default send pacing (IngestOptions.sendRate.perS). */
 const SDK_SEND_RATE_PER_S = 200;
 
@@ -68,7 +88,7 @@ export async function replayCommand(args: string[], io: CliIo): Promise<number> 
   const sessions = intFlag('sessions', values.sessions, 1, 10_000) ?? 1;
   const rampMs = intFlag('ramp-ms', values['ramp-ms'], 0, 3_600_000) ?? 1000;
   const speed = speedFlag(values.speed);
-  const patientId = values.patient ?? 'sim-patient';
+  const patientId = values.patient ?? patientClaim(token) ?? DEFAULT_PATIENT;
   const recordings = await loadRecordings(positionals);
   const WebSocket = await webSocketImpl();
   const maxFps = Math.max(...recordings.map((r) => r.recording.meta.fps));

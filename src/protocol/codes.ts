@@ -80,7 +80,7 @@ export const CLOSE_CODE_DESCRIPTIONS: Readonly<Record<CloseCodeName, string>> = 
   NORMAL: 'Normal close after `end`/`ended` or a client-requested close.',
   SHUTDOWN: 'The server is shutting down; reconnect (to any node) and resume with `hello.resume`.',
   UNAUTHORIZED: 'The token was missing or invalid; do not retry with the same token.',
-  INVALID_PAYLOAD: 'Repeated invalid messages or a non-binary frame; the client is broken, do not retry blindly.',
+  INVALID_PAYLOAD: 'A text frame, or more than MAX_INVALID_MSGS invalid messages within INVALID_MSGS_WINDOW_S; the client is broken, do not retry blindly.',
   SLOW_CONSUMER: 'The client did not read fast enough and the send buffer hit its limit; reconnect.',
   UNSUPPORTED_PROTOCOL: 'The `hello.protocol` version is not supported; upgrade the app.',
   RATE_LIMIT: 'The connection kept exceeding the message rate after `RATE_LIMITED` errors.',

@@ -87,6 +87,27 @@ export function flagBytes(count: number, what: string) {
  */
 export const Id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'must be 1–128 of A–Z a–z 0–9 _ . - (starting with a letter or digit)');
 
+/** Longest model id on the wire (the model registry's own bound on artifact ids). */
+export const MAX_MODEL_ID_LENGTH = 512;
+/** Most `/`-separated segments in a model id (`models/<clinic>/<patient>/v<n>` has 4). */
+export const MAX_MODEL_ID_SEGMENTS = 8;
+const MODEL_ID_SEGMENT = '[A-Za-z0-9][A-Za-z0-9_.=-]{0,127}';
+
+/**
+ * A model id: the registry/artifact key of a checkpoint, e.g. `pretrained` or
+ * `models/dev-clinic/dev-patient/v1`. It is a key, not a single name, so unlike {@link Id} it has
+ * `/`-separated segments: 1–8 segments of 1–128 of `A–Z a–z 0–9 _ . = -` (each starting with a letter
+ * or digit, so no empty, `.` or `..` segment and no leading or trailing slash), ≤ 512 characters.
+ * `=` appears in keys whose clinic or patient needed escaping (jobs/workers/feature-history keySegment).
+ */
+export const ModelId = z
+  .string()
+  .max(MAX_MODEL_ID_LENGTH, `must be at most ${MAX_MODEL_ID_LENGTH} characters`)
+  .regex(
+    new RegExp(`^${MODEL_ID_SEGMENT}(?:/${MODEL_ID_SEGMENT}){0,${MAX_MODEL_ID_SEGMENTS - 1}}$`),
+    `must be 1–${MAX_MODEL_ID_SEGMENTS} /-separated segments of 1–128 of A–Z a–z 0–9 _ . = - (each starting with a letter or digit)`,
+  );
+
 /** Free text from a device (model names, OS versions): 1–128 characters. */
 export const ShortText = z.string().min(1).max(128);
 

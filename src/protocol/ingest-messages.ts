@@ -11,6 +11,7 @@ import {
   Id,
   Metrics,
   MAX_SEQ,
+  ModelId,
   Phase,
   Seq,
   ShortText,
@@ -128,20 +129,24 @@ export type IngestClientMessage = Hello | Env | Frame | End;
 
 // ---- server → iPad -------------------------------------------------------------------------------
 
+/** Which world model serves a session (`ready.model`). */
+export const ModelRef = z.object({
+  /** Model id in the registry: `pretrained`, or a patient model's key such as `models/<clinic>/<patient>/v<n>`. */
+  id: ModelId,
+  /** `pretrained` (shipped/clinic model) or `patient` (fine-tuned on this patient's sessions). */
+  kind: z.enum(['pretrained', 'patient']),
+  /** Registry version of that model (opaque string, e.g. `3` or a content hash). */
+  version: z.string().min(1).max(128),
+});
+export type ModelRef = z.infer<typeof ModelRef>;
+
 /** The session is open (answer to `hello`). */
 export const Ready = z.object({
   type: z.literal('ready'),
   /** Session id: use it in `hello.resume` after a dropped connection. */
   sessionId: Id,
   /** World model serving this session. */
-  model: z.object({
-    /** Model id in the registry. */
-    id: Id,
-    /** `pretrained` (shipped/clinic model) or `patient` (fine-tuned on this patient's sessions). */
-    kind: z.enum(['pretrained', 'patient']),
-    /** Registry version of that model (opaque string, e.g. `3` or a content hash). */
-    version: z.string().min(1).max(128),
-  }),
+  model: ModelRef,
   /** On resume: the first `seq` the server wants (last persisted + 1); frames before it are ignored. */
   resumeFromSeq: Seq.optional(),
   /** Horizons (frames ahead) that `feedback.predictions` will carry, ascending. */

@@ -56,6 +56,17 @@ export interface IngestSessionDeps {
   readonly now: () => number;
 }
 
+/** What the recording of a session reopened after a restart already holds. */
+export interface RestoredState {
+  /** Frame records. */
+  readonly frames: number;
+  /** seq and t of the last recorded frame (−1 when none): the next frame must follow it. */
+  readonly lastSeq: number;
+  readonly lastT: number;
+  /** The last recorded plane anchors (alignment resumes from them). */
+  readonly planes: readonly PlaneAnchor[];
+}
+
 interface Tag {
   readonly seq: number;
   readonly t: number;
@@ -94,8 +105,17 @@ export class IngestSession {
   constructor(
     readonly info: IngestSessionInfo,
     private readonly deps: IngestSessionDeps,
+    /** A session reopened after a restart: what its recording already holds (it starts detached). */
+    restored?: RestoredState,
   ) {
-    this.validator = deps.newValidator();
+    this.validator = deps.newValidator(restored && restored.lastSeq >= 0 ? { seq: restored.lastSeq, t: restored.lastT } : undefined);
+    if (restored) {
+      this.frames = restored.frames;
+      this.persistedSeq = this.lastAcceptedSeq = this.ackedSeq = restored.lastSeq;
+      this.persistedT = restored.lastT;
+      this.state = 'detached';
+      this.planes$.next(restored.planes);
+    }
     this.outSub = this.outcomes$.pipe(concatAll()).subscribe((o) => this.answer(o));
     this.startPipeline();
   }
@@ -173,14 +193,35 @@ export class IngestSession {
 
   /** Stops the pipeline and finalises the recording. */
   async finalize(): Promise<{ records: number; sha256: string; location: string }> {
+    await this.stop();
+    const result = await this.deps.recording.finalize();
+    this.state = 'ended';
+    return result;
+  }
+
+  /** Whether the recording can be left resumable across a restart (see suspend). */
+  get suspendable(): boolean {
+    return this.deps.recording.suspend !== undefined && !this.persistBroken;
+  }
+
+  /**
+   * Graceful shutdown inside the resume window: answers what is in flight, then appends `marker` and
+   * closes the recording unfinished, so the next start reopens the session for its device.
+   */
+  async suspend(marker: Readonly<Record<string, unknown>>): Promise<void> {
+    await this.stop();
+    if (!this.deps.recording.suspend) throw new Error('recording cannot be suspended');
+    await this.deps.recording.suspend(marker);
+    this.state = 'ended';
+  }
+
+  /** Refuses further messages (state `ending`), waits for everything in flight, stops the pipeline. */
+  private async stop(): Promise<void> {
     this.state = 'ending';
     await this.drain();
     this.pipelineSub?.unsubscribe();
     this.outSub.unsubscribe();
     this.deps.inference.endSession?.(this.info.sessionId);
-    const result = await this.deps.recording.finalize();
-    this.state = 'ended';
-    return result;
   }
 
   send(msg: OutMessage): SendResult {

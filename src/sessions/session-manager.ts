@@ -1,5 +1,8 @@
 // Owns the ingest sessions: hello → ready, routing of messages, resume within RESUME_WINDOW_S, and
 // finalisation (end, resume-window expiry, shutdown) → `assessment.completed` on the bus.
+// A graceful shutdown suspends every session still inside its resume window instead of finalising it
+// (its devices were told 4000 "resume elsewhere"); the next start restores them (restore()) so a device
+// resuming on the restarted server continues the same session and recording.
 //
 // Bounds: at most `maxSessions` sessions (live + awaiting resume); a new hello beyond that gets
 // an error and the connection is closed. Messages that arrive while a hello is being processed are
@@ -7,10 +10,10 @@
 import { randomUUID } from 'node:crypto';
 import type { PlaneAnchor } from '../../streams/types.js';
 import { CloseCode, ErrorCode } from '../protocol/index.js';
-import { IngestSession } from './ingest-session.js';
+import { IngestSession, type IngestSessionInfo, type RestoredState } from './ingest-session.js';
 import { ASSESSMENT_COMPLETED, assessmentCompleted, jobIdFor, type AssessmentCompleted, type FinishReason } from './assessment-completed.js';
 import type { LiveHub } from './live-hub.js';
-import type { RecoveredSession } from './recording-store.js';
+import { SUSPENDED_RECORD_TYPE, type RecoveredSession, type ResumableSession } from './recording-store.js';
 import type {
   Clock,
   EventBus,
@@ -24,6 +27,7 @@ import type {
   Peer,
   PipelineFactory,
   Principal,
+  RecordingSink,
   RecordingStore,
   SendResult,
 } from './types.js';
@@ -85,7 +89,7 @@ interface Conn {
 export class SessionManager {
   private readonly sessions = new Map<string, IngestSession>();
   private readonly conns = new Map<Peer, Conn>();
-  private readonly expiry = new Map<string, { cancel(): void }>();
+  private readonly expiry = new Map<string, { cancel(): void; at: number }>();
   private readonly finishing = new Map<string, Promise<AssessmentCompleted>>();
   private closing = false;
 
@@ -162,25 +166,73 @@ export class SessionManager {
     if (!s || s.attached !== peer) return;
     s.detach();
     if (s.state !== 'detached' || this.closing) return;
-    const id = s.info.sessionId;
-    this.expiry.get(id)?.cancel();
-    this.expiry.set(
-      id,
-      this.deps.clock.setTimeout(() => {
-        this.expiry.delete(id);
-        if (s.state === 'detached') void this.finish(s, 'resume_expired').catch(() => undefined);
-      }, this.opts.resumeWindowS * 1000),
-    );
+    this.expireAt(s, this.deps.clock.now() + this.opts.resumeWindowS * 1000);
   }
 
-  /** Stops accepting sessions, finalises every open one (in-flight work first), closes peers with SHUTDOWN. */
+  /** A detached session is finalised (`resume_expired`) at `at` (epoch ms) unless its device resumes first. */
+  private expireAt(s: IngestSession, at: number): void {
+    const id = s.info.sessionId;
+    this.expiry.get(id)?.cancel();
+    const timer = this.deps.clock.setTimeout(
+      () => {
+        this.expiry.delete(id);
+        if (s.state === 'detached') void this.finish(s, 'resume_expired').catch(() => undefined);
+      },
+      Math.max(0, at - this.deps.clock.now()),
+    );
+    this.expiry.set(id, { cancel: () => timer.cancel(), at });
+  }
+
+  /**
+   * Stops accepting sessions and closes peers with SHUTDOWN ("resume elsewhere"). A session inside its
+   * resume window (connected: a full window from now; detached: what is left of it) is suspended, so
+   * a restarted server can continue it; one that is ending, or whose recording cannot be suspended, is
+   * finalised as before. In-flight frames are answered first either way.
+   */
   async shutdown(): Promise<void> {
     this.closing = true;
+    const now = this.deps.clock.now();
+    const deadlines = new Map([...this.expiry].map(([id, t]) => [id, t.at]));
     for (const t of this.expiry.values()) t.cancel();
     this.expiry.clear();
     const all = [...this.sessions.values()];
-    await Promise.allSettled(all.map((s) => this.finish(s, 'shutdown')));
+    await Promise.allSettled(
+      all.map((s) => {
+        const until = s.state === 'active' ? now + this.opts.resumeWindowS * 1000 : (deadlines.get(s.info.sessionId) ?? now);
+        const resumable = (s.state === 'active' || s.state === 'detached') && until > now && s.suspendable;
+        return resumable ? this.suspend(s, now, until) : this.finish(s, 'shutdown');
+      }),
+    );
     for (const peer of this.conns.keys()) if (!peer.closed) peer.close(CloseCode.SHUTDOWN, 'server shutting down');
+  }
+
+  /**
+   * Sessions a graceful shutdown suspended, reopened at start (recording-store recover()): each waits,
+   * detached, for its device to resume until its original deadline, then is finalised like any other.
+   */
+  restore(list: readonly ResumableSession[]): void {
+    for (const r of list) {
+      const m = r.meta;
+      const info: IngestSessionInfo = {
+        sessionId: m.sessionId,
+        clinic: m.clinic,
+        patientId: m.patientId,
+        assessment: m.assessment as IngestSessionInfo['assessment'],
+        fps: m.fps,
+        startedAt: m.startedAt,
+        model: { id: m.model.id, kind: m.model.kind === 'patient' ? 'patient' : 'pretrained', version: m.model.version },
+      };
+      const s = this.newSession(info, r.sink, { frames: r.frames, lastSeq: r.lastSeq, lastT: r.lastT, planes: r.planes });
+      this.sessions.set(info.sessionId, s);
+      this.deps.hub.sessionStarted({
+        sessionId: info.sessionId,
+        clinic: info.clinic,
+        patientId: info.patientId,
+        assessment: info.assessment,
+        startedAt: info.startedAt,
+      });
+      this.expireAt(s, r.resumableUntil);
+    }
   }
 
   /** Publishes `assessment.completed` for recordings finalised by crash recovery at start. */
@@ -189,9 +241,9 @@ export class SessionManager {
     for (const r of list) {
       const m = r.meta;
       const model = { id: m.model.id, kind: m.model.kind === 'patient' ? ('patient' as const) : ('pretrained' as const), version: m.model.version };
-      const event = assessmentCompleted({ ...m, model }, r, 'recovered', this.deps.clock.now());
+      const event = assessmentCompleted({ ...m, model }, r, r.reason, this.deps.clock.now());
       await this.deps.bus.publish(ASSESSMENT_COMPLETED, event, { id: jobIdFor(m.sessionId) });
-      this.deps.metrics.onFinalized('recovered');
+      this.deps.metrics.onFinalized(r.reason);
       n += 1;
     }
     return n;
@@ -228,26 +280,7 @@ export class SessionManager {
         model,
       });
       await recording.append(raw); // the hello opens the recording: offline replay needs fps/assessment
-      session = new IngestSession(
-        { sessionId, clinic, patientId: hello.patientId, assessment: hello.assessment, fps: hello.fps, startedAt, model },
-        {
-          recording,
-          newValidator: this.deps.newValidator,
-          onPersistFailure: () => {
-            const p = session.attached;
-            if (p && !p.closed) p.close(CloseCode.INTERNAL_ERROR, 'recording failed; reconnect and resume');
-          },
-          pipeline: this.deps.pipeline,
-          inference: this.deps.inference,
-          logger: this.deps.logger,
-          onUpdate: (u) => this.deps.hub.update(sessionId, u),
-          onFrame: this.deps.metrics.onFrame,
-          onFeedback: this.deps.metrics.onFeedback,
-          onError: this.deps.metrics.onError,
-          onSend: this.deps.metrics.onSend,
-          now: () => this.deps.clock.now(),
-        },
-      );
+      session = this.newSession({ sessionId, clinic, patientId: hello.patientId, assessment: hello.assessment, fps: hello.fps, startedAt, model }, recording);
     } catch (cause) {
       this.deps.logger.error('session start failed', { sessionId, cause: String(cause) });
       this.error(peer, ErrorCode.INTERNAL, `session could not start: ${cause instanceof Error ? cause.message : String(cause)}`);
@@ -267,6 +300,45 @@ export class SessionManager {
     session.attach(peer);
     session.send({ type: 'ready', sessionId, model: session.info.model, horizons: [...this.opts.horizons] });
     this.deps.hub.sessionStarted({ sessionId, clinic, patientId: hello.patientId, assessment: hello.assessment, startedAt });
+  }
+
+  private newSession(info: IngestSessionInfo, recording: RecordingSink, restored?: RestoredState): IngestSession {
+    const session: IngestSession = new IngestSession(
+      info,
+      {
+        recording,
+        newValidator: this.deps.newValidator,
+        onPersistFailure: () => {
+          const p = session.attached;
+          if (p && !p.closed) p.close(CloseCode.INTERNAL_ERROR, 'recording failed; reconnect and resume');
+        },
+        pipeline: this.deps.pipeline,
+        inference: this.deps.inference,
+        logger: this.deps.logger,
+        onUpdate: (u) => this.deps.hub.update(info.sessionId, u),
+        onFrame: this.deps.metrics.onFrame,
+        onFeedback: this.deps.metrics.onFeedback,
+        onError: this.deps.metrics.onError,
+        onSend: this.deps.metrics.onSend,
+        now: () => this.deps.clock.now(),
+      },
+      restored,
+    );
+    return session;
+  }
+
+  /** Leaves a session resumable across a restart; if that fails, its recording stays unfinished and the next start recovers it. */
+  private async suspend(s: IngestSession, now: number, until: number): Promise<void> {
+    const id = s.info.sessionId;
+    try {
+      await s.suspend({ type: SUSPENDED_RECORD_TYPE, at: now, resumableUntil: until });
+      this.sessions.delete(id);
+      this.deps.logger.info('session suspended for a resume after restart', { sessionId: id, resumableUntil: new Date(until).toISOString() });
+    } catch (cause) {
+      this.deps.logger.error('session could not be suspended; its recording is recovered at the next start', { sessionId: id, cause: String(cause) });
+    }
+    const peer = s.attached;
+    if (peer && !peer.closed) peer.close(CloseCode.SHUTDOWN, 'server shutting down; resume');
   }
 
   private async resume(peer: Peer, conn: Conn, hello: HelloMsg): Promise<void> {

@@ -50,6 +50,11 @@ export interface RecordingSink {
   /** Resolves once the record is persisted (fsynced); rejects with a coded error when it cannot be. */
   append(record: Uint8Array): Promise<void>;
   finalize(): Promise<{ readonly records: number; readonly sha256: string; readonly location: string }>;
+  /**
+   * Appends `marker` (a `suspended` record) and closes WITHOUT finalising: the recording stays
+   * resumable after a restart. A sink without it is finalised at shutdown instead.
+   */
+  suspend?(marker: Readonly<Record<string, unknown>>): Promise<void>;
 }
 
 export interface RecordingStore {

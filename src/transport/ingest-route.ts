@@ -7,6 +7,7 @@ import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import type { SessionManager } from '../sessions/session-manager.js';
 import { wireError, type SendResult } from '../sessions/types.js';
 import { CloseCode, ErrorCode } from '../protocol/index.js';
+import { InvalidMessageWindow } from './invalid-messages.js';
 import { TokenBucket } from './rate-limit.js';
 import type { Codec, TransportAuth } from './types.js';
 import { authUpgrade } from './upgrade.js';
@@ -20,6 +21,9 @@ export interface WsLimits {
   readonly maxMsgsPerS: number;
   /** Seconds of continuous over-rate flooding before the connection is closed. */
   readonly floodCloseS: number;
+  /** More than this many invalid messages within invalidMsgsWindowS close with 4002 (invalid-messages.ts). */
+  readonly maxInvalidMsgs: number;
+  readonly invalidMsgsWindowS: number;
 }
 
 export interface IngestRouteDeps {
@@ -44,6 +48,31 @@ export function bucketFor(limits: WsLimits, nowMs: () => number): TokenBucket {
     },
     nowMs,
   );
+}
+
+/**
+ * Policy for messages that are not protocol v1 (invalid-messages.ts), shared by both routes: a text
+ * frame closes with 4002 at once; a message the codec rejected gets its coded error, and one too many
+ * within the window closes with 4002. Returns true when the connection was closed.
+ */
+export function refuseInvalid(
+  peer: WsPeer,
+  invalid: InvalidMessageWindow,
+  limits: WsLimits,
+  problem: { readonly code: ErrorCode; readonly message: string; readonly seq?: number } | 'text',
+  deps: Pick<IngestRouteDeps, 'onError' | 'onSend'>,
+): boolean {
+  if (problem === 'text') {
+    deps.onError(ErrorCode.INVALID_MESSAGE);
+    deps.onSend(peer.send(wireError(ErrorCode.INVALID_MESSAGE, 'text frame: protocol v1 messages are binary msgpack')));
+    peer.close(CloseCode.INVALID_PAYLOAD, 'text frame');
+    return true;
+  }
+  deps.onError(problem.code);
+  deps.onSend(peer.send(wireError(problem.code, problem.message, problem.seq)));
+  if (!invalid.record()) return false;
+  peer.close(CloseCode.INVALID_PAYLOAD, `more than ${limits.maxInvalidMsgs} invalid messages in ${limits.invalidMsgsWindowS} s`);
+  return true;
 }
 
 /** What both WebSocket routes need to set a connection up. */
@@ -72,6 +101,7 @@ export function socketOptions(limits: WsLimits, deps: SocketDeps, onOpen: (peer:
       }
       data.peer = new WsPeer(ws, data.principal, (m) => deps.codec.encode(m));
       data.bucket = bucketFor(limits, deps.nowMs);
+      data.invalid = new InvalidMessageWindow({ max: limits.maxInvalidMsgs, windowMs: limits.invalidMsgsWindowS * 1000 }, deps.nowMs);
       onOpen(data.peer);
     },
   };
@@ -80,9 +110,10 @@ export function socketOptions(limits: WsLimits, deps: SocketDeps, onOpen: (peer:
 export function ingestRoute(app: TemplatedApp, limits: WsLimits, deps: IngestRouteDeps): void {
   app.ws<SocketData>('/v1/ingest', {
     ...socketOptions(limits, deps, (peer) => deps.sessions.connected(peer)),
-    message: (ws: WebSocket<SocketData>, message: ArrayBuffer) => {
-      const { peer, bucket } = ws.getUserData();
-      if (!peer || !bucket || peer.closed) return;
+    message: (ws: WebSocket<SocketData>, message: ArrayBuffer, isBinary: boolean) => {
+      const { peer, bucket, invalid } = ws.getUserData();
+      if (!peer || !bucket || !invalid || peer.closed) return;
+      if (!isBinary) return void refuseInvalid(peer, invalid, limits, 'text', deps);
       const verdict = bucket.take();
       if (verdict !== 'ok') {
         if (verdict === 'close') {
@@ -98,11 +129,7 @@ export function ingestRoute(app: TemplatedApp, limits: WsLimits, deps: IngestRou
       const raw = new Uint8Array(message.byteLength);
       raw.set(new Uint8Array(message));
       const decoded = deps.codec.decodeIngest(raw);
-      if (!decoded.ok) {
-        deps.onError(decoded.error.code);
-        deps.onSend(peer.send(wireError(decoded.error.code, decoded.error.message, decoded.error.seq)));
-        return;
-      }
+      if (!decoded.ok) return void refuseInvalid(peer, invalid, limits, decoded.error, deps);
       peer.cork(() => deps.sessions.message(peer, raw, decoded.message));
     },
     close: (ws: WebSocket<SocketData>) => {

@@ -7,7 +7,7 @@ import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import type { LiveHub, SubscribeTarget } from '../sessions/live-hub.js';
 import { wireError, type SendResult } from '../sessions/types.js';
 import { CloseCode, ErrorCode } from '../protocol/index.js';
-import { socketOptions, type WsLimits } from './ingest-route.js';
+import { refuseInvalid, socketOptions, type WsLimits } from './ingest-route.js';
 import type { Codec, TransportAuth } from './types.js';
 import { WsPeer, type SocketData } from './ws-peer.js';
 import type { UwsModule } from './uws.js';
@@ -31,15 +31,16 @@ export function liveRoute(app: TemplatedApp, limits: WsLimits, deps: LiveRouteDe
   };
   app.ws<SocketData>('/v1/live', {
     ...socketOptions(limits, deps, (peer) => deps.onPeer(peer, true)),
-    message: (ws: WebSocket<SocketData>, message: ArrayBuffer) => {
-      const { peer, bucket } = ws.getUserData();
-      if (!peer || !bucket || peer.closed) return;
+    message: (ws: WebSocket<SocketData>, message: ArrayBuffer, isBinary: boolean) => {
+      const { peer, bucket, invalid } = ws.getUserData();
+      if (!peer || !bucket || !invalid || peer.closed) return;
+      if (!isBinary) return void refuseInvalid(peer, invalid, limits, 'text', deps);
       const verdict = bucket.take();
       if (verdict === 'close') return peer.close(CloseCode.RATE_LIMIT, 'message rate limit exceeded');
       if (verdict === 'limited') return fail(peer, ErrorCode.RATE_LIMITED, `more than ${limits.maxMsgsPerS} messages/s`);
       if (verdict !== 'ok') return;
       const decoded = deps.codec.decodeLive(new Uint8Array(message.slice(0)));
-      if (!decoded.ok) return fail(peer, decoded.error.code, decoded.error.message);
+      if (!decoded.ok) return void refuseInvalid(peer, invalid, limits, decoded.error, deps);
       const msg = decoded.message;
       let target: SubscribeTarget;
       let clinic: string;

@@ -3,6 +3,7 @@
 import type { WebSocket } from 'uWebSockets.js';
 import type { LiveSubscriber } from '../sessions/live-hub.js';
 import type { OutMessage, Peer, Principal, SendResult } from '../sessions/types.js';
+import type { InvalidMessageWindow } from './invalid-messages.js';
 import type { TokenBucket } from './rate-limit.js';
 import { sendResult } from './types.js';
 import type { UpgradeData } from './upgrade.js';
@@ -10,6 +11,7 @@ import type { UpgradeData } from './upgrade.js';
 export interface SocketData extends UpgradeData {
   peer?: WsPeer;
   bucket?: TokenBucket;
+  invalid?: InvalidMessageWindow;
 }
 
 let nextId = 1;

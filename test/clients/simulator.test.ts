@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { arkitFrames, bodyAnchor, floorPlane } from '../../clients/simulator/arkit-frames.js';
 import { LatencyHistogram } from '../../clients/simulator/latency-histogram.js';
 import { loadRecordings, simulate } from '../../clients/simulator/simulate.js';
-import { replayCommand } from '../../src/cli/replay.js';
+import { patientClaim, replayCommand } from '../../src/cli/replay.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { livePipeline } from '../../src/sessions/live-pipeline.js';
 import { arkitToCanonical } from '../../streams/adapters/arkit.js';
@@ -153,5 +153,26 @@ describe.skipIf(!hasMotionData)('simulator against a real server (real stream pi
     );
     expect(bad).toBe(1);
     expect(JSON.parse(out)).toMatchObject({ frames_sent: 0, failed_sessions: 1 });
+  });
+
+  it("`jepa-motion replay` without --patient streams for the device token's patient", async () => {
+    let out = '';
+    const io: CliIo = { out: (t) => (out += t), err: () => undefined, env: {}, isTty: false };
+    const code = await replayCommand(
+      [WALK, '--url', srv.ws, '--speed', '4', '--json', '--token', token({ clinic: 'c1', role: 'device', patient: 'p-token' })],
+      io,
+    );
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ sessions: 1, frames_sent: 151, acked: 151, failed_sessions: 0 });
+  });
+});
+
+describe('patientClaim (the token payload, unverified)', () => {
+  it('reads the patient of a device token, nothing from other tokens or non-JWTs', () => {
+    expect(patientClaim(token({ clinic: 'c1', role: 'device', patient: 'p-9' }))).toBe('p-9');
+    expect(patientClaim(token({ clinic: 'c1', role: 'admin' }))).toBeUndefined();
+    expect(patientClaim('not-a-jwt')).toBeUndefined();
+    expect(patientClaim('a.%%%.c')).toBeUndefined();
+    expect(patientClaim(`a.${Buffer.from('{"patient":7}').toString('base64url')}.c`)).toBeUndefined();
   });
 });

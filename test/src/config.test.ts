@@ -44,6 +44,8 @@ describe('loadConfig', () => {
       maxPayloadBytes: 65536,
       maxBackpressureBytes: 1048576,
       maxMsgsPerS: 240,
+      maxInvalidMsgs: 16,
+      invalidMsgsWindowS: 10,
       modelCache: 256,
       logLevel: 'info',
     });

@@ -118,7 +118,9 @@ export async function recordingToFeatures(path: string, opts: RecordingToFeature
       // The reader resolves buffered records as microtasks: without this a long recording would hold
       // the event loop (live sessions, in embedded mode) for its whole pipeline run.
       if (entry.seq % YIELD_EVERY_RECORDS === 0) await new Promise<void>((r) => setImmediate(r));
-      if (entry.seq === 0 && (entry.value as { type?: unknown } | null)?.type === 'session') continue;
+      const serverRecord = (entry.value as { type?: unknown } | null)?.type;
+      // The server's own records: the session record, and the mark of a shutdown that left the session resumable.
+      if ((entry.seq === 0 && serverRecord === 'session') || serverRecord === 'suspended') continue;
       const decoded = decodeClientMessage(entry.payload, 'ingest');
       if (!decoded.ok) {
         rejectedRecords += 1;

@@ -18,6 +18,7 @@ import {
   Unsubscribe,
   Update,
   Id,
+  ModelId,
 } from '../../../src/protocol/index.js';
 
 const f32 = (n: number): Uint8Array => new Uint8Array(n * 4);
@@ -103,8 +104,13 @@ const specs: Record<string, Spec> = {
   end: { schema: End, valid: [{ type: 'end' }], invalid: () => [['wrong type', { type: 'End' }, 'type']] },
   ready: {
     schema: Ready,
-    valid: [{ type: 'ready', sessionId: 's', model: { id: 'm', kind: 'patient', version: '3' }, horizons: [1, 5], resumeFromSeq: 10 }],
+    valid: [
+      { type: 'ready', sessionId: 's', model: { id: 'm', kind: 'patient', version: '3' }, horizons: [1, 5], resumeFromSeq: 10 },
+      // What the retrain worker registers for a patient (jobs/workers/patient-checkpoints patientModelId).
+      { type: 'ready', sessionId: 's', model: { id: 'models/dev-clinic/dev-patient/v1', kind: 'patient', version: '1' }, horizons: [1] },
+    ],
     invalid: (b) => [
+      ['model id with an empty segment', { ...b, model: { id: 'models//v1', kind: 'patient', version: '1' } }, 'model.id'],
       ['model kind', { ...b, model: { id: 'm', kind: 'x', version: '1' } }, 'model.kind'],
       ['horizon 0', { ...b, horizons: [0] }, 'horizons.0'],
       ['resumeFromSeq negative', { ...b, resumeFromSeq: -1 }, 'resumeFromSeq'],
@@ -205,4 +211,24 @@ describe.each(Object.entries(specs))('%s schema', (_name, spec) => {
 describe('Id', () => {
   it.each(['a', 'P-001', 'clinic_7.north', 'x'.repeat(128)])('accepts %s', (s) => expect(Id.safeParse(s).success).toBe(true));
   it.each(['', '-a', '.hidden', 'a/b', 'a b', 'a*', 'x'.repeat(129), '..'])('rejects %j', (s) => expect(Id.safeParse(s).success).toBe(false));
+});
+
+describe('ModelId', () => {
+  it.each(['pretrained', 'models/dev-clinic/dev-patient/v1', 'models/c=2f1/p_7/v12', `${'a'.repeat(128)}/b`, Array(8).fill('s').join('/')])('accepts %s', (s) =>
+    expect(ModelId.safeParse(s).success).toBe(true),
+  );
+  it.each([
+    '',
+    '/models/a',
+    'models/a/',
+    'models//a',
+    'models/../x',
+    'models/./x',
+    'a b/c',
+    'a/*',
+    'a\\b',
+    Array(9).fill('s').join('/'),
+    `${'a'.repeat(129)}/b`,
+    Array(5).fill('x'.repeat(120)).join('/'),
+  ])('rejects %j', (s) => expect(ModelId.safeParse(s).success).toBe(false));
 });

@@ -1,12 +1,17 @@
 // Session logic with test doubles for the colleagues' parts (recording log, inference, pipeline);
 // test/integration/server.test.ts runs the same flow with the real ones over real sockets.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { map } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { encodeServerMessage, ErrorCode, FrameValidator, type Frame, type Hello } from '../../../src/protocol/index.js';
+import { encodeClientMessage, encodeServerMessage, ErrorCode, FrameValidator, type Frame, type Hello } from '../../../src/protocol/index.js';
 import { silentLogger } from '../../../src/logger.js';
 import { LiveHub } from '../../../src/sessions/live-hub.js';
 import { SessionManager, type AssessmentCompleted } from '../../../src/sessions/session-manager.js';
-import type { InferenceOk, InferenceShed, OutMessage, Peer, PipelineFactory, RecordingSink } from '../../../src/sessions/types.js';
+import type { InferenceOk, InferenceShed, OutMessage, Peer, PipelineFactory, RecordingSink, RecordingStore } from '../../../src/sessions/types.js';
+import { DiskRecordingStore } from '../../../src/sessions/recording-store.js';
+import { readRecording } from '../../../src/storage/recording-reader.js';
 import { FakeClock } from './fake-clock.js';
 
 function deferred<T>() {
@@ -97,8 +102,10 @@ const pipeline: PipelineFactory = () =>
     features: new Float32Array([f.seq]),
   }));
 
-function setup(opts: { inference?: (seq: number) => Promise<InferenceOk | InferenceShed>; resumeWindowS?: number } = {}) {
-  const clock = new FakeClock();
+function setup(
+  opts: { inference?: (seq: number) => Promise<InferenceOk | InferenceShed>; resumeWindowS?: number; recordings?: RecordingStore; clock?: FakeClock } = {},
+) {
+  const clock = opts.clock ?? new FakeClock();
   const rec = new RecordingDouble();
   const events: AssessmentCompleted[] = [];
   const updates: number[] = [];
@@ -115,7 +122,7 @@ function setup(opts: { inference?: (seq: number) => Promise<InferenceOk | Infere
   const mgr = new SessionManager(
     { resumeWindowS: opts.resumeWindowS ?? 30, horizons: [1, 5], maxSessions: 10, preReadyLimit: 10, protocolVersion: 1, helloTimeoutS: 10 },
     {
-      recordings: { open: async () => rec },
+      recordings: opts.recordings ?? { open: async () => rec },
       bus: { publish: async (_s, e) => void events.push(e as AssessmentCompleted) },
       models: { modelFor: async () => ({ id: 'pretrained', kind: 'pretrained', version: '1' }) },
       newValidator: (after) => {
@@ -139,10 +146,10 @@ function setup(opts: { inference?: (seq: number) => Promise<InferenceOk | Infere
   return { mgr, rec, events, updates, clock, hub };
 }
 
-async function start(mgr: SessionManager, peer: TestPeer, h: Hello = hello) {
+async function start(mgr: SessionManager, peer: TestPeer, h: Hello = hello, maxTicks?: number) {
   mgr.connected(peer);
   mgr.message(peer, raw(h), h);
-  await until(() => peer.of('ready').length > 0 || peer.closed, 'ready');
+  await until(() => peer.of('ready').length > 0 || peer.closed, 'ready', maxTicks);
   return peer.of('ready')[0];
 }
 
@@ -327,5 +334,107 @@ describe('SessionManager', () => {
     clock.advance(1);
     expect(silent.closeCode).toBe(4007);
     expect(talker.closed).toBe(false);
+  });
+});
+
+describe('SessionManager across a graceful restart (recordings on disk)', () => {
+  const wire = (m: Hello | Frame) => encodeClientMessage(m);
+  /** File I/O runs on libuv's pool: allow many event-loop turns (still a bound, not a sleep). */
+  const IO_TICKS = 100_000;
+  async function withStore<T>(fn: (store: DiskRecordingStore, dir: string) => Promise<T>): Promise<T> {
+    const dir = await mkdtemp(join(tmpdir(), 'jm-suspend-'));
+    try {
+      return await fn(new DiskRecordingStore({ dir, fsync: { mode: 'never' } }, silentLogger), dir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  const frameSeqs = async (path: string) =>
+    (await readRecording(path)).entries.map((e) => e.value as { type?: string; seq?: number }).flatMap((v) => (v.type === 'frame' ? [v.seq!] : []));
+
+  /** Session started on a first manager, 5 frames persisted, then the first manager shuts down. */
+  async function suspendOne(store: DiskRecordingStore, clock: FakeClock) {
+    const first = setup({ recordings: store, clock });
+    const a = new TestPeer();
+    first.mgr.connected(a);
+    first.mgr.message(a, wire(hello), hello);
+    await until(() => a.of('ready').length > 0, 'ready', IO_TICKS);
+    const sessionId = a.of('ready')[0]!.sessionId;
+    for (let s = 0; s < 5; s++) first.mgr.message(a, wire(frame(s)), frame(s));
+    await until(() => a.of('ack').at(-1)?.seq === 4, 'acks', IO_TICKS);
+    await first.mgr.shutdown();
+    expect(a.closeCode).toBe(4000);
+    expect(first.events).toEqual([]); // suspended, not finalised
+    return sessionId;
+  }
+
+  it('suspends a session inside its window at shutdown; after a restart the device continues it, every frame once', async () => {
+    await withStore(async (store) => {
+      const clock = new FakeClock();
+      const sessionId = await suspendOne(store, clock);
+      clock.advance(10_000); // the restart took 10 s of the 30 s window
+      const { recovered, resumable } = await store.recover(clock.now());
+      expect(recovered).toEqual([]);
+      expect(resumable.map((r) => [r.meta.sessionId, r.frames, r.lastSeq, r.resumableUntil])).toEqual([[sessionId, 5, 4, 30_000]]);
+      const second = setup({ recordings: store, clock });
+      second.mgr.restore(resumable);
+      expect(second.mgr.get(sessionId)).toMatchObject({ state: 'detached', frames: 5, persistedSeq: 4 });
+      const b = new TestPeer();
+      const ready = await start(second.mgr, b, { ...hello, resume: { sessionId, lastAckedSeq: 3 } }, IO_TICKS);
+      expect(ready).toMatchObject({ sessionId, resumeFromSeq: 5 });
+      for (let s = 4; s < 8; s++) second.mgr.message(b, wire(frame(s)), frame(s)); // 4 again: acked, not recorded
+      await until(() => b.of('ack').at(-1)?.seq === 7, 'acks after resume', IO_TICKS);
+      expect(b.of('error')).toEqual([]);
+      expect(b.of('feedback').map((f) => f.seq)).toEqual([5, 6, 7]);
+      second.mgr.message(b, wire(hello), { type: 'end' });
+      await until(() => second.events.length === 1, 'published', IO_TICKS);
+      expect(second.events[0]).toMatchObject({ sessionId, reason: 'end', recording: { frames: 8 } });
+      expect(await frameSeqs(second.events[0]!.recording.path)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    });
+  });
+
+  it('a restored session nobody resumes is finalised at its original deadline (resume_expired)', async () => {
+    await withStore(async (store) => {
+      const clock = new FakeClock();
+      const sessionId = await suspendOne(store, clock);
+      clock.advance(10_000);
+      const second = setup({ recordings: store, clock });
+      second.mgr.restore((await store.recover(clock.now())).resumable);
+      clock.advance(19_999);
+      expect(second.events).toEqual([]);
+      clock.advance(1);
+      await until(() => second.events.length === 1, 'expiry publish', IO_TICKS);
+      expect(second.events[0]).toMatchObject({ sessionId, reason: 'resume_expired', recording: { frames: 5 } });
+      expect((await readRecording(second.events[0]!.recording.path)).end.status).toBe('complete');
+    });
+  });
+
+  it('a restart after the window finalises the suspended recording and publishes it as resume_expired', async () => {
+    await withStore(async (store) => {
+      const clock = new FakeClock();
+      const sessionId = await suspendOne(store, clock);
+      clock.advance(30_000);
+      const { recovered, resumable } = await store.recover(clock.now());
+      expect(resumable).toEqual([]);
+      expect(recovered.map((r) => [r.meta.sessionId, r.reason, r.frames])).toEqual([[sessionId, 'resume_expired', 5]]);
+      const second = setup({ recordings: store, clock });
+      await second.mgr.publishRecovered(recovered);
+      expect(second.events[0]).toMatchObject({ sessionId, reason: 'resume_expired' });
+      expect(await frameSeqs(recovered[0]!.path)).toEqual([0, 1, 2, 3, 4]);
+    });
+  });
+
+  it('with RESUME_WINDOW_S = 0 a shutdown finalises as before', async () => {
+    await withStore(async (store) => {
+      const first = setup({ recordings: store, resumeWindowS: 0 });
+      const a = new TestPeer();
+      first.mgr.connected(a);
+      first.mgr.message(a, wire(hello), hello);
+      await until(() => a.of('ready').length > 0, 'ready', IO_TICKS);
+      first.mgr.message(a, wire(frame(0)), frame(0));
+      await until(() => a.of('ack').length === 1, 'ack', IO_TICKS);
+      await first.mgr.shutdown();
+      expect(first.events).toMatchObject([{ reason: 'shutdown', recording: { frames: 1 } }]);
+    });
   });
 });

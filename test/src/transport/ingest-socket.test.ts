@@ -87,6 +87,44 @@ describe('/v1/ingest', () => {
     await c.close();
   });
 
+  it('a text frame gets INVALID_MESSAGE and close 4002 at once', async () => {
+    const c = await Client.connect(h.ws, 'ingest', device());
+    c.send(HELLO);
+    await c.until('ready', () => c.of('ready').length === 1);
+    c.socket.send('{"type":"frame"}');
+    expect(await c.closed).toBe(4002);
+    expect(c.of('error').map((e) => e.code)).toEqual([ErrorCode.INVALID_MESSAGE]);
+  });
+
+  it('16 invalid messages in the window are answered and the session goes on; the 17th closes with 4002', async () => {
+    const c = await Client.connect(h.ws, 'ingest', device());
+    c.send(HELLO);
+    await c.until('ready', () => c.of('ready').length === 1);
+    const garbage = new Uint8Array([0xc1]);
+    for (let i = 0; i < 16; i++) c.sendRaw(garbage);
+    c.send(syntheticFrame(0));
+    await c.until('feedback after 16 invalid messages', () => c.of('feedback').length === 1);
+    expect(c.of('error')).toHaveLength(16);
+    expect(c.closeCode).toBeUndefined();
+    c.sendRaw(garbage);
+    expect(await c.closed).toBe(4002);
+    expect(c.closeReason).toMatch(/more than 16 invalid messages in 10 s/);
+    expect(c.of('error')).toHaveLength(17);
+  });
+
+  it('frames that decode but fail the frame checks are not counted as invalid messages', async () => {
+    const c = await Client.connect(h.ws, 'ingest', device());
+    c.send(HELLO);
+    await c.until('ready', () => c.of('ready').length === 1);
+    c.send(syntheticFrame(0));
+    for (let i = 0; i < 30; i++) c.send(syntheticFrame(0)); // DUPLICATE_SEQ, 30 times
+    c.send(syntheticFrame(1));
+    await c.until('feedback for 1', () => c.of('feedback').some((f) => f.seq === 1));
+    expect(c.of('error').filter((e) => e.code === ErrorCode.DUPLICATE_SEQ)).toHaveLength(30);
+    expect(c.closeCode).toBeUndefined();
+    await c.close();
+  });
+
   it('refuses the upgrade with 401 for a missing, bad or expired token; accepts ?token=', async () => {
     const url = `${h.ws}/v1/ingest`;
     expect(await upgradeStatus(url)).toBe(401);

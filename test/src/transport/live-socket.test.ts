@@ -5,7 +5,7 @@ import { Client, HELLO, startServer, syntheticFrame, token, type Harness } from 
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startServer({ env: { LIVE_UPDATE_HZ: '60', SNAPSHOT_SECONDS: '1', MAX_BACKPRESSURE_BYTES: '262144' } });
+  h = await startServer({ env: { LIVE_UPDATE_HZ: '60', SNAPSHOT_SECONDS: '1', MAX_BACKPRESSURE_BYTES: '262144', MAX_INVALID_MSGS: '3' } });
 });
 afterAll(async () => {
   await h?.close();
@@ -45,6 +45,31 @@ describe('/v1/live', () => {
     await late.until('session.ended (session topic)', () => late.of('session.ended').length === 1);
     expect(dash.of('session.ended')[0]).toMatchObject({ sessionId, frames: 30 });
     await Promise.all([dash.close(), late.close(), c.closed]);
+  });
+
+  it('a text frame closes with 4002 at once', async () => {
+    const dash = await Client.connect(h.ws, 'live', therapist());
+    dash.socket.send('subscribe c1');
+    expect(await dash.closed).toBe(4002);
+    expect(dash.of('error').map((e) => e.code)).toEqual([ErrorCode.INVALID_MESSAGE]);
+  });
+
+  it('MAX_INVALID_MSGS (3 here) invalid messages are answered and the connection goes on; one more closes with 4002', async () => {
+    const dash = await Client.connect(h.ws, 'live', therapist());
+    const bad = { type: 'subscribe', clinic: 'no spaces allowed' } as never;
+    for (let i = 0; i < 3; i++) dash.send(bad);
+    dash.send({ type: 'subscribe', sessionId: 'no-such-session' });
+    await dash.until('4 errors', () => dash.of('error').length === 4);
+    expect(dash.of('error').map((e) => e.code)).toEqual([
+      ErrorCode.INVALID_MESSAGE,
+      ErrorCode.INVALID_MESSAGE,
+      ErrorCode.INVALID_MESSAGE,
+      ErrorCode.SESSION_NOT_FOUND,
+    ]);
+    expect(dash.closeCode).toBeUndefined();
+    dash.send(bad);
+    expect(await dash.closed).toBe(4002);
+    expect(dash.closeReason).toMatch(/more than 3 invalid messages in 10 s/);
   });
 
   it('devices and other clinics cannot subscribe (FORBIDDEN); unknown sessions are SESSION_NOT_FOUND', async () => {
