@@ -19,6 +19,7 @@ import {
   createMaskBank,
   createMcMasks,
   mcCore,
+  pointPrediction,
   type LowRankTerm,
   type MaskBank,
 } from './mc-dropout.js';
@@ -231,7 +232,8 @@ export function createBatchedInference(
     if (x.length !== n * F) throw new ModelError(ModelErrorCode.SHAPE_MISMATCH, `x has ${x.length} values, expected ${n}×${F}`);
     if (batch.patients.length !== n) throw new ModelError(ModelErrorCode.SHAPE_MISMATCH, `${batch.patients.length} patients for ${n} rows`);
     const poses = probeT ? batch.poses : undefined;
-    if (poses && poses.length !== n * POSE_DIM) throw new ModelError(ModelErrorCode.SHAPE_MISMATCH, `poses have ${poses.length} values, expected ${n}×${POSE_DIM}`);
+    if (poses && poses.length !== n * POSE_DIM)
+      throw new ModelError(ModelErrorCode.SHAPE_MISMATCH, `poses have ${poses.length} values, expected ${n}×${POSE_DIM}`);
     if (adapters.size > 0 && !stacks) stacks = buildStacks();
     const st = stacks;
     const rowSlot = batch.patients.map((p) => (p === null ? undefined : st?.slotOf.get(p)) ?? -1);
@@ -249,11 +251,19 @@ export function createBatchedInference(
         ...(term ? { term } : {}),
       });
       const tensors: tf.Tensor[] = [r.latent, r.mean, r.uncertainty];
-      if (probeT && poses) tensors.push(decodeWorldPoses(probeT, r.latent, r.mean, poses));
+      if (probeT && poses) {
+        const point = pointPrediction(model.predictor, config, r.latent, horizons, term);
+        tensors.push(decodeWorldPoses(probeT, r.latent, point, poses));
+      }
       return tensors;
     });
     try {
-      const [latent, predictions, horizonUncertainty, decoded] = out.map((t) => t.dataSync() as Float32Array) as [Float32Array, Float32Array, Float32Array, Float32Array?];
+      const [latent, predictions, horizonUncertainty, decoded] = out.map((t) => t.dataSync() as Float32Array) as [
+        Float32Array,
+        Float32Array,
+        Float32Array,
+        Float32Array?,
+      ];
       const uncertainty = new Float32Array(n);
       for (let i = 0; i < n; i++) {
         let u = 0;
@@ -382,7 +392,9 @@ function probeTensors(probe: ProbeDecoder, latentDim: number): ProbeTensors {
 
 /**
  * Predicted world poses of a batch, n × H × 60, the way `jepa-motion eval` scores them (evaluate.ts
- * pose_mm): the probe decodes the predicted CHANGE, decode(ẑ_h) − decode(z), which is added to the
+ * pose_mm): ẑ_h is the dropout-off prediction (pointPrediction: the MC mean of 10 passes carries
+ * sampling noise that, decoded, is larger than one frame of motion), and the probe decodes the
+ * predicted CHANGE, decode(ẑ_h) − decode(z), which is added to the
  * frame's own pose — the probe's absolute reading on a body it never saw is off by ~10 cm, its reading
  * of a change is not. The change lives in the frame's canonical space (root-relative, heading-aligned),
  * so it is rotated back by the frame's heading and added to the frame's world pose: the ghost stands
@@ -391,10 +403,10 @@ function probeTensors(probe: ProbeDecoder, latentDim: number): ProbeTensors {
  * the room, so no latent can predict where the patient will be, only how the body will move.
  * The decode is one matmul over all rows and horizons; the rotation a batched 3×3 product. Call inside tf.tidy.
  */
-function decodeWorldPoses(p: ProbeTensors, latent: tf.Tensor2D, mean: tf.Tensor3D, poses: Float32Array): tf.Tensor {
-  const [n, H, L] = mean.shape;
+function decodeWorldPoses(p: ProbeTensors, latent: tf.Tensor2D, point: tf.Tensor3D, poses: Float32Array): tf.Tensor {
+  const [n, H, L] = point.shape;
   const decode = (z: tf.Tensor2D) => tf.minimum(tf.maximum(tf.add(tf.matMul(z, p.w), p.b), p.lo), p.hi);
-  const both = decode(tf.concat([latent, tf.reshape(mean, [n * H, L])], 0) as tf.Tensor2D);
+  const both = decode(tf.concat([latent, tf.reshape(point, [n * H, L])], 0) as tf.Tensor2D);
   const now = tf.reshape(tf.slice(both, [0, 0], [n, POSE_DIM]), [n, 1, POSE_DIM]);
   const ahead = tf.reshape(tf.slice(both, [n, 0], [n * H, POSE_DIM]), [n, H, POSE_DIM]);
   const change = tf.add(tf.sub(ahead, now), p.nan);

@@ -160,6 +160,27 @@ export function mcCore(inp: McCoreInput): McCoreOutput {
   return { latent, mean: mean as tf.Tensor3D, uncertainty };
 }
 
+/**
+ * The dropout-off prediction ẑ_h = predictor([z; s(h)]) of every frame at every horizon, n×H×L, from the
+ * dropout-off latent (McCoreOutput.latent, adapters included) — what WorldModel predict() computes and
+ * `jepa-motion eval` decodes for pose_mm. Unlike the mean of P passes it carries no sampling noise, which
+ * at short horizons is larger than the motion itself. Rows are frame-major (repeats = H) so a per-frame
+ * adapter term applies as in mcCore. Call inside tf.tidy.
+ */
+export function pointPrediction(q: MlpParams, config: WorldModelConfig, latent: tf.Tensor2D, horizons: readonly number[], term?: LowRankTerm): tf.Tensor3D {
+  const [n, L] = latent.shape;
+  const H = horizons.length;
+  const t = term ?? (() => null);
+  const sH = Float32Array.from(horizons, (h) => scaleHorizon(h, config.horizonScaling));
+  const z = tf.reshape(tf.tile(tf.reshape(latent, [n, 1, L]), [1, H, 1]), [n * H, L]) as tf.Tensor2D;
+  const s = tf.tile(tf.tensor2d(sH, [H, 1]), [n, 1]) as tf.Tensor2D;
+  const rows = tf.concat([z, s], 1) as tf.Tensor2D;
+  const h = tf.relu(dense(rows, q.w1 as tf.Tensor2D, q.b1, t('predictor.fc1', rows, H))) as tf.Tensor2D;
+  let y = dense(h, q.w2 as tf.Tensor2D, q.b2, t('predictor.fc2', h, H));
+  if (config.residual) y = tf.add(z, tf.mul(y, s));
+  return tf.reshape(y, [n, H, L]) as tf.Tensor3D;
+}
+
 export interface McOptions {
   /** Horizons in frames. Required, at least one. */
   readonly horizons: readonly number[];

@@ -193,7 +193,7 @@ describe('createBatchedInference', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('decodes every prediction to a world pose = the offline probe decode of the change, turned into the frame\'s world pose', () => {
+  it("decodes every prediction to a world pose = the offline probe decode of the change, turned into the frame's world pose", () => {
     const before = tf.memory().numTensors;
     const config = resolveModelConfig({ featureDim: F });
     const weights = initWeights(config, 9);
@@ -218,18 +218,22 @@ describe('createBatchedInference', () => {
       const yaw = q.next() * 2 * Math.PI;
       const [ox, oz] = [q.normal() * 3, q.normal() * 3];
       const p = Float32Array.from({ length: POSE_DIM }, () => q.normal() * 0.4);
-      const put = (j: number, x: number, y: number, z: number) => p.set([ox + x * Math.cos(yaw) + z * Math.sin(yaw), y, oz - x * Math.sin(yaw) + z * Math.cos(yaw)], 3 * j);
+      const put = (j: number, x: number, y: number, z: number) =>
+        p.set([ox + x * Math.cos(yaw) + z * Math.sin(yaw), y, oz - x * Math.sin(yaw) + z * Math.cos(yaw)], 3 * j);
       put(JOINT_INDEX.root, 0, 1, 0);
       put(JOINT_INDEX.left_hip, 0.1, 0.95, 0);
       put(JOINT_INDEX.right_hip, -0.1, 0.95, 0);
       return p;
     };
     const bi = createBatchedInference({ modelConfig: config, weights }, { horizons, passes: 4, probe });
+    const adapter = trainedLikeAdapter(config, 3, ['encoder.fc2', 'predictor.fc1', 'predictor.fc2']);
+    bi.setAdapter('A', adapter);
     const rows = [
       { x: row(), patient: null, pose: worldOf(1) },
       { x: row(), patient: null },
-      { x: row(), patient: null, pose: worldOf(2) },
+      { x: row(), patient: 'A', pose: worldOf(2) },
     ];
+    const models = [new WorldModel(config, weights), new WorldModel(config, mergeAdapter(weights, adapter))];
     try {
       expect(bi.decodesPoses).toBe(true);
       const out = bi.run(rows);
@@ -239,8 +243,9 @@ describe('createBatchedInference', () => {
         const pose = rows[i]!.pose!;
         const frame = poseFrame(pose)!;
         const now = decodePoses(probe, res.latent);
-        horizons.forEach((_h, k) => {
-          const ahead = decodePoses(probe, res.predictions[k]!);
+        horizons.forEach((h, k) => {
+          // The dropout-off prediction (WorldModel predict, what eval decodes), through the row's own adapter.
+          const ahead = decodePoses(probe, predict(models[i === 2 ? 1 : 0]!, res.latent, Float32Array.of(h)));
           const canonical = canonicalPose(pose).map((v, c) => v + ahead[c]! - now[c]!);
           const expected = worldPose(canonical, frame);
           const got = res.poses![k]!;
@@ -262,6 +267,7 @@ describe('createBatchedInference', () => {
       );
     } finally {
       bi.dispose();
+      for (const m of models) m.dispose();
     }
     expect(tf.memory().numTensors).toBe(before);
     expect(() => createBatchedInference({ modelConfig: config, weights }, { horizons, probe: { ...probe, latentDim: L + 1 } })).toThrow(
