@@ -324,7 +324,7 @@ export function createBatchedInference(
       dropStacks();
       adapters.clear();
       bank?.dispose();
-      if (probeT) tf.dispose([probeT.w, probeT.b, probeT.lo, probeT.hi, probeT.nan]);
+      if (probeT) tf.dispose(Object.values(probeT));
       model.dispose();
     },
   };
@@ -375,6 +375,20 @@ interface ProbeTensors {
   readonly hi: tf.Tensor1D;
   /** 60: NaN on the coordinates of joints the probe never learned, else 0 (added last: they decode to NaN, as decodePoses). */
   readonly nan: tf.Tensor1D;
+  /** 60: 1 on x and z coordinates; 1 on y coordinates (the heading rotation's masks). */
+  readonly xz: tf.Tensor1D;
+  readonly y: tf.Tensor1D;
+  /** 60 × 60: z'_j → x_j, −x'_j → z_j (the rotation's sine part). */
+  readonly swap: tf.Tensor2D;
+}
+
+function swapMatrix(): Float32Array {
+  const m = new Float32Array(POSE_DIM * POSE_DIM);
+  for (let j = 0; j < POSE_DIM / 3; j++) {
+    m[(3 * j + 2) * POSE_DIM + 3 * j] = 1; // x_j += z'_j (× s)
+    m[3 * j * POSE_DIM + 3 * j + 2] = -1; // z_j −= x'_j (× s)
+  }
+  return m;
 }
 
 function probeTensors(probe: ProbeDecoder, latentDim: number): ProbeTensors {
@@ -387,6 +401,9 @@ function probeTensors(probe: ProbeDecoder, latentDim: number): ProbeTensors {
     lo: tf.tensor1d(orIf(probe.lo, -Infinity)),
     hi: tf.tensor1d(orIf(probe.hi, Infinity)),
     nan: tf.tensor1d(Float32Array.from({ length: POSE_DIM }, (_, k) => (untrained(k) ? Number.NaN : 0))),
+    xz: tf.tensor1d(Float32Array.from({ length: POSE_DIM }, (_, k) => (k % 3 === 1 ? 0 : 1))),
+    y: tf.tensor1d(Float32Array.from({ length: POSE_DIM }, (_, k) => (k % 3 === 1 ? 1 : 0))),
+    swap: tf.tensor2d(swapMatrix(), [POSE_DIM, POSE_DIM]),
   };
 }
 
@@ -401,7 +418,7 @@ function probeTensors(probe: ProbeDecoder, latentDim: number): ProbeTensors {
  * on the patient, facing where the patient faces. The root's decoded change is 0 by construction
  * (canonical roots are 0), so the predicted root is the current one: features carry no position in
  * the room, so no latent can predict where the patient will be, only how the body will move.
- * The decode is one matmul over all rows and horizons; the rotation a batched 3×3 product. Call inside tf.tidy.
+ * The decode is one matmul over all rows and horizons; the rotation a few elementwise ops. Call inside tf.tidy.
  */
 function decodeWorldPoses(p: ProbeTensors, latent: tf.Tensor2D, point: tf.Tensor3D, poses: Float32Array): tf.Tensor {
   const [n, H, L] = point.shape;
@@ -409,15 +426,20 @@ function decodeWorldPoses(p: ProbeTensors, latent: tf.Tensor2D, point: tf.Tensor
   const both = decode(tf.concat([latent, tf.reshape(point, [n * H, L])], 0) as tf.Tensor2D);
   const now = tf.reshape(tf.slice(both, [0, 0], [n, POSE_DIM]), [n, 1, POSE_DIM]);
   const ahead = tf.reshape(tf.slice(both, [n, 0], [n * H, POSE_DIM]), [n, H, POSE_DIM]);
-  const change = tf.add(tf.sub(ahead, now), p.nan);
-  // Canonical → world per row: x = x'c + z's, y = y', z = −x's + z'c (probe-pose.ts worldPose), as [x' y' z']·M.
-  const m = new Float32Array(n * 9);
+  const change = tf.sub(ahead, now);
+  // Canonical → world per row (probe-pose.ts worldPose): x = c·x' + s·z', y = y', z = c·z' − s·x', i.e.
+  // change ⊙ (c·[x,z slots] + [y slots]) + s·(change · swap), with each row's (c, s) broadcast: contiguous
+  // elementwise ops and one small GEMM (tfjs-wasm slices and concats along the xyz axis are slow JS loops).
+  const c = new Float32Array(n);
+  const s = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const f = poseFrame(poses, i * POSE_DIM);
-    const c = f?.c ?? 1;
-    const s = f?.s ?? 0;
-    m.set([c, 0, -s, 0, 1, 0, s, 0, c], i * 9);
+    c[i] = f?.c ?? 1;
+    s[i] = f?.s ?? 0;
   }
-  const rotated = tf.matMul(tf.reshape(change, [n, H * (POSE_DIM / 3), 3]), tf.tensor3d(m, [n, 3, 3]));
-  return tf.add(tf.reshape(rotated, [n, H, POSE_DIM]), tf.reshape(tf.tensor2d(poses, [n, POSE_DIM]), [n, 1, POSE_DIM]));
+  const keep = tf.add(tf.mul(tf.tensor3d(c, [n, 1, 1]), p.xz), p.y);
+  const swapped = tf.reshape(tf.matMul(tf.reshape(change, [n * H, POSE_DIM]), p.swap), [n, H, POSE_DIM]);
+  const world = tf.add(tf.mul(change, keep), tf.mul(swapped, tf.tensor3d(s, [n, 1, 1])));
+  // Untrained joints become NaN only now: inside the GEMM a NaN would spread to every joint (NaN · 0).
+  return tf.add(tf.add(world, p.nan), tf.reshape(tf.tensor2d(poses, [n, POSE_DIM]), [n, 1, POSE_DIM]));
 }

@@ -170,15 +170,28 @@ export function mcCore(inp: McCoreInput): McCoreOutput {
 export function pointPrediction(q: MlpParams, config: WorldModelConfig, latent: tf.Tensor2D, horizons: readonly number[], term?: LowRankTerm): tf.Tensor3D {
   const [n, L] = latent.shape;
   const H = horizons.length;
+  const hid = q.w1.shape[1] ?? 0;
   const t = term ?? (() => null);
   const sH = Float32Array.from(horizons, (h) => scaleHorizon(h, config.horizonScaling));
-  const z = tf.reshape(tf.tile(tf.reshape(latent, [n, 1, L]), [1, H, 1]), [n * H, L]) as tf.Tensor2D;
-  const s = tf.tile(tf.tensor2d(sH, [H, 1]), [n, 1]) as tf.Tensor2D;
-  const rows = tf.concat([z, s], 1) as tf.Tensor2D;
-  const h = tf.relu(dense(rows, q.w1 as tf.Tensor2D, q.b1, t('predictor.fc1', rows, H))) as tf.Tensor2D;
-  let y = dense(h, q.w2 as tf.Tensor2D, q.b2, t('predictor.fc2', h, H));
-  if (config.residual) y = tf.add(z, tf.mul(y, s));
-  return tf.reshape(y, [n, H, L]) as tf.Tensor3D;
+  // Layer 1 split by linearity as in mcCore: z·W1[:L] once per frame, s·W1[L] + b1 once per horizon,
+  // broadcast to (frame, horizon) — no tile of latents.
+  const w1z = tf.slice(q.w1, [0, 0], [L, hid]) as tf.Tensor2D;
+  const w1s = tf.slice(q.w1, [L, 0], [1, hid]) as tf.Tensor2D;
+  let pre = tf.add(tf.reshape(tf.matMul(latent, w1z), [n, 1, hid]), tf.reshape(tf.add(tf.matMul(tf.tensor2d(sH, [H, 1]), w1s), q.b1), [1, H, hid]));
+  if (term) {
+    const zTerm = t('predictor.fc1', tf.concat([latent, tf.zeros([n, 1])], 1) as tf.Tensor2D, 1);
+    if (zTerm) {
+      const sRows = new Float32Array(n * H * (L + 1));
+      for (let i = 0; i < n * H; i++) sRows[i * (L + 1) + L] = sH[i % H] ?? 0;
+      const sTerm = t('predictor.fc1', tf.tensor2d(sRows, [n * H, L + 1]), H);
+      pre = tf.add(pre, tf.reshape(zTerm, [n, 1, hid]));
+      if (sTerm) pre = tf.add(pre, tf.reshape(sTerm, [n, H, hid]));
+    }
+  }
+  const h = tf.reshape(tf.relu(pre), [n * H, hid]) as tf.Tensor2D;
+  let y = tf.reshape(dense(h, q.w2 as tf.Tensor2D, q.b2, t('predictor.fc2', h, H)), [n, H, L]) as tf.Tensor3D;
+  if (config.residual) y = tf.add(tf.reshape(latent, [n, 1, L]), tf.mul(y, tf.tensor3d(sH, [1, H, 1])));
+  return y;
 }
 
 export interface McOptions {
