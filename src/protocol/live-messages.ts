@@ -86,7 +86,7 @@ export const Snapshot = z.object({
   type: z.literal('snapshot'),
   /** Session the history belongs to. */
   sessionId: Id,
-  /** Updates, oldest first. */
+  /** Updates, oldest first. History keeps each prediction's `h` and `uncertainty` and the first horizon's `prediction`, not every horizon's pose. */
   updates: z.array(Update).max(MAX_SNAPSHOT_UPDATES),
 });
 export type Snapshot = z.infer<typeof Snapshot>;
