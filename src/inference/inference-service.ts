@@ -279,7 +279,8 @@ export async function createInferenceService(opts: InferenceServiceOptions, deps
     if (!(req.x instanceof Float32Array)) bad('x must be a Float32Array');
     if (req.x.length !== info.featureDim) bad(`x has ${req.x.length} features, the model expects ${info.featureDim}`);
     for (let i = 0; i < req.x.length; i++) if (!Number.isFinite(req.x[i])) bad(`x[${i}] is not finite`);
-    if (req.pose !== undefined && (!(req.pose instanceof Float32Array) || req.pose.length !== POSE_FLOATS)) bad(`pose must be a Float32Array of ${POSE_FLOATS}`);
+    if (req.pose !== undefined && (!(req.pose instanceof Float32Array) || req.pose.length !== POSE_FLOATS))
+      bad(`pose must be a Float32Array of ${POSE_FLOATS}`);
   }
 
   return {

@@ -38,7 +38,8 @@ export async function loadProbe(checkpointDir: string): Promise<ProbeDecoder> {
   try {
     return probeFromNpz(await readFile(file));
   } catch (cause) {
-    const why = (cause as { code?: unknown }).code === 'ENOENT' ? 'does not exist' : `is unreadable (${cause instanceof Error ? cause.message : String(cause)})`;
+    const why =
+      (cause as { code?: unknown }).code === 'ENOENT' ? 'does not exist' : `is unreadable (${cause instanceof Error ? cause.message : String(cause)})`;
     throw new InferenceError(
       InferenceErrorCode.INVALID_OPTIONS,
       `${file} ${why}: live predicted poses need the model's probe decoder (written by jepa-motion train); set LIVE_POSES=0 to serve without them`,

@@ -51,7 +51,9 @@ async function runBatch(engine: BatchEngine, msg: BatchMessage): Promise<void> {
     const uncertainty = own(out.uncertainty);
     const horizonUncertainty = own(out.horizonUncertainty);
     const poses = out.poses && own(out.poses);
-    const transfer = [...new Set([latent.buffer, predictions.buffer, uncertainty.buffer, horizonUncertainty.buffer, ...(poses ? [poses.buffer] : [])])] as ArrayBuffer[];
+    const transfer = [
+      ...new Set([latent.buffer, predictions.buffer, uncertainty.buffer, horizonUncertainty.buffer, ...(poses ? [poses.buffer] : [])]),
+    ] as ArrayBuffer[];
     post({ type: 'result', id: msg.id, latent, predictions, uncertainty, horizonUncertainty, ...(poses ? { poses } : {}), ms }, transfer);
   } catch (err) {
     post({ type: 'batch-error', id: msg.id, message: describe(err) });

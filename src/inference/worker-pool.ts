@@ -131,7 +131,14 @@ export class WorkerPool {
       worker.on('message', (m: WorkerReply) => {
         if (m.type === 'ready') {
           ready = true;
-          this.info ??= { backend: m.backend, featureDim: m.featureDim, featureNames: m.featureNames, latentDim: m.latentDim, horizons: m.horizons, decodesPoses: m.decodesPoses };
+          this.info ??= {
+            backend: m.backend,
+            featureDim: m.featureDim,
+            featureNames: m.featureNames,
+            latentDim: m.latentDim,
+            horizons: m.horizons,
+            decodesPoses: m.decodesPoses,
+          };
           slot.busy = false;
           resolve();
           this.onIdle();
@@ -148,8 +155,7 @@ export class WorkerPool {
           if (m.type === 'result') {
             const { latent, predictions, uncertainty, horizonUncertainty, poses, ms } = m;
             job.resolve({ latent, predictions, uncertainty, horizonUncertainty, ...(poses ? { poses } : {}), ms });
-          }
-          else job.reject(new InferenceError(InferenceErrorCode.ENGINE_OUTPUT, `batch ${m.id} failed in worker ${index}: ${m.message}`));
+          } else job.reject(new InferenceError(InferenceErrorCode.ENGINE_OUTPUT, `batch ${m.id} failed in worker ${index}: ${m.message}`));
           this.onIdle();
         }
       });
