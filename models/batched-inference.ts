@@ -19,9 +19,10 @@ import {
   createMaskBank,
   createMcMasks,
   mcCore,
-  pointPrediction,
+  createPointPredictor,
   type LowRankTerm,
   type MaskBank,
+  type PointPredictor,
 } from './mc-dropout.js';
 import type { ProbeDecoder } from './probe-decoder.js';
 import { POSE_DIM, poseFrame } from './probe-pose.js';
@@ -159,10 +160,14 @@ export function createBatchedInference(
   }
   const config = model.config;
   let probeT: ProbeTensors | null = null;
+  // The dropout-off predictor the decoded poses come from (its constants live as long as the inference).
+  let pointT: PointPredictor | null = null;
   if (opts.probe) {
     try {
       probeT = probeTensors(opts.probe, config.latentDim);
+      pointT = createPointPredictor(model.predictor, config, horizons);
     } catch (err) {
+      if (probeT) tf.dispose(Object.values(probeT));
       bank?.dispose();
       model.dispose();
       throw err;
@@ -251,8 +256,8 @@ export function createBatchedInference(
         ...(term ? { term } : {}),
       });
       const tensors: tf.Tensor[] = [r.latent, r.mean, r.uncertainty];
-      if (probeT && poses) {
-        const point = pointPrediction(model.predictor, config, r.latent, horizons, term);
+      if (probeT && pointT && poses) {
+        const point = pointT.run(r.latent, term);
         tensors.push(decodeWorldPoses(probeT, r.latent, point, poses));
       }
       return tensors;
@@ -325,6 +330,7 @@ export function createBatchedInference(
       adapters.clear();
       bank?.dispose();
       if (probeT) tf.dispose(Object.values(probeT));
+      pointT?.dispose();
       model.dispose();
     },
   };
@@ -409,7 +415,7 @@ function probeTensors(probe: ProbeDecoder, latentDim: number): ProbeTensors {
 
 /**
  * Predicted world poses of a batch, n × H × 60, the way `jepa-motion eval` scores them (evaluate.ts
- * pose_mm): ẑ_h is the dropout-off prediction (pointPrediction: the MC mean of 10 passes carries
+ * pose_mm): ẑ_h is the dropout-off prediction (createPointPredictor: the MC mean of 10 passes carries
  * sampling noise that, decoded, is larger than one frame of motion), and the probe decodes the
  * predicted CHANGE, decode(ẑ_h) − decode(z), which is added to the
  * frame's own pose — the probe's absolute reading on a body it never saw is off by ~10 cm, its reading
