@@ -5,6 +5,10 @@
 //   npx tsx loadtest/bench-server.ts [--duration 10] [--ramp 2] [--warmup 2] [--start 2] [--max 256] [--p99 50] [--json]
 // Latency percentiles leave out each session's first --warmup seconds (model load, JIT); every frame
 // still has to be answered.
+//   npx tsx loadtest/bench-server.ts --compare-decoding [--loads 20,40] [--repeats 2] [--duration 10] [--json]
+// instead runs the jepa-motion server at fixed loads with the live predicted poses decoded (LIVE_POSES=1,
+// the default) and without (LIVE_POSES=0), alternating which goes first per repeat, and reports server
+// CPU µs per answered frame (all threads, /proc utime+stime over the scenario) for both and the difference.
 // Each step runs against a freshly started server process. The load generator runs in this process on
 // the same machine, so on a small box it competes with the server for CPU: read numbers as a ratio.
 import { randomBytes } from 'node:crypto';
@@ -52,9 +56,9 @@ interface BenchOptions {
   readonly log: (line: string) => void;
 }
 
-async function step(kind: ServerKind, sessions: number, o: BenchOptions): Promise<Step> {
+async function step(kind: ServerKind, sessions: number, o: BenchOptions, env: Readonly<Record<string, string>> = {}): Promise<Step> {
   const dataDir = await mkdtemp(join(tmpdir(), `bench-${kind}-`));
-  const server = await startServerProcess(SERVERS[kind], [o.ckDir, dataDir], { JEPA_JWT_SECRET: o.secret, LOG_LEVEL: 'silent' });
+  const server = await startServerProcess(SERVERS[kind], [o.ckDir, dataDir], { JEPA_JWT_SECRET: o.secret, LOG_LEVEL: 'silent', ...env });
   try {
     const token = mintToken({ clinic: 'bench', role: 'admin', ttlSeconds: 3600 }, hmacKeyConfig(o.secret), Date.now());
     const sampler = sampleUsage(server.pid);
@@ -80,8 +84,11 @@ async function step(kind: ServerKind, sessions: number, o: BenchOptions): Promis
       report.failed_sessions === 0 &&
       report.latency_ms.p99 < o.p99Ms;
     const l = report.latency_ms;
+    const label = Object.entries(env)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
     o.log(
-      `${kind.padEnd(11)} N=${String(sessions).padStart(4)} ${pass ? 'PASS' : 'FAIL'}  p50 ${l.p50} p95 ${l.p95} p99 ${l.p99} max ${l.max} ms  missing ${report.missing_feedback}/${report.frames_sent}  shed ${report.shed}  cpu ${usage.cpuPct}%  rss ${usage.rssPeakMb} MB  load ${loadAvg}`,
+      `${kind.padEnd(11)}${label ? ` ${label}` : ''} N=${String(sessions).padStart(4)} ${pass ? 'PASS' : 'FAIL'}  p50 ${l.p50} p95 ${l.p95} p99 ${l.p99} max ${l.max} ms  missing ${report.missing_feedback}/${report.frames_sent}  shed ${report.shed}  cpu ${usage.cpuPct}%  rss ${usage.rssPeakMb} MB  load ${loadAvg}`,
     );
     return { sessions, pass, report, usage, loadAvg };
   } finally {
@@ -139,6 +146,9 @@ async function main(): Promise<void> {
       recording: { type: 'string', default: DEFAULT_RECORDING },
       only: { type: 'string' },
       json: { type: 'boolean', default: false },
+      'compare-decoding': { type: 'boolean', default: false },
+      loads: { type: 'string', default: '20,40' },
+      repeats: { type: 'string', default: '2' },
     },
   });
   const ckDir = await mkdtemp(join(tmpdir(), 'bench-ck-'));
@@ -158,6 +168,16 @@ async function main(): Promise<void> {
       secret: randomBytes(32).toString('hex'),
       log,
     };
+    if (values['compare-decoding']) {
+      const loads = (values.loads ?? '').split(',').map(Number);
+      const repeats = Number(values.repeats);
+      if (loads.some((n) => !(Number.isInteger(n) && n > 0)) || !(Number.isInteger(repeats) && repeats > 0)) {
+        throw new RangeError(`--loads ${values.loads} / --repeats ${values.repeats}: positive integers expected`);
+      }
+      const summary = await compareDecoding(loads, repeats, o);
+      process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : `${renderComparison(summary)}\n`);
+      return;
+    }
     const kinds = (values.only ? [values.only] : Object.keys(SERVERS)) as ServerKind[];
     for (const kind of kinds) if (!(kind in SERVERS)) throw new RangeError(`--only ${kind}: one of ${Object.keys(SERVERS).join(', ')}`);
     const results: Record<
@@ -189,6 +209,100 @@ async function main(): Promise<void> {
   } finally {
     await rm(ckDir, { recursive: true, force: true });
   }
+}
+
+/** One server configuration at one load, over the repeats. */
+interface DecodingRun {
+  /** Server CPU (all threads) per answered, non-shed frame, µs: median over the repeats. */
+  readonly cpuUsPerFrame: number;
+  readonly cpuUsPerFrameRuns: readonly number[];
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly answered: number;
+  readonly shed: number;
+  readonly missing: number;
+  readonly rssPeakMb: number;
+}
+
+interface DecodingComparison {
+  readonly cores: number;
+  readonly durationS: number;
+  readonly repeats: number;
+  readonly what: string;
+  readonly loads: readonly {
+    readonly sessions: number;
+    readonly decoding: DecodingRun;
+    readonly noDecoding: DecodingRun;
+    /** decoding − noDecoding, µs per answered frame (medians). */
+    readonly deltaUsPerFrame: number;
+    readonly deltaPct: number;
+    /** 1-minute load averages at the end of each step of this load. */
+    readonly loadAvg: readonly number[];
+  }[];
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const r1 = (v: number) => Math.round(v * 10) / 10;
+
+function decodingRun(steps: readonly Step[]): DecodingRun {
+  const perFrame = steps.map((s) => (s.usage.cpuS * 1e6) / Math.max(1, s.report.feedback_received - s.report.shed));
+  return {
+    cpuUsPerFrame: r1(median(perFrame)),
+    cpuUsPerFrameRuns: perFrame.map(r1),
+    p50Ms: median(steps.map((s) => s.report.latency_ms.p50)),
+    p99Ms: median(steps.map((s) => s.report.latency_ms.p99)),
+    answered: steps.reduce((a, s) => a + s.report.feedback_received - s.report.shed, 0),
+    shed: steps.reduce((a, s) => a + s.report.shed, 0),
+    missing: steps.reduce((a, s) => a + s.report.missing_feedback, 0),
+    rssPeakMb: Math.max(...steps.map((s) => s.usage.rssPeakMb)),
+  };
+}
+
+/**
+ * The cost of decoding the live predicted poses: the same server, load and recording with LIVE_POSES=1
+ * and =0, back to back; which runs first alternates per repeat so a drifting machine load biases neither.
+ */
+async function compareDecoding(loads: readonly number[], repeats: number, o: BenchOptions): Promise<DecodingComparison> {
+  const out: DecodingComparison['loads'][number][] = [];
+  for (const sessions of loads) {
+    const on: Step[] = [];
+    const off: Step[] = [];
+    for (let r = 0; r < repeats; r++) {
+      const order = r % 2 === 0 ? ['1', '0'] : ['0', '1'];
+      for (const v of order) (v === '1' ? on : off).push(await step('jepa-motion', sessions, o, { LIVE_POSES: v }));
+    }
+    const decoding = decodingRun(on);
+    const noDecoding = decodingRun(off);
+    out.push({
+      sessions,
+      decoding,
+      noDecoding,
+      deltaUsPerFrame: r1(decoding.cpuUsPerFrame - noDecoding.cpuUsPerFrame),
+      deltaPct: r1(((decoding.cpuUsPerFrame - noDecoding.cpuUsPerFrame) / noDecoding.cpuUsPerFrame) * 100),
+      loadAvg: [...on, ...off].map((s) => s.loadAvg),
+    });
+  }
+  return {
+    cores: cpus().length,
+    durationS: o.durationS,
+    repeats,
+    what: `jepa-motion server, ${o.durationS} s at 60 Hz per step, server CPU (all threads) per answered frame with live predicted poses decoded (LIVE_POSES=1) vs not (LIVE_POSES=0)`,
+    loads: out,
+  };
+}
+
+function renderComparison(c: DecodingComparison): string {
+  const lines = [c.what, 'sessions  decoding µs/frame  no decoding µs/frame  Δ µs/frame  Δ %   p99 ms (dec/no)  shed (dec/no)  load avg'];
+  for (const l of c.loads) {
+    lines.push(
+      `${String(l.sessions).padStart(8)}  ${String(l.decoding.cpuUsPerFrame).padStart(17)}  ${String(l.noDecoding.cpuUsPerFrame).padStart(20)}  ${String(l.deltaUsPerFrame).padStart(10)}  ${String(l.deltaPct).padStart(4)}  ${`${l.decoding.p99Ms}/${l.noDecoding.p99Ms}`.padStart(15)}  ${`${l.decoding.shed}/${l.noDecoding.shed}`.padStart(13)}  ${l.loadAvg.join(' ')}`,
+    );
+  }
+  return lines.join('\n');
 }
 
 main().catch((error: unknown) => {

@@ -60,6 +60,8 @@ export async function startServerProcess(
 export interface ProcessUsage {
   /** CPU time over the window / wall time, in percent of one core (200 % = both cores). */
   readonly cpuPct: number;
+  /** CPU seconds over the window (all threads). */
+  readonly cpuS: number;
   readonly rssPeakMb: number;
   readonly rssMeanMb: number;
 }
@@ -107,7 +109,7 @@ export function sampleUsage(pid: number, everyMs = 250): { stop(): ProcessUsage 
       }
       const wallS = (performance.now() - t0) / 1000;
       const r1 = (v: number) => Math.round(v * 10) / 10;
-      return { cpuPct: r1((ticks / CLOCK_TICKS / wallS) * 100), rssPeakMb: r1(peak), rssMeanMb: r1(n ? sum / n : NaN) };
+      return { cpuPct: r1((ticks / CLOCK_TICKS / wallS) * 100), cpuS: ticks / CLOCK_TICKS, rssPeakMb: r1(peak), rssMeanMb: r1(n ? sum / n : NaN) };
     },
   };
 }

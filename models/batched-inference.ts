@@ -4,6 +4,10 @@
  * adapter adds (U·A)·B through one batched matmul over frames (see lowRankTerm). So the per-patient
  * cost is two thin rank-r products, not a separate model call. run() is synchronous, so setAdapter between runs is a
  * swap between batches by construction.
+ *
+ * With a probe decoder (probe-decoder.ts) the same tf.tidy also decodes every row's predictions into
+ * world poses (decodeWorldPoses): one matmul of the batch's latents by the ridge weights, no per-joint
+ * loop in JS.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ADAPTER_LAYERS, adapterScale, checkAdapter, type AdapterLayer, type AdapterWeights } from './adapters.js';
@@ -15,9 +19,13 @@ import {
   createMaskBank,
   createMcMasks,
   mcCore,
+  createPointPredictor,
   type LowRankTerm,
   type MaskBank,
+  type PointPredictor,
 } from './mc-dropout.js';
+import type { ProbeDecoder } from './probe-decoder.js';
+import { POSE_DIM, poseFrame } from './probe-pose.js';
 import { createRng } from './rng.js';
 import { WorldModel, type WorldModelConfig, type WorldModelWeights } from './world-model.js';
 
@@ -39,6 +47,11 @@ export interface BatchedInferenceOptions {
    * createRng(seed) exactly as mcPredict with rng = seed. Default DEFAULT_MASK_BANK_ENTRIES (8 MB).
    */
   readonly maskBankEntries?: number;
+  /**
+   * Ridge probe decoder of the base model (its latentDim must match): rows that carry their current
+   * world pose get their predictions decoded to world poses (see decodeWorldPoses). Default none.
+   */
+  readonly probe?: ProbeDecoder;
 }
 
 export interface BatchedRow {
@@ -46,6 +59,35 @@ export interface BatchedRow {
   readonly x: Float32Array;
   /** Patient whose adapter applies; null (or a patient without adapter) → the base model. */
   readonly patient: string | null;
+  /** The frame's own world pose (20 canonical joints × xyz, metres): needed to decode its predictions. */
+  readonly pose?: Float32Array;
+}
+
+/** A batch packed row-major, as the inference engine ships it between threads. */
+export interface PackedBatch {
+  readonly n: number;
+  /** n × F normalised features. */
+  readonly x: Float32Array;
+  /** Per row: the patient whose adapter applies, or null for the base. */
+  readonly patients: readonly (string | null)[];
+  /** n × 60 current world poses (NaN rows = none), when predicted poses are wanted. */
+  readonly poses?: Float32Array;
+}
+
+/** Packed results; H = horizons.length, L = latentDim. */
+export interface PackedResult {
+  /** n × L latents (dropout off). */
+  readonly latent: Float32Array;
+  /** n × H × L mean predicted latents over the passes, horizon-major within a row. */
+  readonly predictions: Float32Array;
+  /** n × H: per horizon, mean over dims of the std across passes. */
+  readonly horizonUncertainty: Float32Array;
+  /** n: horizonUncertainty averaged over the horizons. */
+  readonly uncertainty: Float32Array;
+  /** n × H × 60 predicted world poses (decodeWorldPoses), when a probe is set and the batch carried poses; NaN for rows without. */
+  readonly poses?: Float32Array;
+  /** Per row: whether a patient adapter was applied. */
+  readonly adapted: readonly boolean[];
 }
 
 export interface BatchedRowResult {
@@ -59,6 +101,8 @@ export interface BatchedRowResult {
   readonly uncertainty: number;
   /** Whether a patient adapter was applied to this row. */
   readonly adapted: boolean;
+  /** Per horizon: predicted world pose (60), when a probe is set and the row carried its pose. */
+  readonly poses?: Float32Array[];
 }
 
 export interface BatchedInference {
@@ -69,7 +113,11 @@ export interface BatchedInference {
   setAdapter(patientId: string, adapter: AdapterWeights | null): void;
   hasAdapter(patientId: string): boolean;
   readonly adapterCount: number;
+  /** Whether predictions are decoded to poses (a probe was given). */
+  readonly decodesPoses: boolean;
   run(rows: readonly BatchedRow[]): BatchedRowResult[];
+  /** run() on a packed batch with packed results (no per-row arrays): what the live engine calls. */
+  runPacked(batch: PackedBatch): PackedResult;
   /** Frees the base model and all adapters. */
   dispose(): void;
 }
@@ -111,6 +159,20 @@ export function createBatchedInference(
     throw err;
   }
   const config = model.config;
+  let probeT: ProbeTensors | null = null;
+  // The dropout-off predictor the decoded poses come from (its constants live as long as the inference).
+  let pointT: PointPredictor | null = null;
+  if (opts.probe) {
+    try {
+      probeT = probeTensors(opts.probe, config.latentDim);
+      pointT = createPointPredictor(model.predictor, config, horizons);
+    } catch (err) {
+      if (probeT) tf.dispose(Object.values(probeT));
+      bank?.dispose();
+      model.dispose();
+      throw err;
+    }
+  }
   const rng = createRng(opts.seed ?? 0);
   const adapters = new Map<string, AdapterWeights>();
   // Rebuilt lazily at the first run() after a change: swaps are rare (after a retrain), batches are not.
@@ -167,20 +229,19 @@ export function createBatchedInference(
     dropStacks();
   };
 
-  const run = (rows: readonly BatchedRow[]): BatchedRowResult[] => {
+  const runPacked = (batch: PackedBatch): PackedResult => {
     if (model.isDisposed) throw new ModelError(ModelErrorCode.INVALID_ARGS, 'batched inference is disposed');
-    const n = rows.length;
-    if (n === 0) return [];
-    const { featureDim: F, latentDim: L, hiddenDim: hid } = config;
-    const x = new Float32Array(n * F);
-    rows.forEach((r, i) => {
-      if (r.x.length !== F) throw new ModelError(ModelErrorCode.SHAPE_MISMATCH, `row ${i}: ${r.x.length} features, the model takes ${F}`);
-      x.set(r.x, i * F);
-    });
+    const { n, x } = batch;
+    const { featureDim: F, hiddenDim: hid } = config;
+    const H = horizons.length;
+    if (x.length !== n * F) throw new ModelError(ModelErrorCode.SHAPE_MISMATCH, `x has ${x.length} values, expected ${n}×${F}`);
+    if (batch.patients.length !== n) throw new ModelError(ModelErrorCode.SHAPE_MISMATCH, `${batch.patients.length} patients for ${n} rows`);
+    const poses = probeT ? batch.poses : undefined;
+    if (poses && poses.length !== n * POSE_DIM)
+      throw new ModelError(ModelErrorCode.SHAPE_MISMATCH, `poses have ${poses.length} values, expected ${n}×${POSE_DIM}`);
     if (adapters.size > 0 && !stacks) stacks = buildStacks();
     const st = stacks;
-    const rowSlot = rows.map((r) => (r.patient === null ? undefined : st?.slotOf.get(r.patient)) ?? -1);
-    const H = horizons.length;
+    const rowSlot = batch.patients.map((p) => (p === null ? undefined : st?.slotOf.get(p)) ?? -1);
     const out = tf.tidy(() => {
       const masks = bank?.window(n, passes, H, hid) ?? createMcMasks(rng, n, passes, H, hid, config.dropout);
       const term = st && rowSlot.some((k) => k >= 0) ? lowRankTerm(st, rowSlot) : undefined;
@@ -194,23 +255,62 @@ export function createBatchedInference(
         masks,
         ...(term ? { term } : {}),
       });
-      return [r.latent, r.mean, r.uncertainty];
+      const tensors: tf.Tensor[] = [r.latent, r.mean, r.uncertainty];
+      if (probeT && pointT && poses) {
+        const point = pointT.run(r.latent, term);
+        tensors.push(decodeWorldPoses(probeT, r.latent, point, poses));
+      }
+      return tensors;
     });
     try {
-      const [latent, mean, unc] = out.map((t) => t.dataSync() as Float32Array) as [Float32Array, Float32Array, Float32Array];
-      return rows.map((_, i) => {
-        const uph = unc.slice(i * H, (i + 1) * H);
-        return {
-          latent: latent.slice(i * L, (i + 1) * L),
-          predictions: horizons.map((_h, k) => mean.slice((i * H + k) * L, (i * H + k + 1) * L)),
-          uncertaintyPerHorizon: uph,
-          uncertainty: uph.reduce((a, b) => a + b, 0) / H,
-          adapted: rowSlot[i] !== -1,
-        };
-      });
+      const [latent, predictions, horizonUncertainty, decoded] = out.map((t) => t.dataSync() as Float32Array) as [
+        Float32Array,
+        Float32Array,
+        Float32Array,
+        Float32Array?,
+      ];
+      const uncertainty = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        let u = 0;
+        for (let k = 0; k < H; k++) u += horizonUncertainty[i * H + k]!;
+        uncertainty[i] = u / H;
+      }
+      return { latent, predictions, horizonUncertainty, uncertainty, adapted: rowSlot.map((k) => k !== -1), ...(decoded ? { poses: decoded } : {}) };
     } finally {
       tf.dispose(out);
     }
+  };
+
+  const run = (rows: readonly BatchedRow[]): BatchedRowResult[] => {
+    if (model.isDisposed) throw new ModelError(ModelErrorCode.INVALID_ARGS, 'batched inference is disposed');
+    const n = rows.length;
+    if (n === 0) return [];
+    const { featureDim: F, latentDim: L } = config;
+    const x = new Float32Array(n * F);
+    rows.forEach((r, i) => {
+      if (r.x.length !== F) throw new ModelError(ModelErrorCode.SHAPE_MISMATCH, `row ${i}: ${r.x.length} features, the model takes ${F}`);
+      x.set(r.x, i * F);
+    });
+    const withPose = rows.map((r) => r.pose !== undefined);
+    let poses: Float32Array | undefined;
+    if (probeT && withPose.some(Boolean)) {
+      poses = new Float32Array(n * POSE_DIM).fill(Number.NaN);
+      rows.forEach((r, i) => {
+        if (!r.pose) return;
+        if (r.pose.length !== POSE_DIM) throw new ModelError(ModelErrorCode.SHAPE_MISMATCH, `row ${i}: pose has ${r.pose.length} values, expected ${POSE_DIM}`);
+        poses?.set(r.pose, i * POSE_DIM);
+      });
+    }
+    const res = runPacked({ n, x, patients: rows.map((r) => r.patient), ...(poses ? { poses } : {}) });
+    const H = horizons.length;
+    return rows.map((_, i) => ({
+      latent: res.latent.slice(i * L, (i + 1) * L),
+      predictions: horizons.map((_h, k) => res.predictions.slice((i * H + k) * L, (i * H + k + 1) * L)),
+      uncertaintyPerHorizon: res.horizonUncertainty.slice(i * H, (i + 1) * H),
+      uncertainty: res.uncertainty[i]!,
+      adapted: res.adapted[i]!,
+      ...(res.poses && withPose[i] ? { poses: horizons.map((_h, k) => res.poses!.slice((i * H + k) * POSE_DIM, (i * H + k + 1) * POSE_DIM)) } : {}),
+    }));
   };
 
   return {
@@ -222,11 +322,15 @@ export function createBatchedInference(
     get adapterCount() {
       return adapters.size;
     },
+    decodesPoses: probeT !== null,
     run,
+    runPacked,
     dispose: () => {
       dropStacks();
       adapters.clear();
       bank?.dispose();
+      if (probeT) tf.dispose(Object.values(probeT));
+      pointT?.dispose();
       model.dispose();
     },
   };
@@ -265,4 +369,83 @@ function lowRankTerm(stacks: Stacks, rowSlot: readonly number[]): LowRankTerm {
     const t = tf.matMul(tf.matMul(tf.reshape(input, [n, repeats, inDim]), c.a), c.b); // (n, repeats, out)
     return tf.reshape(t, [n * repeats, t.shape[2] ?? 0]) as tf.Tensor2D;
   };
+}
+
+/** The probe's parameters as tensors, held for the inference's life. */
+interface ProbeTensors {
+  /** L × 60 ridge weights. */
+  readonly w: tf.Tensor2D;
+  /** Bias, lo and hi (60 each) with untrained joints' NaN replaced (0, −∞, +∞): clamping never sees NaN. */
+  readonly b: tf.Tensor1D;
+  readonly lo: tf.Tensor1D;
+  readonly hi: tf.Tensor1D;
+  /** 60: NaN on the coordinates of joints the probe never learned, else 0 (added last: they decode to NaN, as decodePoses). */
+  readonly nan: tf.Tensor1D;
+  /** 60: 1 on x and z coordinates; 1 on y coordinates (the heading rotation's masks). */
+  readonly xz: tf.Tensor1D;
+  readonly y: tf.Tensor1D;
+  /** 60 × 60: z'_j → x_j, −x'_j → z_j (the rotation's sine part). */
+  readonly swap: tf.Tensor2D;
+}
+
+function swapMatrix(): Float32Array {
+  const m = new Float32Array(POSE_DIM * POSE_DIM);
+  for (let j = 0; j < POSE_DIM / 3; j++) {
+    m[(3 * j + 2) * POSE_DIM + 3 * j] = 1; // x_j += z'_j (× s)
+    m[3 * j * POSE_DIM + 3 * j + 2] = -1; // z_j −= x'_j (× s)
+  }
+  return m;
+}
+
+function probeTensors(probe: ProbeDecoder, latentDim: number): ProbeTensors {
+  if (probe.latentDim !== latentDim) throw new ModelError(ModelErrorCode.SHAPE_MISMATCH, `probe latent ${probe.latentDim} ≠ model latent ${latentDim}`);
+  const orIf = (a: Float32Array, v: number) => a.map((x) => (Number.isFinite(x) ? x : v));
+  const untrained = (k: number) => !probe.trained[Math.floor(k / 3)] || !Number.isFinite(probe.bias[k]!);
+  return {
+    w: tf.tensor2d(probe.weights, [latentDim, POSE_DIM]),
+    b: tf.tensor1d(orIf(probe.bias, 0)),
+    lo: tf.tensor1d(orIf(probe.lo, -Infinity)),
+    hi: tf.tensor1d(orIf(probe.hi, Infinity)),
+    nan: tf.tensor1d(Float32Array.from({ length: POSE_DIM }, (_, k) => (untrained(k) ? Number.NaN : 0))),
+    xz: tf.tensor1d(Float32Array.from({ length: POSE_DIM }, (_, k) => (k % 3 === 1 ? 0 : 1))),
+    y: tf.tensor1d(Float32Array.from({ length: POSE_DIM }, (_, k) => (k % 3 === 1 ? 1 : 0))),
+    swap: tf.tensor2d(swapMatrix(), [POSE_DIM, POSE_DIM]),
+  };
+}
+
+/**
+ * Predicted world poses of a batch, n × H × 60, the way `jepa-motion eval` scores them (evaluate.ts
+ * pose_mm): ẑ_h is the dropout-off prediction (createPointPredictor: the MC mean of 10 passes carries
+ * sampling noise that, decoded, is larger than one frame of motion), and the probe decodes the
+ * predicted CHANGE, decode(ẑ_h) − decode(z), which is added to the
+ * frame's own pose — the probe's absolute reading on a body it never saw is off by ~10 cm, its reading
+ * of a change is not. The change lives in the frame's canonical space (root-relative, heading-aligned),
+ * so it is rotated back by the frame's heading and added to the frame's world pose: the ghost stands
+ * on the patient, facing where the patient faces. The root's decoded change is 0 by construction
+ * (canonical roots are 0), so the predicted root is the current one: features carry no position in
+ * the room, so no latent can predict where the patient will be, only how the body will move.
+ * The decode is one matmul over all rows and horizons; the rotation a few elementwise ops. Call inside tf.tidy.
+ */
+function decodeWorldPoses(p: ProbeTensors, latent: tf.Tensor2D, point: tf.Tensor3D, poses: Float32Array): tf.Tensor {
+  const [n, H, L] = point.shape;
+  const decode = (z: tf.Tensor2D) => tf.minimum(tf.maximum(tf.add(tf.matMul(z, p.w), p.b), p.lo), p.hi);
+  const both = decode(tf.concat([latent, tf.reshape(point, [n * H, L])], 0) as tf.Tensor2D);
+  const now = tf.reshape(tf.slice(both, [0, 0], [n, POSE_DIM]), [n, 1, POSE_DIM]);
+  const ahead = tf.reshape(tf.slice(both, [n, 0], [n * H, POSE_DIM]), [n, H, POSE_DIM]);
+  const change = tf.sub(ahead, now);
+  // Canonical → world per row (probe-pose.ts worldPose): x = c·x' + s·z', y = y', z = c·z' − s·x', i.e.
+  // change ⊙ (c·[x,z slots] + [y slots]) + s·(change · swap), with each row's (c, s) broadcast: contiguous
+  // elementwise ops and one small GEMM (tfjs-wasm slices and concats along the xyz axis are slow JS loops).
+  const c = new Float32Array(n);
+  const s = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const f = poseFrame(poses, i * POSE_DIM);
+    c[i] = f?.c ?? 1;
+    s[i] = f?.s ?? 0;
+  }
+  const keep = tf.add(tf.mul(tf.tensor3d(c, [n, 1, 1]), p.xz), p.y);
+  const swapped = tf.reshape(tf.matMul(tf.reshape(change, [n * H, POSE_DIM]), p.swap), [n, H, POSE_DIM]);
+  const world = tf.add(tf.mul(change, keep), tf.mul(swapped, tf.tensor3d(s, [n, 1, 1])));
+  // Untrained joints become NaN only now: inside the GEMM a NaN would spread to every joint (NaN · 0).
+  return tf.add(tf.add(world, p.nan), tf.reshape(tf.tensor2d(poses, [n, POSE_DIM]), [n, 1, POSE_DIM]));
 }

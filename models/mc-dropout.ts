@@ -160,6 +160,51 @@ export function mcCore(inp: McCoreInput): McCoreOutput {
   return { latent, mean: mean as tf.Tensor3D, uncertainty };
 }
 
+/** The horizon-only parts of pointPrediction, computed once per model and horizon list (createPointPredictor). */
+export interface PointPredictor {
+  /**
+   * The dropout-off prediction ẑ_h = predictor([z; s(h)]) of every frame at every horizon, n×H×L, from the
+   * dropout-off latent (McCoreOutput.latent, adapters included) — what WorldModel predict() computes and
+   * `jepa-motion eval` decodes for pose_mm. Unlike the mean of P passes it carries no sampling noise, which
+   * at short horizons is larger than the motion itself. Rows are frame-major (repeats = H) so a per-frame
+   * adapter term applies as in mcCore. Call inside tf.tidy.
+   */
+  run(latent: tf.Tensor2D, term?: LowRankTerm): tf.Tensor3D;
+  dispose(): void;
+}
+
+export function createPointPredictor(q: MlpParams, config: WorldModelConfig, horizons: readonly number[]): PointPredictor {
+  const L = config.latentDim;
+  const H = horizons.length;
+  const hid = q.w1.shape[1] ?? 0;
+  const sH = Float32Array.from(horizons, (h) => scaleHorizon(h, config.horizonScaling));
+  // Layer 1 split by linearity as in mcCore: z·W1[:L] per frame, s·W1[L] + b1 per horizon (constant here),
+  // broadcast to (frame, horizon) — no tile of latents, and the per-batch op count stays small.
+  const [w1z, sPre, sMul] = tf.tidy(() => [
+    tf.slice(q.w1, [0, 0], [L, hid]) as tf.Tensor2D,
+    tf.reshape(tf.add(tf.matMul(tf.tensor2d(sH, [H, 1]), tf.slice(q.w1, [L, 0], [1, hid])), q.b1), [1, H, hid]),
+    tf.tensor3d(sH, [1, H, 1]),
+  ]) as [tf.Tensor2D, tf.Tensor, tf.Tensor];
+  return {
+    run(latent, term) {
+      const n = latent.shape[0];
+      let pre = tf.add(tf.reshape(tf.matMul(latent, w1z), [n, 1, hid]), sPre);
+      const zTerm = term?.('predictor.fc1', tf.concat([latent, tf.zeros([n, 1])], 1) as tf.Tensor2D, 1);
+      if (term && zTerm) {
+        const sRows = new Float32Array(n * H * (L + 1));
+        for (let i = 0; i < n * H; i++) sRows[i * (L + 1) + L] = sH[i % H] ?? 0;
+        const sTerm = term('predictor.fc1', tf.tensor2d(sRows, [n * H, L + 1]), H);
+        pre = tf.add(pre, tf.reshape(zTerm, [n, 1, hid]));
+        if (sTerm) pre = tf.add(pre, tf.reshape(sTerm, [n, H, hid]));
+      }
+      const h = tf.reshape(tf.relu(pre), [n * H, hid]) as tf.Tensor2D;
+      const y = tf.reshape(dense(h, q.w2 as tf.Tensor2D, q.b2, term?.('predictor.fc2', h, H) ?? null), [n, H, L]) as tf.Tensor3D;
+      return config.residual ? tf.add(tf.reshape(latent, [n, 1, L]), tf.mul(y, sMul)) : y;
+    },
+    dispose: () => tf.dispose([w1z, sPre, sMul]),
+  };
+}
+
 export interface McOptions {
   /** Horizons in frames. Required, at least one. */
   readonly horizons: readonly number[];

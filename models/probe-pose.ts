@@ -17,31 +17,45 @@ const LHIP = JOINT_INDEX.left_hip;
 const RHIP = JOINT_INDEX.right_hip;
 
 /**
- * One world pose (metres, y up) → root at the origin, rotated about y so the pelvis faces +z.
- * Facing = up × (right_hip − left_hip) on the floor plane. Without a root the pose is all NaN; without
- * both hips (or with hips stacked vertically) it stays root-relative and unrotated.
+ * Where a world pose's canonical frame sits: its root (the origin) and the pelvis's facing as the
+ * rotation about y that maps it to +z (c = cos, s = sin of the yaw). Facing = up × (right_hip − left_hip)
+ * on the floor plane; without both hips (or with hips stacked vertically) the frame is unrotated
+ * (c = 1, s = 0). Null without a finite root.
  */
-export function canonicalPose(world: ArrayLike<number>, offset = 0, out: Float32Array = new Float32Array(POSE_DIM)): Float32Array {
+export interface PoseFrame {
+  readonly rx: number;
+  readonly ry: number;
+  readonly rz: number;
+  readonly c: number;
+  readonly s: number;
+}
+
+export function poseFrame(world: ArrayLike<number>, offset = 0): PoseFrame | null {
   const rx = world[offset + 3 * ROOT]!;
   const ry = world[offset + 3 * ROOT + 1]!;
   const rz = world[offset + 3 * ROOT + 2]!;
-  if (!(Number.isFinite(rx) && Number.isFinite(ry) && Number.isFinite(rz))) return out.fill(Number.NaN);
+  if (!(Number.isFinite(rx) && Number.isFinite(ry) && Number.isFinite(rz))) return null;
   // right vector on the floor plane; forward = y × right = (right.z, 0, −right.x)
   const sx = world[offset + 3 * RHIP]! - world[offset + 3 * LHIP]!;
   const sz = world[offset + 3 * RHIP + 2]! - world[offset + 3 * LHIP + 2]!;
-  let fx = sz;
-  let fz = -sx;
-  const len = Math.hypot(fx, fz);
-  if (!(len > 1e-6)) {
-    fx = 0;
-    fz = 1;
-  } else {
-    fx /= len;
-    fz /= len;
-  }
-  // Rotate by −yaw with yaw = atan2(fx, fz): forward ↦ +z.
-  const c = fz;
-  const s = fx;
+  const len = Math.hypot(sz, sx);
+  // forward f = (sz, −sx)/len; rotating by −yaw with yaw = atan2(fx, fz) maps it to +z: c = fz, s = fx.
+  return len > 1e-6 ? { rx, ry, rz, c: -sx / len, s: sz / len } : { rx, ry, rz, c: 1, s: 0 };
+}
+
+/**
+ * One world pose (metres, y up) expressed in `frame` (default: its own poseFrame) — root at the origin,
+ * rotated about y so the pelvis faces +z. Without a frame (no root) the pose is all NaN. Passing another
+ * frame's poseFrame expresses a pose relative to that frame (a prediction made at t, in t's frame).
+ */
+export function canonicalPose(
+  world: ArrayLike<number>,
+  offset = 0,
+  out: Float32Array = new Float32Array(POSE_DIM),
+  frame: PoseFrame | null = poseFrame(world, offset),
+): Float32Array {
+  if (!frame) return out.fill(Number.NaN);
+  const { rx, ry, rz, c, s } = frame;
   for (let j = 0; j < JOINT_COUNT; j++) {
     const x = world[offset + 3 * j]! - rx;
     const y = world[offset + 3 * j + 1]! - ry;
@@ -49,6 +63,20 @@ export function canonicalPose(world: ArrayLike<number>, offset = 0, out: Float32
     out[3 * j] = x * c - z * s;
     out[3 * j + 1] = y;
     out[3 * j + 2] = x * s + z * c;
+  }
+  return out;
+}
+
+/** The inverse of canonicalPose in `frame`: a canonical pose (or a change of one, with translate = false) back to the world. */
+export function worldPose(canonical: ArrayLike<number>, frame: PoseFrame, out: Float32Array = new Float32Array(POSE_DIM), translate = true): Float32Array {
+  const { c, s } = frame;
+  const [tx, ty, tz] = translate ? [frame.rx, frame.ry, frame.rz] : [0, 0, 0];
+  for (let j = 0; j < JOINT_COUNT; j++) {
+    const x = canonical[3 * j]!;
+    const z = canonical[3 * j + 2]!;
+    out[3 * j] = x * c + z * s + tx;
+    out[3 * j + 1] = canonical[3 * j + 1]! + ty;
+    out[3 * j + 2] = -x * s + z * c + tz;
   }
   return out;
 }

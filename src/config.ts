@@ -38,6 +38,8 @@ export interface Config {
   readonly inferQueueLimit: number;
   readonly mcPasses: number;
   readonly horizons: readonly number[];
+  /** Decode every prediction to a world pose (feedback.predictions[].pose) with the model's probe.npz. */
+  readonly livePoses: boolean;
   readonly liveUpdateHz: number;
   readonly snapshotSeconds: number;
   readonly resumeWindowS: number;
@@ -185,6 +187,14 @@ const SETTINGS: readonly Setting[] = [
   },
   { key: 'mcPasses', env: 'MC_PASSES', flag: '--mc-passes', default: '10', schema: int(1, 100), description: 'MC-dropout passes per frame (uncertainty).' },
   { key: 'horizons', env: 'HORIZONS', flag: '--horizons', default: '1,5,10,30', schema: horizonList, description: 'Prediction horizons in frames, ascending.' },
+  {
+    key: 'livePoses',
+    env: 'LIVE_POSES',
+    flag: '--live-poses',
+    default: '1',
+    schema: oneOf(['0', '1']).transform((v) => v === '1'),
+    description: "1 = decode each prediction to a world pose in feedback (needs the model's probe.npz); 0 = uncertainty only.",
+  },
   {
     key: 'liveUpdateHz',
     env: 'LIVE_UPDATE_HZ',
@@ -446,6 +456,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     inferQueueLimit: get<number>('inferQueueLimit'),
     mcPasses: get<number>('mcPasses'),
     horizons: Object.freeze([...get<number[]>('horizons')]),
+    livePoses: get<boolean>('livePoses'),
     liveUpdateHz: get<number>('liveUpdateHz'),
     snapshotSeconds: get<number>('snapshotSeconds'),
     resumeWindowS: get<number>('resumeWindowS'),

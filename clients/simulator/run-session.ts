@@ -13,6 +13,7 @@ import {
 } from '../sdk/index.js';
 import type { PlaneAnchor } from '../../src/protocol/index.js';
 import type { LatencyHistogram } from './latency-histogram.js';
+import { PoseErrorTracker, type PoseErrorStats } from './pose-error.js';
 import { pace, sleepUntil } from './pace.js';
 
 export interface RunSessionOptions {
@@ -37,6 +38,8 @@ export interface RunSessionOptions {
   readonly warmupS?: number;
   /** Stop sending early (load tests); the session is still ended cleanly. */
   readonly signal?: AbortSignal;
+  /** Scores the server's predicted poses against the poses it computed later (pose-error.ts); off when absent. */
+  readonly poseError?: PoseErrorStats;
 }
 
 export interface SessionResult {
@@ -89,7 +92,9 @@ export async function runSession(opts: RunSessionOptions): Promise<SessionResult
   const sentSeqs: number[] = [];
   let feedbackReceived = 0;
   let shed = 0;
+  const poses = opts.poseError ? new PoseErrorTracker(opts.poseError) : undefined;
   client.on('feedback', (f) => {
+    poses?.observe(f);
     const t = sentAt.get(f.seq);
     if (t === undefined) return;
     sentAt.delete(f.seq);

@@ -7,6 +7,7 @@ import { readRecording } from '../../streams/adapters/read-recording.js';
 import type { Recording } from '../../streams/types.js';
 import { arkitFrames, floorPlane } from './arkit-frames.js';
 import { LatencyHistogram, type LatencySummary } from './latency-histogram.js';
+import { PoseErrorStats, type PoseErrorReport } from './pose-error.js';
 import { runSession, type SessionResult } from './run-session.js';
 
 /** Devices the simulator claims to be in `hello.device`. */
@@ -48,6 +49,8 @@ export interface SimulationReport {
   readonly error_codes: Readonly<Record<string, number>>;
   readonly duration_s: number;
   readonly failures: readonly string[];
+  /** Predicted-vs-actual pose error per horizon (pose-error.ts), when the replay scored it. */
+  readonly pose_error?: PoseErrorReport;
 }
 
 /** Reads each recording once (any format the adapters know) with the planes its replay sends. */
@@ -57,7 +60,7 @@ export async function loadRecordings(paths: readonly string[]): Promise<{ name: 
   return out;
 }
 
-export function summarize(results: readonly SessionResult[], latency: LatencyHistogram, durationS: number): SimulationReport {
+export function summarize(results: readonly SessionResult[], latency: LatencyHistogram, durationS: number, poseError?: PoseErrorStats): SimulationReport {
   const sum = (f: (r: SessionResult) => number) => results.reduce((a, r) => a + f(r), 0);
   const codes: Record<string, number> = {};
   for (const r of results) for (const [c, n] of Object.entries(r.errors)) codes[c] = (codes[c] ?? 0) + n;
@@ -79,6 +82,7 @@ export function summarize(results: readonly SessionResult[], latency: LatencyHis
     error_codes: codes,
     duration_s: Math.round(durationS * 1000) / 1000,
     failures: results.flatMap((r) => (r.failure ? [r.failure] : [])).slice(0, 10),
+    ...(poseError ? { pose_error: poseError.report() } : {}),
   };
 }
 
@@ -88,6 +92,7 @@ export async function simulate(opts: SimulationOptions): Promise<SimulationRepor
   if (!(opts.speed > 0)) throw new RangeError(`simulate: speed must be > 0, got ${opts.speed}`);
   const timers = opts.timers ?? defaultTimers;
   const latency = new LatencyHistogram();
+  const poseError = new PoseErrorStats();
   const planes = new Map<Recording, PlaneAnchor[]>();
   for (const { recording } of opts.recordings) {
     const floor = floorPlane(recording);
@@ -109,6 +114,7 @@ export async function simulate(opts: SimulationOptions): Promise<SimulationRepor
       speed: opts.speed,
       startAt: t0 + (opts.sessions > 1 ? (i * ramp) / opts.sessions : 0),
       latency,
+      poseError,
       timers,
       ...(opts.WebSocket ? { WebSocket: opts.WebSocket } : {}),
       ...(opts.maxUnacked ? { maxUnacked: opts.maxUnacked } : {}),
@@ -116,7 +122,7 @@ export async function simulate(opts: SimulationOptions): Promise<SimulationRepor
     });
   });
   const results = await Promise.all(runs);
-  return summarize(results, latency, (timers.now() - t0) / 1000);
+  return summarize(results, latency, (timers.now() - t0) / 1000, poseError);
 }
 
 /** Exit status for a report: 0 only when every sent frame got feedback and an ack. */

@@ -32,7 +32,7 @@ const inference = await createInferenceService(
     backend: 'wasm',
     engine: {
       module: new URL('../../src/inference/tfjs-engine.ts', import.meta.url),
-      options: { checkpointDir: set.baseDir, horizons: config.horizons, passes: config.mcPasses },
+      options: { checkpointDir: set.baseDir, horizons: config.horizons, passes: config.mcPasses, poses: config.livePoses },
     },
   },
   { loadModel: createCheckpointLoader({ base, resolve: async (patientId) => set.patients[patientId] ?? null }) },

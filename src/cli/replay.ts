@@ -57,6 +57,10 @@ function render(r: SimulationReport): string {
     `  feedback ${r.feedback_received} (missing ${r.missing_feedback}, shed ${r.shed}), acked ${r.acked} (missing ${r.missing_ack}), errors ${r.errors}${r.refused ? `, refused ${r.refused}` : ''}`,
     `  latency ms: p50 ${l.p50}  p95 ${l.p95}  p99 ${l.p99}  max ${l.max}`,
   ];
+  for (const [h, e] of Object.entries(r.pose_error?.horizons ?? {})) {
+    lines.push(`  predicted pose error Δh ${h}: model ${e.model} mm, zero-velocity ${e.zero_velocity} mm (${e.pairs} frames)`);
+  }
+  if (r.pose_error && Object.keys(r.pose_error.horizons).length > 0) lines.push(`  (${r.pose_error.definition})`);
   for (const [code, n] of Object.entries(r.error_codes)) lines.push(`  error ${code}: ${n}`);
   for (const f of r.failures) lines.push(`  failed: ${f}`);
   return `${lines.join('\n')}\n`;

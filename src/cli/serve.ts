@@ -89,7 +89,7 @@ export async function startServe(config: Readonly<Config>, logger: Logger, io: C
         ...(config.backend === 'auto' ? {} : { backend: config.backend }),
         engine: {
           module: new URL('../inference/tfjs-engine.ts', import.meta.url),
-          options: { checkpointDir: resolve(config.modelDir), horizons: [...config.horizons], passes: config.mcPasses },
+          options: { checkpointDir: resolve(config.modelDir), horizons: [...config.horizons], passes: config.mcPasses, poses: config.livePoses },
         },
       },
       {

@@ -23,6 +23,11 @@ export interface EngineBatch {
   readonly x: Float32Array;
   /** Per row: the patient whose adapter applies, or null for the shared base model. */
   readonly patients: readonly (string | null)[];
+  /**
+   * n × 60 world poses of the rows' own frames (20 canonical joints × xyz, metres; a NaN row = none),
+   * sent only to an engine that decodesPoses: its predictions are decoded relative to them.
+   */
+  readonly poses?: Float32Array;
 }
 
 /** Packed engine output for a batch of n rows; H = horizons.length, D = latentDim. */
@@ -31,8 +36,12 @@ export interface EngineOutput {
   readonly latent: Float32Array;
   /** n × H × D mean predicted latents, horizon-major within a row. */
   readonly predictions: Float32Array;
-  /** n uncertainties (mean std across MC passes). */
+  /** n uncertainties (mean std across MC passes, averaged over the horizons). */
   readonly uncertainty: Float32Array;
+  /** n × H uncertainties per horizon (mean std across MC passes). */
+  readonly horizonUncertainty: Float32Array;
+  /** n × H × 60 predicted world poses, horizon-major within a row, when the batch carried poses (NaN rows where it had none). */
+  readonly poses?: Float32Array;
 }
 
 export interface BatchEngine {
@@ -44,6 +53,8 @@ export interface BatchEngine {
   readonly latentDim: number;
   /** Prediction horizons in frames, ascending. */
   readonly horizons: readonly number[];
+  /** Whether run() decodes predictions to world poses (it then wants EngineBatch.poses). */
+  readonly decodesPoses?: boolean;
   /** Installs (or with null removes) a patient's adapter; called only between batches. */
   setAdapter(patientId: string, weights: AdapterWeights | null): void;
   run(batch: EngineBatch): EngineOutput | Promise<EngineOutput>;
@@ -55,12 +66,19 @@ export interface EngineModule {
   createEngine(init: EngineInit): BatchEngine | Promise<BatchEngine>;
 }
 
+/** Floats per decoded pose: 20 canonical joints × xyz (models/probe-pose.ts POSE_DIM). */
+export const POSE_FLOATS = 60;
+
 /** Checks an engine's output against the batch; returns a message for the first problem, else null. */
-export function engineOutputProblem(e: Pick<BatchEngine, 'latentDim' | 'horizons'>, n: number, out: EngineOutput): string | null {
+export function engineOutputProblem(e: Pick<BatchEngine, 'latentDim' | 'horizons'>, n: number, out: EngineOutput, posesWanted = false): string | null {
   const d = e.latentDim;
+  const H = e.horizons.length;
   if (out.latent.length !== n * d) return `latent has ${out.latent.length} values, expected ${n}×${d}`;
-  const p = n * e.horizons.length * d;
+  const p = n * H * d;
   if (out.predictions.length !== p) return `predictions have ${out.predictions.length} values, expected ${p}`;
   if (out.uncertainty.length !== n) return `uncertainty has ${out.uncertainty.length} values, expected ${n}`;
+  if (out.horizonUncertainty.length !== n * H) return `horizonUncertainty has ${out.horizonUncertainty.length} values, expected ${n}×${H}`;
+  if (posesWanted && out.poses === undefined) return 'poses are missing (the batch carried poses to decode)';
+  if (out.poses !== undefined && out.poses.length !== n * H * POSE_FLOATS) return `poses have ${out.poses.length} values, expected ${n}×${H}×${POSE_FLOATS}`;
   return null;
 }

@@ -7,6 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { asyncScheduler, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
+import { POSE_FLOATS } from './engine.js';
 import { InferenceError, InferenceErrorCode } from './errors.js';
 import { BATCH_SIZE_BOUNDS, Histogram, LATENCY_MS_BOUNDS, SampleRing } from './inference-stats.js';
 import { MicroBatcher } from './micro-batcher.js';
@@ -43,6 +44,8 @@ const preciseScheduler: SchedulerLike = {
 interface Pending {
   readonly req: InferenceRequest;
   readonly x: Float32Array;
+  /** The frame's world pose (copied), when the engine decodes poses and the request sent one. */
+  readonly pose: Float32Array | undefined;
   readonly submittedAt: number;
   readonly resolve: (r: InferenceResult | Shed) => void;
 }
@@ -169,11 +172,14 @@ export async function createInferenceService(opts: InferenceServiceOptions, deps
     if (batch.length === 0) return;
     const n = batch.length;
     const x = new Float32Array(n * info.featureDim);
+    // Poses travel only when some row wants its prediction decoded (NaN rows: decoded to NaN, not answered).
+    const poses = info.decodesPoses && batch.some((q) => q.item.pose) ? new Float32Array(n * POSE_FLOATS).fill(Number.NaN) : undefined;
     const patients: (string | null)[] = [];
     const models: string[] = [];
     const install: { patientId: string; adapter: PatientModel['adapter'] }[] = [];
     batch.forEach((q, i) => {
       x.set(q.item.x, i * info.featureDim);
+      if (poses && q.item.pose) poses.set(q.item.pose, i * POSE_FLOATS);
       const pid = q.item.req.patientId;
       const m = cache.use(pid);
       patients.push(m?.adapter ? pid : null);
@@ -192,7 +198,7 @@ export async function createInferenceService(opts: InferenceServiceOptions, deps
     counters.batches++;
     counters.rows += n;
     batchSize.observe(n);
-    run(pool, w, { type: 'batch', id, n, x, patients, install, remove }).then(
+    run(pool, w, { type: 'batch', id, n, x, patients, install, remove, ...(poses ? { poses } : {}) }).then(
       (reply) => settle(id, { ok: true, reply }),
       (err: unknown) => settle(id, { ok: false, err }),
     );
@@ -215,14 +221,23 @@ export async function createInferenceService(opts: InferenceServiceOptions, deps
       for (const q of d.rows) shed(q.item, ShedReason.ENGINE_ERROR);
       return;
     }
-    const { latent, predictions, uncertainty, ms } = outcome.reply;
+    const { latent, predictions, uncertainty, horizonUncertainty, poses, ms } = outcome.reply;
     engineMs.observe(ms);
     const D = info.latentDim;
     const H = info.horizons.length;
     const now = scheduler.now();
     d.rows.forEach((q, i) => {
       const z = latent.subarray(i * D, (i + 1) * D);
-      const preds = info.horizons.map((h, k) => ({ horizon: h, latent: predictions.subarray((i * H + k) * D, (i * H + k + 1) * D) }));
+      const withPose = poses !== undefined && q.item.pose !== undefined;
+      const preds = info.horizons.map((h, k) => {
+        const r = i * H + k;
+        return {
+          horizon: h,
+          latent: predictions.subarray(r * D, (r + 1) * D),
+          uncertainty: horizonUncertainty[r] ?? NaN,
+          ...(withPose ? { pose: poses.subarray(r * POSE_FLOATS, (r + 1) * POSE_FLOATS) } : {}),
+        };
+      });
       const { sessionId, seq } = q.item.req;
       const s = tracker.observe(
         sessionId,
@@ -264,6 +279,8 @@ export async function createInferenceService(opts: InferenceServiceOptions, deps
     if (!(req.x instanceof Float32Array)) bad('x must be a Float32Array');
     if (req.x.length !== info.featureDim) bad(`x has ${req.x.length} features, the model expects ${info.featureDim}`);
     for (let i = 0; i < req.x.length; i++) if (!Number.isFinite(req.x[i])) bad(`x[${i}] is not finite`);
+    if (req.pose !== undefined && (!(req.pose instanceof Float32Array) || req.pose.length !== POSE_FLOATS))
+      bad(`pose must be a Float32Array of ${POSE_FLOATS}`);
   }
 
   return {
@@ -272,6 +289,7 @@ export async function createInferenceService(opts: InferenceServiceOptions, deps
     featureNames: info.featureNames,
     latentDim: info.latentDim,
     horizons: info.horizons,
+    decodesPoses: info.decodesPoses,
 
     submit(req) {
       try {
@@ -280,7 +298,7 @@ export async function createInferenceService(opts: InferenceServiceOptions, deps
         return Promise.reject(err);
       }
       return new Promise<InferenceResult | Shed>((resolve) => {
-        const p: Pending = { req, x: req.x.slice(), submittedAt: scheduler.now(), resolve };
+        const p: Pending = { req, x: req.x.slice(), pose: info.decodesPoses ? req.pose?.slice() : undefined, submittedAt: scheduler.now(), resolve };
         if (closing) return shed(p, ShedReason.SHUTDOWN);
         if (noWorkers) return shed(p, ShedReason.NO_WORKERS);
         // Until its model loads, a patient's rows are served by the base model (result.model says so).

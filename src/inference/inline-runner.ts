@@ -45,11 +45,18 @@ export class InlineRunner implements PoolWorker {
       for (const p of msg.remove) this.engine.setAdapter(p, null);
       for (const { patientId, adapter } of msg.install) this.engine.setAdapter(patientId, adapter);
       const t0 = performance.now();
-      const out = await this.engine.run({ n: msg.n, x: msg.x, patients: msg.patients });
+      const out = await this.engine.run({ n: msg.n, x: msg.x, patients: msg.patients, ...(msg.poses ? { poses: msg.poses } : {}) });
       const ms = performance.now() - t0;
-      const problem = engineOutputProblem(this.engine, msg.n, out);
+      const problem = engineOutputProblem(this.engine, msg.n, out, msg.poses !== undefined);
       if (problem) throw new Error(`engine output: ${problem}`);
-      return { latent: out.latent, predictions: out.predictions, uncertainty: out.uncertainty, ms };
+      return {
+        latent: out.latent,
+        predictions: out.predictions,
+        uncertainty: out.uncertainty,
+        horizonUncertainty: out.horizonUncertainty,
+        ...(out.poses ? { poses: out.poses } : {}),
+        ms,
+      };
     } catch (cause) {
       // Same rule as a worker's batch-error: a failed batch may have left adapters half-installed.
       this.adapters.clear();

@@ -2,14 +2,19 @@
  * The real engine, run inside each inference worker: selects the tfjs backend for this thread, loads
  * the base checkpoint, and serves batches through models/batched-inference.ts (shared base weights,
  * per-patient low-rank adapters, MC-dropout). Rows arrive as raw feature rows and are normalised here
- * with the base checkpoint's normalisation, the one the adapters were trained against.
+ * with the base checkpoint's normalisation, the one the adapters were trained against. With `poses`,
+ * the probe decoder stored beside the checkpoint (probe.npz, written by `jepa-motion train` and
+ * build:pretrained) decodes every prediction to a world pose in the same batch.
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { BackendPreference } from '../../models/backend.js';
 import { selectBackend } from '../../models/backend.js';
 import { createBatchedInference } from '../../models/batched-inference.js';
 import type { AdapterWeights as ModelAdapterWeights } from '../../models/adapters.js';
 import { loadCheckpoint } from '../../models/checkpoint.js';
 import { normalizeRows } from '../../models/dataset.js';
+import { probeFromNpz, type ProbeDecoder } from '../../models/probe-decoder.js';
 import type { BatchEngine, EngineInit } from './engine.js';
 import { InferenceError, InferenceErrorCode } from './errors.js';
 
@@ -23,6 +28,24 @@ export interface TfjsEngineOptions {
   readonly passes?: number;
   /** Seeds the dropout masks of this worker. Default 0. */
   readonly seed?: number;
+  /** Decode predictions to world poses with `<checkpointDir>/probe.npz` (required then). Default false. */
+  readonly poses?: boolean;
+}
+
+/** The probe decoder beside a checkpoint; INVALID_OPTIONS naming the file when it is missing or unreadable. */
+export async function loadProbe(checkpointDir: string): Promise<ProbeDecoder> {
+  const file = join(checkpointDir, 'probe.npz');
+  try {
+    return probeFromNpz(await readFile(file));
+  } catch (cause) {
+    const why =
+      (cause as { code?: unknown }).code === 'ENOENT' ? 'does not exist' : `is unreadable (${cause instanceof Error ? cause.message : String(cause)})`;
+    throw new InferenceError(
+      InferenceErrorCode.INVALID_OPTIONS,
+      `${file} ${why}: live predicted poses need the model's probe decoder (written by jepa-motion train); set LIVE_POSES=0 to serve without them`,
+      { cause },
+    );
+  }
 }
 
 /** 1 frame (16.7 ms), 5 and 10 frames ahead at 60 Hz — the evaluation horizons of DESIGN.md. */
@@ -43,34 +66,31 @@ export async function createEngine(init: EngineInit): Promise<BatchEngine> {
   if (ck.kind !== 'base') {
     throw new InferenceError(InferenceErrorCode.INVALID_OPTIONS, `${o.checkpointDir} is a ${ck.kind} checkpoint; the engine serves a base model`);
   }
+  const probe = o.poses === true ? await loadProbe(o.checkpointDir) : undefined;
   const bi = createBatchedInference(ck, {
     horizons: o.horizons ?? DEFAULT_HORIZONS,
     ...(o.passes !== undefined ? { passes: o.passes } : {}),
     ...(o.seed !== undefined ? { seed: o.seed } : {}),
+    ...(probe ? { probe } : {}),
   });
   const F = bi.config.featureDim;
-  const L = bi.config.latentDim;
-  const H = bi.horizons.length;
   return {
     backend,
     featureDim: F,
     featureNames: ck.featureNames,
-    latentDim: L,
+    latentDim: bi.config.latentDim,
     horizons: bi.horizons,
+    decodesPoses: bi.decodesPoses,
     setAdapter: (patientId, weights) => bi.setAdapter(patientId, weights as ModelAdapterWeights | null),
     run(batch) {
-      const xn = normalizeRows(batch.x.subarray(0, batch.n * F), ck.normalization);
-      const rows = batch.patients.map((patient, i) => ({ x: xn.subarray(i * F, (i + 1) * F), patient }));
-      const res = bi.run(rows);
-      const latent = new Float32Array(batch.n * L);
-      const predictions = new Float32Array(batch.n * H * L);
-      const uncertainty = new Float32Array(batch.n);
-      res.forEach((r, i) => {
-        latent.set(r.latent, i * L);
-        r.predictions.forEach((p, k) => predictions.set(p, (i * H + k) * L));
-        uncertainty[i] = r.uncertainty;
+      const x = normalizeRows(batch.x.subarray(0, batch.n * F), ck.normalization);
+      const { latent, predictions, uncertainty, horizonUncertainty, poses } = bi.runPacked({
+        n: batch.n,
+        x,
+        patients: batch.patients,
+        ...(batch.poses ? { poses: batch.poses } : {}),
       });
-      return { latent, predictions, uncertainty };
+      return { latent, predictions, uncertainty, horizonUncertainty, ...(poses ? { poses } : {}) };
     },
     dispose: () => bi.dispose(),
   };

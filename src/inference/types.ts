@@ -10,12 +10,26 @@ export interface InferenceRequest {
   readonly seq: number;
   /** One feature row, length = the engine's featureDim, finite values. Copied at submit. */
   readonly x: Float32Array;
+  /**
+   * The frame's world pose (20 canonical joints × xyz, metres, NaN = joint missing), when the caller wants
+   * its predictions decoded to poses (an engine that decodesPoses). Copied at submit.
+   */
+  readonly pose?: Float32Array;
 }
 
 export interface HorizonPrediction {
   /** Frames ahead. */
   readonly horizon: number;
+  /** Mean predicted latent over the MC-dropout passes. */
   readonly latent: Float32Array;
+  /** This horizon's MC-dropout uncertainty (mean over dims of the std across passes). */
+  readonly uncertainty: number;
+  /**
+   * Predicted world pose at this horizon (20 × 3, metres; models/batched-inference.ts decodeWorldPoses:
+   * the frame's pose plus the probe-decoded predicted change), when the request carried its pose and the
+   * engine decodes poses.
+   */
+  readonly pose?: Float32Array;
 }
 
 export interface InferenceResult {
@@ -144,6 +158,8 @@ export interface InferenceService {
   readonly featureNames: readonly string[] | null;
   readonly latentDim: number;
   readonly horizons: readonly number[];
+  /** Whether results carry decoded predicted poses for requests that send their `pose`. */
+  readonly decodesPoses: boolean;
   /** Queues one row; resolves with its result or `{shed: true}`. Rejects (InferenceError BAD_INPUT) only on malformed input. */
   submit(req: InferenceRequest): Promise<InferenceResult | Shed>;
   /** Loads the patient's current model if it is not held; resolves with its ref once it serves the next batch. */

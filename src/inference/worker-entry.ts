@@ -26,6 +26,7 @@ async function start(init: WorkerInit): Promise<BatchEngine | null> {
       featureNames: engine.featureNames ? [...engine.featureNames] : null,
       latentDim: engine.latentDim,
       horizons: [...engine.horizons],
+      decodesPoses: engine.decodesPoses === true,
     });
     return engine;
   } catch (err) {
@@ -39,17 +40,21 @@ async function runBatch(engine: BatchEngine, msg: BatchMessage): Promise<void> {
     for (const p of msg.remove) engine.setAdapter(p, null);
     for (const { patientId, adapter } of msg.install) engine.setAdapter(patientId, adapter);
     const t0 = performance.now();
-    const out = await engine.run({ n: msg.n, x: msg.x, patients: msg.patients });
+    const out = await engine.run({ n: msg.n, x: msg.x, patients: msg.patients, ...(msg.poses ? { poses: msg.poses } : {}) });
     const ms = performance.now() - t0;
-    const problem = engineOutputProblem(engine, msg.n, out);
+    const problem = engineOutputProblem(engine, msg.n, out, msg.poses !== undefined);
     if (problem) throw new Error(`engine output: ${problem}`);
     // Copy only when the engine handed back views into a larger buffer (transfer moves whole buffers).
     const own = (a: Float32Array): Float32Array => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice());
     const latent = own(out.latent);
     const predictions = own(out.predictions);
     const uncertainty = own(out.uncertainty);
-    const transfer = [...new Set([latent.buffer, predictions.buffer, uncertainty.buffer])] as ArrayBuffer[];
-    post({ type: 'result', id: msg.id, latent, predictions, uncertainty, ms }, transfer);
+    const horizonUncertainty = own(out.horizonUncertainty);
+    const poses = out.poses && own(out.poses);
+    const transfer = [
+      ...new Set([latent.buffer, predictions.buffer, uncertainty.buffer, horizonUncertainty.buffer, ...(poses ? [poses.buffer] : [])]),
+    ] as ArrayBuffer[];
+    post({ type: 'result', id: msg.id, latent, predictions, uncertainty, horizonUncertainty, ...(poses ? { poses } : {}), ms }, transfer);
   } catch (err) {
     post({ type: 'batch-error', id: msg.id, message: describe(err) });
   }

@@ -13,12 +13,16 @@ export interface EngineInfo {
   readonly featureNames: readonly string[] | null;
   readonly latentDim: number;
   readonly horizons: readonly number[];
+  /** The engine decodes predicted poses: batches carry the rows' current poses. */
+  readonly decodesPoses: boolean;
 }
 
 export interface BatchReply {
   readonly latent: Float32Array;
   readonly predictions: Float32Array;
   readonly uncertainty: Float32Array;
+  readonly horizonUncertainty: Float32Array;
+  readonly poses?: Float32Array;
   readonly ms: number;
 }
 
@@ -107,7 +111,7 @@ export class WorkerPool {
     slot.busy = true;
     return new Promise<BatchReply>((resolve, reject) => {
       slot.inflight = { id: msg.id, resolve, reject };
-      slot.worker.postMessage(msg, [msg.x.buffer as ArrayBuffer]);
+      slot.worker.postMessage(msg, [msg.x.buffer as ArrayBuffer, ...(msg.poses ? [msg.poses.buffer as ArrayBuffer] : [])]);
     });
   }
 
@@ -127,7 +131,14 @@ export class WorkerPool {
       worker.on('message', (m: WorkerReply) => {
         if (m.type === 'ready') {
           ready = true;
-          this.info ??= { backend: m.backend, featureDim: m.featureDim, featureNames: m.featureNames, latentDim: m.latentDim, horizons: m.horizons };
+          this.info ??= {
+            backend: m.backend,
+            featureDim: m.featureDim,
+            featureNames: m.featureNames,
+            latentDim: m.latentDim,
+            horizons: m.horizons,
+            decodesPoses: m.decodesPoses,
+          };
           slot.busy = false;
           resolve();
           this.onIdle();
@@ -141,8 +152,10 @@ export class WorkerPool {
           slot.busy = false;
           // After a failure the worker may hold only part of the adapter changes: the service resends all.
           if (m.type === 'batch-error') slot.adapters.clear();
-          if (m.type === 'result') job.resolve({ latent: m.latent, predictions: m.predictions, uncertainty: m.uncertainty, ms: m.ms });
-          else job.reject(new InferenceError(InferenceErrorCode.ENGINE_OUTPUT, `batch ${m.id} failed in worker ${index}: ${m.message}`));
+          if (m.type === 'result') {
+            const { latent, predictions, uncertainty, horizonUncertainty, poses, ms } = m;
+            job.resolve({ latent, predictions, uncertainty, horizonUncertainty, ...(poses ? { poses } : {}), ms });
+          } else job.reject(new InferenceError(InferenceErrorCode.ENGINE_OUTPUT, `batch ${m.id} failed in worker ${index}: ${m.message}`));
           this.onIdle();
         }
       });

@@ -15,6 +15,8 @@ export interface BatchMessage {
   /** n × featureDim, transferred. */
   readonly x: Float32Array;
   readonly patients: readonly (string | null)[];
+  /** n × 60 world poses of the rows' frames (NaN rows = none), transferred; only to an engine that decodes poses. */
+  readonly poses?: Float32Array;
   /** Adapters this worker must install before running (new or newer than its copy). */
   readonly install: readonly { readonly patientId: string; readonly adapter: AdapterWeights | null }[];
   /** Patients whose adapters this worker must drop (evicted from the service's cache). */
@@ -29,6 +31,8 @@ export type WorkerReply =
       readonly featureNames: readonly string[] | null;
       readonly latentDim: number;
       readonly horizons: readonly number[];
+      /** The engine decodes predicted poses (BatchMessage.poses wanted). */
+      readonly decodesPoses: boolean;
     }
   | { readonly type: 'init-error'; readonly message: string }
   | {
@@ -37,6 +41,9 @@ export type WorkerReply =
       readonly latent: Float32Array;
       readonly predictions: Float32Array;
       readonly uncertainty: Float32Array;
+      readonly horizonUncertainty: Float32Array;
+      /** n × H × 60 predicted world poses, when the batch carried poses. */
+      readonly poses?: Float32Array;
       /** Engine time inside the worker, ms. */
       readonly ms: number;
     }

@@ -154,11 +154,27 @@ export const Ready = z.object({
 });
 export type Ready = z.infer<typeof Ready>;
 
-/** A predicted canonical pose at one horizon. */
+/**
+ * The world model's prediction at one horizon.
+ *
+ * `pose` follows the definition of pose error in `jepa-motion eval` (models/evaluate.ts, pose_mm): the
+ * model's probe decoder (a ridge regression from latent to pose, `probe.npz` beside the model) decodes
+ * the predicted CHANGE, decode(ẑ_h) − decode(z_t), and it is added to this frame's own pose (`joints`),
+ * turned from the pelvis-facing frame it is decoded in back to the world. The probe's absolute reading
+ * is 9–13 cm off on a body it never saw (README, "probe absolute mm"); its reading of a change is not, so the predicted pose stands on
+ * the patient. The root is not predicted (the model sees no position in the room): the predicted pose's
+ * root is the current one, and its limbs, trunk and head are where the model expects them in `h` frames.
+ */
 export const Prediction = z.object({
-  /** Frames ahead (Δh). */
+  /** Frames ahead (Δh): the prediction is for the frame with `seq` + h. */
   h: Horizon,
-  /** Predicted canonical world joints (20×3 float32, metres, floor y=0), when a probe decoder is loaded. */
+  /** MC-dropout uncertainty of this horizon (mean over latent dims of the std across passes; unitless, latent space). */
+  uncertainty: z.number().min(0).optional(),
+  /**
+   * Predicted world joints at this horizon: 20 canonical joints × xyz float32 (streams/skeleton.ts order),
+   * metres, the world frame of `joints` (floor y = 0, +y up). NaN for a joint the frame lacks. Present
+   * when the server decodes poses (LIVE_POSES, on by default) and the frame got a prediction.
+   */
   pose: float32Bin(CANONICAL_JOINT_COUNT * 3, 'pose').optional(),
 });
 export type Prediction = z.infer<typeof Prediction>;
@@ -176,6 +192,12 @@ export const Feedback = z.object({
   contacts: Contacts,
   /** Running metrics. */
   metrics: Metrics,
+  /**
+   * This frame's canonical world joints as the server computed them (20×3 float32, metres, floor y = 0,
+   * +y up; streams/skeleton.ts order; NaN = joint missing): the pose `predictions[].pose` start from, and
+   * the actual pose to score a prediction made `h` frames earlier against. Absent when the frame produced no state.
+   */
+  joints: float32Bin(CANONICAL_JOINT_COUNT * 3, 'joints').optional(),
   /** MC-dropout uncertainty (mean std across passes); null when the frame got no prediction. */
   uncertainty: z.number().min(0).nullable(),
   /** Distance between this frame's latent and what was predicted for it; null until a prediction exists. */

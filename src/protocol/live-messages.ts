@@ -1,6 +1,6 @@
 // /v1/live messages (therapist dashboards ↔ server).
 import { z } from 'zod';
-import { ErrorMessage } from './ingest-messages.js';
+import { ErrorMessage, MAX_HORIZONS, Prediction } from './ingest-messages.js';
 import { Assessment, CANONICAL_JOINT_COUNT, Contacts, Id, Metrics, Phase, Seq, float32Bin } from './fields.js';
 
 /** At most this many updates in one `snapshot` (a few seconds at ≤ 30 Hz). */
@@ -74,8 +74,10 @@ export const Update = z.object({
   uncertainty: z.number().min(0).nullable(),
   /** Surprise (latent distance to what was predicted); null until a prediction exists. */
   surprise: z.number().min(0).nullable(),
-  /** Predicted canonical pose at the first configured horizon (20×3 float32), when available. */
+  /** Predicted world pose at the first configured horizon (20×3 float32; = `predictions[0].pose`), when available. */
   prediction: float32Bin(CANONICAL_JOINT_COUNT * 3, 'prediction').optional(),
+  /** The frame's predictions at every configured horizon, as in `feedback.predictions` (pose definition there). */
+  predictions: z.array(Prediction).max(MAX_HORIZONS).optional(),
 });
 export type Update = z.infer<typeof Update>;
 
@@ -84,7 +86,7 @@ export const Snapshot = z.object({
   type: z.literal('snapshot'),
   /** Session the history belongs to. */
   sessionId: Id,
-  /** Updates, oldest first. */
+  /** Updates, oldest first. History keeps each prediction's `h` and `uncertainty` and the first horizon's `prediction`, not every horizon's pose. */
   updates: z.array(Update).max(MAX_SNAPSHOT_UPDATES),
 });
 export type Snapshot = z.infer<typeof Snapshot>;

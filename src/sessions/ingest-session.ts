@@ -8,7 +8,7 @@
 // inferences by the inference service's queue (it sheds), so nothing here grows without bound.
 import { BehaviorSubject, Subject, catchError, concatAll, from, map, of, type Observable, type Subscription } from 'rxjs';
 import type { Assessment, PlaneAnchor } from '../../streams/types.js';
-import { ErrorCode, type Feedback, type Update } from '../protocol/index.js';
+import { ErrorCode, type Feedback, type Prediction, type Update } from '../protocol/index.js';
 import type {
   FrameCheck,
   FrameMsg,
@@ -298,7 +298,13 @@ export class IngestSession {
       next: (state) => {
         const tag = this.current;
         if (!tag || tag.answered) return; // extra emissions for one frame are not answered twice
-        const submitted = this.deps.inference.submit({ sessionId: this.info.sessionId, patientId: this.info.patientId, seq: tag.seq, x: state.features });
+        const submitted = this.deps.inference.submit({
+          sessionId: this.info.sessionId,
+          patientId: this.info.patientId,
+          seq: tag.seq,
+          x: state.features,
+          pose: state.joints,
+        });
         this.queue(tag, state, submitted);
       },
       error: (cause: unknown) => {
@@ -332,6 +338,7 @@ export class IngestSession {
   private answer({ tag, state, result }: Outcome): void {
     const ok = result.shed === true ? undefined : result;
     const metrics = finiteMetrics(state?.metrics);
+    const predictions = ok ? ok.predictions.map(wirePrediction) : [];
     const feedback: Feedback = {
       type: 'feedback',
       seq: tag.seq,
@@ -339,15 +346,16 @@ export class IngestSession {
       phase: state?.phase || 'unknown',
       contacts: state ? { left: state.contacts.left, right: state.contacts.right } : { left: false, right: false },
       metrics,
+      ...(state ? { joints: state.joints } : {}),
       uncertainty: finiteOrNull(ok?.uncertainty),
       surprise: finiteOrNull(ok?.surprise),
-      predictions: ok ? ok.predictions.map((p) => (p.pose ? { h: p.horizon, pose: p.pose } : { h: p.horizon })) : [],
+      predictions,
       ...(ok ? {} : { shed: true }),
     };
     this.send(feedback);
     this.deps.onFeedback(!ok, this.deps.now() - tag.received);
     if (state) {
-      const prediction = ok?.predictions.find((p) => p.pose !== undefined)?.pose;
+      const prediction = predictions.find((p) => p.pose !== undefined)?.pose;
       this.deps.onUpdate({
         type: 'update',
         sessionId: this.info.sessionId,
@@ -360,6 +368,7 @@ export class IngestSession {
         uncertainty: feedback.uncertainty,
         surprise: feedback.surprise,
         ...(prediction ? { prediction } : {}),
+        ...(predictions.length > 0 ? { predictions } : {}),
       });
     }
     this.pendingFeedback -= 1;
@@ -369,6 +378,12 @@ export class IngestSession {
       idle();
     }
   }
+}
+
+/** One horizon's prediction on the wire (protocol Prediction): a non-finite uncertainty is left out. */
+function wirePrediction(p: InferenceOk['predictions'][number]): Prediction {
+  const u = finiteOrNull(p.uncertainty);
+  return { h: p.horizon, ...(u !== null ? { uncertainty: u } : {}), ...(p.pose ? { pose: p.pose } : {}) };
 }
 
 /** Wire metrics are finite; a metric that cannot be computed yet is omitted (protocol Metrics). */

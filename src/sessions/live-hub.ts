@@ -266,7 +266,7 @@ export class LiveHub {
     s.lastEmitMs = now;
     const bytes = this.deps.encode(update);
     s.latest = bytes;
-    s.ring.push(update);
+    s.ring.push(historyOf(update));
     this.toOtherNodes(s.info.clinic, s.info.sessionId, bytes);
     const recipients = new Set<LiveSubscriber>([
       ...(this.topics.get(sessionTopic(s.info.sessionId)) ?? []),
@@ -283,4 +283,15 @@ export class LiveHub {
       this.deps.onSend(sub.sendBytes(bytes));
     }
   }
+}
+
+/**
+ * What the snapshot keeps of an update: everything but the per-horizon predicted poses (their
+ * uncertainties stay; `prediction`, the first horizon's pose, stays). The ghost is live state; the
+ * poses of every horizon would make a clinic's snapshots (one per session) ~2.5× larger and push a
+ * dashboard on a clinic of a dozen sessions past MAX_BACKPRESSURE_BYTES in one burst.
+ */
+function historyOf(u: Update): Update {
+  if (!u.predictions?.some((p) => p.pose !== undefined)) return u;
+  return { ...u, predictions: u.predictions.map(({ h, uncertainty }) => (uncertainty === undefined ? { h } : { h, uncertainty })) };
 }

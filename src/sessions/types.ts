@@ -91,8 +91,16 @@ export interface PipelineState {
 export interface InferenceOk {
   readonly shed?: false;
   readonly latent: Float32Array;
-  /** Per horizon (frames ahead): the predicted latent, and a decoded canonical pose when a probe decoder exists. */
-  readonly predictions: readonly { readonly horizon: number; readonly latent?: Float32Array; readonly pose?: Float32Array }[];
+  /**
+   * Per horizon (frames ahead): the predicted latent, its uncertainty, and the predicted world pose when the
+   * engine decodes poses (protocol Prediction says how it is defined).
+   */
+  readonly predictions: readonly {
+    readonly horizon: number;
+    readonly latent?: Float32Array;
+    readonly uncertainty?: number;
+    readonly pose?: Float32Array;
+  }[];
   readonly uncertainty: number;
   /** null until a prediction for this frame exists. */
   readonly surprise: number | null;
@@ -103,7 +111,8 @@ export interface InferenceShed {
 }
 
 export interface Inference {
-  submit(req: { sessionId: string; patientId: string; seq: number; x: Float32Array }): Promise<InferenceOk | InferenceShed>;
+  /** `pose`: the frame's world joints (20×3), from which predicted poses are decoded. */
+  submit(req: { sessionId: string; patientId: string; seq: number; x: Float32Array; pose?: Float32Array }): Promise<InferenceOk | InferenceShed>;
   /** Forget the session's pending predictions (src/inference endSession). */
   endSession?(sessionId: string): void;
 }

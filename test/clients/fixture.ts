@@ -21,11 +21,11 @@ export function token(claims: { clinic: string; role: 'device' | 'therapist' | '
   return mintToken({ ttlSeconds: 3600, ...claims }, KEY, Date.now());
 }
 
-/** Inference double: deterministic uncertainty from seq, surprise null on the first frame. */
+/** Inference double: deterministic uncertainty from seq, surprise null on the first frame, the frame's pose + 1 cm predicted 1 frame ahead. */
 export const inferenceDouble: ServerInference = {
   submit: async (req) => ({
     latent: new Float32Array(64),
-    predictions: [{ horizon: 1 }],
+    predictions: [{ horizon: 1, uncertainty: 0.02, ...(req.pose ? { pose: req.pose.map((v) => v + 0.01) } : {}) }],
     uncertainty: 0.01 + (req.seq % 10) / 1000,
     surprise: req.seq === 0 ? null : 0.2,
   }),

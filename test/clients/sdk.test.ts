@@ -1,6 +1,15 @@
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClientError, ClientErrorCode, connectIngest, connectLive, type FrameInput, type HelloInfo, type IngestClient } from '../../clients/sdk/index.js';
+import {
+  ClientError,
+  ClientErrorCode,
+  connectIngest,
+  connectLive,
+  predictionAt,
+  type FrameInput,
+  type HelloInfo,
+  type IngestClient,
+} from '../../clients/sdk/index.js';
 import type { Feedback, Update } from '../../src/protocol/index.js';
 import { cuttableProxy, deferred, startTestServer, token, type TestServer } from './fixture.js';
 
@@ -42,6 +51,13 @@ describe('ingest client', () => {
     const feedback = await fb.done;
     expect(feedback.map((f) => f.seq)).toEqual([...Array(90).keys()]);
     expect(feedback[45]?.phase).toBe('swing');
+    // Predictions come typed: per horizon its uncertainty and the predicted pose as a Float32Array.
+    const p = predictionAt(feedback[10]!, 1);
+    expect(p?.uncertainty).toBe(0.02);
+    expect(p?.pose).toBeInstanceOf(Float32Array);
+    expect(feedback[10]?.joints).toBeInstanceOf(Float32Array);
+    expect(Array.from(p!.pose!)).toEqual(Array.from(feedback[10]!.joints!, (v) => Math.fround(v + 0.01)));
+    expect(predictionAt(feedback[10]!, 5)).toBeUndefined();
     const ended = await client.end();
     expect(ended).toMatchObject({ type: 'ended', sessionId: client.sessionId, frames: 90 });
     expect(client.stats).toMatchObject({ framesSent: 90, framesResent: 0, lastAckedSeq: 89, unacked: 0, feedback: 90 });
@@ -208,6 +224,7 @@ describe('live client', () => {
     await ingest.end();
     expect(await endedEvt.promise).toBe(60);
     expect(updates.every((u) => u.sessionId === ingest.sessionId && u.joints.length === 60)).toBe(true);
+    expect(updates.every((u) => predictionAt(u, 1)?.pose instanceof Float32Array)).toBe(true);
     // ≤ 30 Hz: never more updates than frames
     expect(updates.length).toBeLessThanOrEqual(30);
     live.close();

@@ -106,7 +106,7 @@ describe.skipIf(!hasMotionData)('live server with the real pipeline and inferenc
         backend: 'wasm',
         engine: {
           module: new URL('../../src/inference/tfjs-engine.ts', import.meta.url),
-          options: { checkpointDir: ck.base.dir, horizons: HORIZONS, passes: 10 },
+          options: { checkpointDir: ck.base.dir, horizons: HORIZONS, passes: 10, poses: true },
         },
       },
       { loadModel: createCheckpointLoader({ base: ck.base, resolve: () => Promise.resolve(null) }) },
@@ -145,6 +145,20 @@ describe.skipIf(!hasMotionData)('live server with the real pipeline and inferenc
       expect(fb.every((f) => f.uncertainty !== null && f.uncertainty > 0)).toBe(true);
       expect(fb.slice(20).every((f) => f.surprise !== null)).toBe(true);
       expect(fb[0]!.predictions.map((p) => p.h)).toEqual(HORIZONS);
+      // Each horizon: its uncertainty and a predicted world pose decoded by the probe beside the model,
+      // standing where the patient stands (the root is the frame's own; the limbs move, not the room).
+      for (const f of fb) {
+        expect(f.joints?.length).toBe(60);
+        for (const p of f.predictions) {
+          expect(p.uncertainty).toBeGreaterThan(0);
+          expect(p.pose).toBeInstanceOf(Float32Array);
+          expect(p.pose?.length).toBe(60);
+          for (let c = 0; c < 3; c++) expect(p.pose![c]).toBeCloseTo(f.joints![c]!, 4);
+          let far = 0;
+          for (let j = 1; j < 20; j++) far = Math.max(far, Math.hypot(p.pose![3 * j]! - f.joints![0]!, p.pose![3 * j + 2]! - f.joints![2]!));
+          expect(far).toBeLessThan(2); // metres from the pelvis on the floor plane: a body, not a point across the room
+        }
+      }
       expect(Object.keys(fb.at(-1)!.metrics)).toContain('steps');
 
       c.send({ type: 'end' });

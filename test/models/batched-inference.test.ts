@@ -5,6 +5,9 @@ import { selectBackend } from '../../models/backend.js';
 import { createBatchedInference } from '../../models/batched-inference.js';
 import { ModelErrorCode } from '../../models/errors.js';
 import { createMaskBank, mcPredict, type MaskBank } from '../../models/mc-dropout.js';
+import { decodePoses, type ProbeDecoder } from '../../models/probe-decoder.js';
+import { canonicalPose, POSE_DIM, poseFrame, worldPose } from '../../models/probe-pose.js';
+import { JOINT_INDEX } from '../../streams/skeleton.js';
 import { createRng } from '../../models/rng.js';
 import { WorldModel, encode, initWeights, predict, resolveModelConfig } from '../../models/world-model.js';
 
@@ -186,6 +189,89 @@ describe('createBatchedInference', () => {
     expect(() => bi.run([{ x: row(), patient: null }])).toThrow(expect.objectContaining({ code: ModelErrorCode.INVALID_ARGS }));
     expect(() => createBatchedInference({ modelConfig: config, weights: initWeights(config, 1) }, { horizons: [] })).toThrow(
       expect.objectContaining({ code: ModelErrorCode.INVALID_ARGS }),
+    );
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("decodes every prediction to a world pose = the offline probe decode of the change, turned into the frame's world pose", () => {
+    const before = tf.memory().numTensors;
+    const config = resolveModelConfig({ featureDim: F });
+    const weights = initWeights(config, 9);
+    const L = config.latentDim;
+    const r = createRng(21);
+    // A random ridge probe; joint 7 never trained (NaN out), coordinate 5 clamped hard so clamping is exercised,
+    // and the root clamped to 0 as in every fitted probe (canonical roots are 0 in training).
+    const root = (k: number) => Math.floor(k / 3) === JOINT_INDEX.root;
+    const probe: ProbeDecoder = {
+      kind: 'ridge',
+      latentDim: L,
+      weights: Float32Array.from({ length: L * POSE_DIM }, () => 0.05 * r.normal()),
+      bias: Float32Array.from({ length: POSE_DIM }, (_, k) => (Math.floor(k / 3) === 7 ? Number.NaN : 0.3 * r.normal())),
+      trained: Array.from({ length: 20 }, (_, j) => j !== 7),
+      lambda: Array.from({ length: 20 }, () => 1e-3),
+      lo: Float32Array.from({ length: POSE_DIM }, (_, k) => (Math.floor(k / 3) === 7 ? Number.NaN : root(k) ? 0 : k === 5 ? -0.01 : -5)),
+      hi: Float32Array.from({ length: POSE_DIM }, (_, k) => (Math.floor(k / 3) === 7 ? Number.NaN : root(k) ? 0 : k === 5 ? 0.01 : 5)),
+    };
+    // World poses: a body at a random place in the room, facing a random way (hips set accordingly).
+    const worldOf = (seed: number): Float32Array => {
+      const q = createRng(seed);
+      const yaw = q.next() * 2 * Math.PI;
+      const [ox, oz] = [q.normal() * 3, q.normal() * 3];
+      const p = Float32Array.from({ length: POSE_DIM }, () => q.normal() * 0.4);
+      const put = (j: number, x: number, y: number, z: number) =>
+        p.set([ox + x * Math.cos(yaw) + z * Math.sin(yaw), y, oz - x * Math.sin(yaw) + z * Math.cos(yaw)], 3 * j);
+      put(JOINT_INDEX.root, 0, 1, 0);
+      put(JOINT_INDEX.left_hip, 0.1, 0.95, 0);
+      put(JOINT_INDEX.right_hip, -0.1, 0.95, 0);
+      return p;
+    };
+    const bi = createBatchedInference({ modelConfig: config, weights }, { horizons, passes: 4, probe });
+    const adapter = trainedLikeAdapter(config, 3, ['encoder.fc2', 'predictor.fc1', 'predictor.fc2']);
+    bi.setAdapter('A', adapter);
+    const rows = [
+      { x: row(), patient: null, pose: worldOf(1) },
+      { x: row(), patient: null },
+      { x: row(), patient: 'A', pose: worldOf(2) },
+    ];
+    const models = [new WorldModel(config, weights), new WorldModel(config, mergeAdapter(weights, adapter))];
+    try {
+      expect(bi.decodesPoses).toBe(true);
+      const out = bi.run(rows);
+      expect(out[1]?.poses).toBeUndefined();
+      for (const i of [0, 2]) {
+        const res = out[i]!;
+        const pose = rows[i]!.pose!;
+        const frame = poseFrame(pose)!;
+        const now = decodePoses(probe, res.latent);
+        horizons.forEach((h, k) => {
+          // The dropout-off prediction (WorldModel predict, what eval decodes), through the row's own adapter.
+          const ahead = decodePoses(probe, predict(models[i === 2 ? 1 : 0]!, res.latent, Float32Array.of(h)));
+          const canonical = canonicalPose(pose).map((v, c) => v + ahead[c]! - now[c]!);
+          const expected = worldPose(canonical, frame);
+          const got = res.poses![k]!;
+          expect(got.length).toBe(POSE_DIM);
+          for (let c = 0; c < POSE_DIM; c++) {
+            if (Math.floor(c / 3) === 7) expect(got[c]).toBeNaN();
+            else expect(Math.abs(got[c]! - expected[c]!)).toBeLessThan(1e-4);
+          }
+          // The root is not predicted: it stays where the patient is.
+          for (let c = 0; c < 3; c++) expect(got[3 * JOINT_INDEX.root + c]).toBeCloseTo(pose[3 * JOINT_INDEX.root + c]!, 4);
+        });
+      }
+      // The packed path is the same computation without per-row arrays.
+      const packed = bi.runPacked({ n: 1, x: rows[0]!.x, patients: [null], poses: rows[0]!.pose! });
+      expect(packed.poses?.length).toBe(horizons.length * POSE_DIM);
+      expect(packed.horizonUncertainty.length).toBe(horizons.length);
+      expect(() => bi.runPacked({ n: 1, x: rows[0]!.x, patients: [null], poses: new Float32Array(3) })).toThrow(
+        expect.objectContaining({ code: ModelErrorCode.SHAPE_MISMATCH }),
+      );
+    } finally {
+      bi.dispose();
+      for (const m of models) m.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => createBatchedInference({ modelConfig: config, weights }, { horizons, probe: { ...probe, latentDim: L + 1 } })).toThrow(
+      expect.objectContaining({ code: ModelErrorCode.SHAPE_MISMATCH }),
     );
     expect(tf.memory().numTensors).toBe(before);
   });

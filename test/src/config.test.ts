@@ -36,6 +36,7 @@ describe('loadConfig', () => {
       inferQueueLimit: 4096,
       mcPasses: 10,
       horizons: [1, 5, 10, 30],
+      livePoses: true,
       liveUpdateHz: 30,
       snapshotSeconds: 5,
       resumeWindowS: 30,

@@ -71,9 +71,10 @@ export const feedback = (): Feedback => ({
   phase: 'stance',
   contacts: { left: true, right: false },
   metrics: { cadence_spm: 104.5 },
+  joints: pose(),
   uncertainty: 0.12,
   surprise: null,
-  predictions: [{ h: 1, pose: pose() }, { h: 5 }],
+  predictions: [{ h: 1, uncertainty: 0.1, pose: pose() }, { h: 5, uncertainty: 0.14 }, { h: 10 }],
 });
 export const ack = (): Ack => ({ type: 'ack', seq: 800 });
 export const ended = (): Ended => ({ type: 'ended', sessionId: 's-1', frames: 1200, jobId: 'job-7' });
@@ -90,6 +91,7 @@ export const update = (): Update => ({
   uncertainty: null,
   surprise: 0.4,
   prediction: pose(),
+  predictions: [{ h: 1, uncertainty: 0.1, pose: pose() }, { h: 5 }],
 });
 export const snapshot = (): Snapshot => ({ type: 'snapshot', sessionId: 's-1', updates: [update(), { ...update(), seq: 813 }] });
 export const sessionStarted = (): SessionStarted => ({

@@ -131,6 +131,21 @@ const specs: Record<string, Spec> = {
         predictions: [{ h: 1, pose: f32(60) }],
         shed: false,
       },
+      {
+        type: 'feedback',
+        seq: 2,
+        t: 1.1,
+        phase: 'stance',
+        contacts: { left: true, right: false },
+        metrics: {},
+        joints: f32(60),
+        uncertainty: 0.2,
+        surprise: null,
+        predictions: [
+          { h: 1, uncertainty: 0.1, pose: f32(60) },
+          { h: 10, uncertainty: 0.3 },
+        ],
+      },
     ],
     invalid: (b) => [
       ['contacts.right missing', { ...b, contacts: { left: true } }, 'contacts.right'],
@@ -138,6 +153,8 @@ const specs: Record<string, Spec> = {
       ['metric name not an identifier', { ...b, metrics: { 'cadence spm': 1 } }, 'metrics.cadence spm'],
       ['uncertainty negative', { ...b, uncertainty: -1 }, 'uncertainty'],
       ['pose 19 joints', { ...b, predictions: [{ h: 1, pose: f32(57) }] }, 'predictions.0.pose'],
+      ['horizon uncertainty negative', { ...b, predictions: [{ h: 1, uncertainty: -0.1 }] }, 'predictions.0.uncertainty'],
+      ['joints 19', { ...b, joints: f32(57) }, 'joints'],
       ['phase empty', { ...b, phase: '' }, 'phase'],
     ],
   },
@@ -178,9 +195,10 @@ const specs: Record<string, Spec> = {
   },
   update: {
     schema: Update,
-    valid: [update, { ...update, prediction: f32(60) }],
+    valid: [update, { ...update, prediction: f32(60) }, { ...update, prediction: f32(60), predictions: [{ h: 1, uncertainty: 0.2, pose: f32(60) }, { h: 5 }] }],
     invalid: (b) => [
       ['joints 91×3', { ...b, joints: f32(273) }, 'joints'],
+      ['prediction pose 19 joints', { ...b, predictions: [{ h: 1, pose: f32(57) }] }, 'predictions.0.pose'],
       ['surprise missing', { ...b, surprise: undefined }, 'surprise'],
     ],
   },

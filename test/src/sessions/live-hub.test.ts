@@ -89,6 +89,36 @@ describe('LiveHub', () => {
     expect(sub.topics.has('session/s1')).toBe(true);
   });
 
+  it("live updates carry every horizon's predicted pose; the snapshot history keeps their uncertainties only", () => {
+    const { clock, hub } = setup(10, 1);
+    const pose = new Float32Array(60).fill(0.5);
+    const sub = new Sub();
+    hub.subscribe(sub, { sessionId: 's1' });
+    for (let i = 0; i < 3; i++) {
+      hub.update('s1', {
+        ...update(i),
+        prediction: pose,
+        predictions: [
+          { h: 1, uncertainty: 0.2, pose },
+          { h: 5, pose },
+        ],
+      });
+      clock.advance(100);
+    }
+    const live = sub.received.filter((m) => m.type === 'update');
+    expect(live.at(-1)).toMatchObject({
+      predictions: [
+        { h: 1, uncertainty: 0.2, pose },
+        { h: 5, pose },
+      ],
+    });
+    const later = new Sub();
+    hub.subscribe(later, { sessionId: 's1' });
+    const snap = later.received.find((m) => m.type === 'snapshot');
+    expect(snap?.updates?.[2]).toMatchObject({ seq: 2, prediction: pose, predictions: [{ h: 1, uncertainty: 0.2 }, { h: 5 }] });
+    expect((snap?.updates?.[2] as Update).predictions?.every((p) => p.pose === undefined)).toBe(true);
+  });
+
   it('skips a slow subscriber (counted), and sends it only the newest state when it drains', () => {
     const { clock, hub, dropped } = setup(10);
     const slow = new Sub();

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { map } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { encodeClientMessage, encodeServerMessage, ErrorCode, FrameValidator, type Frame, type Hello } from '../../../src/protocol/index.js';
+import { encodeClientMessage, encodeServerMessage, ErrorCode, FrameValidator, type Frame, type Hello, type Update } from '../../../src/protocol/index.js';
 import { silentLogger } from '../../../src/logger.js';
 import { LiveHub } from '../../../src/sessions/live-hub.js';
 import { SessionManager, type AssessmentCompleted } from '../../../src/sessions/session-manager.js';
@@ -103,12 +103,18 @@ const pipeline: PipelineFactory = () =>
   }));
 
 function setup(
-  opts: { inference?: (seq: number) => Promise<InferenceOk | InferenceShed>; resumeWindowS?: number; recordings?: RecordingStore; clock?: FakeClock } = {},
+  opts: {
+    inference?: (seq: number, req: { x: Float32Array; pose?: Float32Array }) => Promise<InferenceOk | InferenceShed>;
+    resumeWindowS?: number;
+    recordings?: RecordingStore;
+    clock?: FakeClock;
+  } = {},
 ) {
   const clock = opts.clock ?? new FakeClock();
   const rec = new RecordingDouble();
   const events: AssessmentCompleted[] = [];
   const updates: number[] = [];
+  const fullUpdates: Update[] = [];
   const hub = new LiveHub(
     { updateHz: 1000, snapshotSeconds: 1, slowThresholdBytes: 1e6, maxSubscriptions: 8 },
     { clock, encode: encodeServerMessage, publish: () => undefined, onDropped: () => undefined, onSend: () => undefined },
@@ -116,6 +122,7 @@ function setup(
   const realHubUpdate = hub.update.bind(hub);
   hub.update = (id, u) => {
     updates.push(u.seq);
+    fullUpdates.push(u);
     realHubUpdate(id, u);
   };
   const ok = (seq: number): InferenceOk => ({ latent: new Float32Array(4), predictions: [{ horizon: 1 }], uncertainty: 0.01 * seq, surprise: 0.5 });
@@ -135,7 +142,7 @@ function setup(
         };
       },
       pipeline,
-      inference: { submit: (req) => (opts.inference ? opts.inference(req.seq) : Promise.resolve(ok(req.seq))) },
+      inference: { submit: (req) => (opts.inference ? opts.inference(req.seq, req) : Promise.resolve(ok(req.seq))) },
       hub,
       clock,
       logger: silentLogger,
@@ -143,7 +150,7 @@ function setup(
       metrics: { onFrame: () => undefined, onFeedback: () => undefined, onError: () => undefined, onSend: () => undefined, onFinalized: () => undefined },
     },
   );
-  return { mgr, rec, events, updates, clock, hub };
+  return { mgr, rec, events, updates, fullUpdates, clock, hub };
 }
 
 async function start(mgr: SessionManager, peer: TestPeer, h: Hello = hello, maxTicks?: number) {
@@ -176,6 +183,37 @@ describe('SessionManager', () => {
     expect(fb[2]).toMatchObject({ uncertainty: 2, phase: 'stance', metrics: { steps: 2 } });
     expect(fb[2]!.metrics).not.toHaveProperty('bad'); // NaN metrics are omitted on the wire
     expect(updates).toEqual([0, 1, 2, 3, 4]); // a shed frame still has a physical state for dashboards
+  });
+
+  it("feedback carries the frame's joints and, per horizon, its uncertainty and predicted pose; the dashboard update too", async () => {
+    const poses = new Map<number, Float32Array | undefined>();
+    const { mgr, fullUpdates } = setup({
+      inference: (seq, req) => {
+        poses.set(seq, req.pose);
+        const pose = (h: number) => Float32Array.from({ length: 60 }, (_, k) => seq + h + k / 100);
+        return Promise.resolve({
+          latent: new Float32Array(4),
+          // h = 5: no pose (an engine without a probe) and a non-finite uncertainty, which the wire leaves out.
+          predictions: [
+            { horizon: 1, uncertainty: 0.25, pose: pose(1) },
+            { horizon: 5, uncertainty: Number.NaN },
+          ],
+          uncertainty: 0.5,
+          surprise: null,
+        });
+      },
+    });
+    const peer = new TestPeer();
+    await start(mgr, peer);
+    mgr.message(peer, raw(frame(0)), frame(0));
+    await until(() => peer.of('feedback').length === 1, 'feedback');
+    // The session hands inference the frame's world joints to decode predictions against.
+    expect(poses.get(0)).toEqual(new Float32Array(60));
+    const fb = peer.of('feedback')[0]!;
+    expect(fb.joints).toEqual(new Float32Array(60));
+    expect(fb.predictions).toEqual([{ h: 1, uncertainty: 0.25, pose: Float32Array.from({ length: 60 }, (_, k) => 1 + k / 100) }, { h: 5 }]);
+    expect(fullUpdates[0]?.predictions).toEqual(fb.predictions);
+    expect(fullUpdates[0]?.prediction).toEqual(fb.predictions[0]?.pose);
   });
 
   it('acks a frame only after its record is persisted, in order', async () => {
