@@ -25,16 +25,25 @@ export interface State {
   readonly predictions: readonly PredictedPose[];
 }
 
-type WithPredictions = { predictions?: readonly { h: number; uncertainty?: number | null; pose?: Float32Array }[] };
+/**
+ * What a state is read from: a live `update` (per-horizon `predictions`, and/or the older single
+ * `prediction` = first horizon) or a replay state (always `predictions`).
+ */
+export type StateSource = Omit<Update, 'prediction' | 'predictions'> & {
+  readonly prediction?: Float32Array | undefined;
+  readonly predictions?:
+    readonly { readonly h: number; readonly uncertainty?: number | null | undefined; readonly pose?: Float32Array | undefined }[] | undefined;
+};
 
 /** Live update or replay state → State (predictions without a decoded pose are dropped: nothing to draw). */
-export function toState(u: (Update & WithPredictions) | ReplayState): State {
-  const list = (u as WithPredictions).predictions;
+export function toState(u: StateSource | ReplayState): State {
+  const list = u.predictions;
   let predictions: PredictedPose[] = [];
   if (Array.isArray(list)) {
-    predictions = list
-      .filter((p) => p.pose instanceof Float32Array && p.pose.length === u.joints.length)
-      .map((p) => ({ h: p.h, uncertainty: p.uncertainty ?? u.uncertainty, pose: p.pose as Float32Array }));
+    for (const p of list as NonNullable<StateSource['predictions']>) {
+      if (p.pose instanceof Float32Array && p.pose.length === u.joints.length)
+        predictions.push({ h: p.h, uncertainty: p.uncertainty ?? u.uncertainty, pose: p.pose });
+    }
   } else if ('prediction' in u && u.prediction instanceof Float32Array) {
     predictions = [{ h: null, uncertainty: u.uncertainty, pose: u.prediction }];
   }
