@@ -143,7 +143,7 @@ export class Plots {
   }
 
   private width(): number {
-    return Math.max(280, Math.min(900, (this.root.clientWidth || 600) - 8));
+    return Math.max(280, Math.min(1600, (this.root.clientWidth || 600) - 8));
   }
 
   private resize(): void {

@@ -17,6 +17,8 @@ export interface SessionHeader {
   readonly mode: 'live' | 'replay';
 }
 
+/** Ghost horizon shown until the therapist picks one (frames; README: the model is judged at Δh 10). */
+export const DEFAULT_GHOST_H = 10;
 /** Live plots show this many seconds. */
 export const LIVE_WINDOW_S = 20;
 const PLOT_INTERVAL_MS = 100;
@@ -175,9 +177,11 @@ export class SessionView {
       h('option', { value: 'none' }, 'no ghost'),
       ...hs.map((v) => h('option', { value: v }, v === 'first' ? 'first horizon' : `Δh ${v} frames`)),
     );
-    // The therapist's last choice (kept across sessions) when this session offers it, else the first.
+    // The therapist's last choice (kept across sessions) when this session offers it, else the offered
+    // horizon nearest DEFAULT_GHOST_H (Δh 1 would sit on the body; 10 frames is where the model is evaluated).
     const wanted = localStorage.getItem('jepa-horizon');
-    this.horizonSel.value = wanted === 'none' || (wanted !== null && hs.includes(wanted)) ? wanted : (hs[0] ?? 'none');
+    const nearest = [...hs].sort((a, b) => Math.abs(Number(a) - DEFAULT_GHOST_H) - Math.abs(Number(b) - DEFAULT_GHOST_H))[0];
+    this.horizonSel.value = wanted === 'none' || (wanted !== null && hs.includes(wanted)) ? wanted : (nearest ?? 'none');
   }
 
   private renderReadout(s: State, history: SessionHistory): void {
