@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from 'playwright-core';
 import WebSocket from 'ws';
+import { buildDashboard } from '../clients/dashboard/build.js';
 import { loadRecordings, simulate } from '../clients/simulator/simulate.js';
 import { hmacKeyConfig, mintToken } from '../src/auth/index.js';
 
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
   const data = await mkdtemp(join(tmpdir(), 'jepa-shots-'));
   const profile = await mkdtemp(join(tmpdir(), 'jepa-shots-chromium-'));
   await mkdir(DOCS, { recursive: true });
+  await buildDashboard(); // the current source, not a bundle left from an earlier `npm ci`
   const server = spawn(process.execPath, [join(ROOT, 'bin', 'jepa-motion.mjs'), 'serve', '--port', '0', '--data', data], {
     env: { ...process.env, JEPA_JWT_SECRET: secret, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'pipe'],
