@@ -15,6 +15,8 @@ import type { FrameMsg, Inference, InferenceOk, InferenceShed, PipelineFactory, 
 
 /** Inference requests one replay keeps in flight (live sessions share the batches with it). */
 export const REPLAY_IN_FLIGHT = 16;
+/** Times a frame is submitted before its state is left without a prediction. */
+export const REPLAY_ATTEMPTS = 3;
 /** Recordings looked at per listing, newest first (bounds the directory scan). */
 export const MAX_LISTED_RECORDINGS = 200;
 
@@ -139,9 +141,14 @@ export function createSessionReplay(o: SessionReplayOptions): SessionReplaySourc
         while (next < states.length) {
           const i = next++;
           const s = states[i]!;
-          results[i] = await o.inference
-            .submit({ sessionId: replayId, patientId: meta.patientId, seq: s.frame.seq, x: s.state.features })
-            .catch((cause: unknown): InferenceShed => ({ shed: true, reason: String(cause) }));
+          const ask = () =>
+            o.inference
+              .submit({ sessionId: replayId, patientId: meta.patientId, seq: s.frame.seq, x: s.state.features })
+              .catch((cause: unknown): InferenceShed => ({ shed: true, reason: String(cause) }));
+          // A frame shed under live load is asked again (a replay has no deadline; live frames do).
+          let r = await ask();
+          for (let attempt = 1; r.shed === true && attempt < REPLAY_ATTEMPTS; attempt++) r = await ask();
+          results[i] = r;
         }
       };
       try {

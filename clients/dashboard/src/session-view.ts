@@ -43,7 +43,7 @@ export class SessionView {
   private readonly readout: HTMLElement;
   private readonly metricsBody: HTMLTableSectionElement;
   private readonly durationEl: HTMLElement;
-  private horizons = '';
+  private readonly horizons = new Set<string>();
   private plottedAt = 0;
   private blankReason: string | undefined = 'waiting for data';
   private profile: Profile;
@@ -168,18 +168,26 @@ export class SessionView {
     };
   }
 
+  /** Offers every horizon this session has shown so far (a frame without predictions changes nothing). */
   private updateHorizons(s: State): void {
-    const hs = s.predictions.map((p) => (p.h === null ? 'first' : String(p.h)));
-    const key = hs.join(',');
-    if (key === this.horizons) return;
-    this.horizons = key;
+    let added = false;
+    for (const p of s.predictions) {
+      const v = p.h === null ? 'first' : String(p.h);
+      if (!this.horizons.has(v)) {
+        this.horizons.add(v);
+        added = true;
+      }
+    }
+    if (!added) return;
+    const hs = [...this.horizons].sort((a, b) => Number(a) - Number(b));
+    const current = this.horizonSel.value;
     this.horizonSel.replaceChildren(
       h('option', { value: 'none' }, 'no ghost'),
       ...hs.map((v) => h('option', { value: v }, v === 'first' ? 'first horizon' : `Δh ${v} frames`)),
     );
-    // The therapist's last choice (kept across sessions) when this session offers it, else the offered
-    // horizon nearest DEFAULT_GHOST_H (Δh 1 would sit on the body; 10 frames is where the model is evaluated).
-    const wanted = localStorage.getItem('jepa-horizon');
+    // The therapist's choice (kept across sessions) when offered, else the horizon nearest DEFAULT_GHOST_H
+    // (Δh 1 would sit on the body; 10 frames is where the model is evaluated).
+    const wanted = localStorage.getItem('jepa-horizon') ?? (current !== 'none' ? current : null);
     const nearest = [...hs].sort((a, b) => Math.abs(Number(a) - DEFAULT_GHOST_H) - Math.abs(Number(b) - DEFAULT_GHOST_H))[0];
     this.horizonSel.value = wanted === 'none' || (wanted !== null && hs.includes(wanted)) ? wanted : (nearest ?? 'none');
   }
