@@ -89,7 +89,7 @@ async function main(): Promise<void> {
     await page.screenshot({ path: join(DOCS, 'dashboard-clinic.png') });
     const id = d.liveSessions.find((l) => l.patientId === SESSIONS[0]!.patient)!.sessionId;
     await page.evaluate((sid) => (window.location.hash = `#/session/${sid}`), id);
-    await until(page, 'six seconds of plots', (x) => (x.view?.plots?.lengths['knee'] ?? 0) > 170);
+    await until(page, 'six seconds of plots', (x) => (x.view?.plots?.lengths['knee'] ?? 0) > 120);
     await page.screenshot({ path: join(DOCS, 'dashboard-session.png'), fullPage: true });
     for (const r of await Promise.all(runs)) if (r.missing_feedback > 0) throw new Error(`replay lost feedback: ${JSON.stringify(r)}`);
     await page.evaluate((sid) => (window.location.hash = `#/replay/${sid}`), id);
