@@ -61,16 +61,23 @@ async function main(): Promise<void> {
   const browser = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     viewport: { width: 1180, height: 820 },
   });
   try {
     const therapist = mintToken({ clinic: 'demo-clinic', role: 'therapist', ttlSeconds: 3600 }, key, Date.now());
     const page = await browser.newPage();
     await page.goto(`${url}/?token=${therapist}`);
-    const runs = await Promise.all(
-      SESSIONS.map(async (s) => ({ ...s, recordings: await loadRecordings([s.file]) })),
-    ).then((list) =>
+    const runs = await Promise.all(SESSIONS.map(async (s) => ({ ...s, recordings: await loadRecordings([s.file]) }))).then((list) =>
       list.map((s) =>
         simulate({
           url: url.replace('http://', 'ws://'),
