@@ -59,6 +59,8 @@ function inferenceWithPoses(jointsOf: WeakMap<Float32Array, Float32Array>): Serv
 }
 
 export interface DashboardNodes {
+  /** Task packs node A lists for clinic c1 (a test adds one for a finished session). */
+  readonly taskpacks: { id: string; sessionId: string }[];
   readonly a: TestServer;
   readonly b: TestServer;
   readonly browser: BrowserContext;
@@ -72,6 +74,7 @@ export async function startDashboardNodes(): Promise<DashboardNodes> {
   await buildDashboard(dist);
   const nats: NatsServerHandle = await startNatsServer();
   const conns: NatsConnection[] = [];
+  const taskpacks: { id: string; sessionId: string }[] = [];
   const node = async (id: string): Promise<TestServer> => {
     const nc = await connect({ servers: nats.url });
     conns.push(nc);
@@ -83,6 +86,7 @@ export async function startDashboardNodes(): Promise<DashboardNodes> {
         inference: inferenceWithPoses(jointsOf),
         liveFanout: createNatsLiveFanout(nc, { nodeId: id }),
         dashboardDir: dist,
+        taskpacks: { list: async (clinic) => (clinic === 'c1' ? [...taskpacks] : []), get: async () => undefined },
       },
     });
   };
@@ -106,6 +110,7 @@ export async function startDashboardNodes(): Promise<DashboardNodes> {
     viewport: { width: 1180, height: 820 },
   });
   return {
+    taskpacks,
     a,
     b,
     browser,

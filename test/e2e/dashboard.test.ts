@@ -155,6 +155,20 @@ describe.skipIf((!hasChromium && process.env.CI !== 'true') || !hasMotionData)('
     await page.selectOption('#horizon', { index: 1 });
     await until(page, 'ghost back', (x) => (x.view?.skeleton?.ghostJoints ?? 0) > 10);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-session.png'), fullPage: true });
+    // An iPad held upright: one column, nothing wider than the screen.
+    await page.setViewportSize({ width: 820, height: 1180 });
+    await until(page, 'plots redrawn narrower', (x) => (x.view?.plots?.lengths['knee'] ?? 0) > 0);
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('.uplot')!.getBoundingClientRect().width <= 820, undefined, { timeout: 10_000 });
+    const wide = await page.evaluate(() =>
+      [...document.querySelectorAll<HTMLElement>('body *')]
+        .filter((e) => e.getBoundingClientRect().right > 821)
+        .slice(0, 5)
+        .map((e) => `${e.tagName}.${e.className}#${e.id} ${e.getBoundingClientRect().right}`),
+    );
+    expect(wide).toEqual([]);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(820);
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-session-portrait.png'), fullPage: true });
+    await page.setViewportSize({ width: 1180, height: 820 });
 
     const report = await running;
     expect(report.missing_feedback).toBe(0);
@@ -229,13 +243,13 @@ describe.skipIf((!hasChromium && process.env.CI !== 'true') || !hasMotionData)('
     const c2 = replay('patient-other', walk, 1, 'c2');
     const other = await sessionOf(page, 'patient-other');
     await until(page, 'c2 session drawn in the list', (d) => {
-      for (const s of d.liveSessions) seen.add(`${s.patientId}`);
+      for (const s of d.liveSessions) seen.add(s.sessionId);
       return d.liveSessions.some((s) => s.sessionId === other && s.updates > 20);
     });
     const c1Report = await c1;
     await c2;
     expect(c1Report.missing_feedback).toBe(0);
-    expect([...seen]).toEqual(['patient-other']);
+    expect([...seen]).toEqual([other]); // no other session (e.g. c1's, running at the same time) ever reached the page
     expect(await page.textContent('#view')).not.toContain(ALPHA);
     // the c1 session's replay is "not found" for c2 (its existence is not revealed)
     const recs = (await (await fetch(`${n.a.http}/v1/recordings`, { headers: { authorization: `Bearer ${c1Therapist()}` } })).json()) as {
@@ -291,9 +305,16 @@ describe.skipIf((!hasChromium && process.env.CI !== 'true') || !hasMotionData)('
     expect(recs.sessions.length).toBeGreaterThan(0);
     expect(new Set(recs.sessions.map((s) => s.patientId))).toEqual(new Set([BRAVO]));
     const id = recs.sessions[0]!.sessionId;
+    n.taskpacks.push({ id: `tp-${id}`, sessionId: id });
     const page = await n.browser.newPage();
     const errors = pageErrors(page);
-    await page.goto(`${n.a.http}/?token=${c1Therapist()}#/replay/${id}`);
+    // The clinic view lists it as finished, with its replay and its task-pack report.
+    await page.goto(`${n.a.http}/?token=${c1Therapist()}`);
+    const row = page.locator(`#finished-sessions tr[data-session-id="${id}"]`);
+    await row.waitFor({ timeout: 10_000 });
+    expect(await row.getAttribute('data-patient-id')).toBe(BRAVO);
+    expect(await row.locator(`button[data-taskpack="tp-${id}"]`).count()).toBe(1);
+    await row.locator('a.replay').click();
     const d = await until(page, 'replay drawn', (x) => x.replayStates > 0 && x.view?.skeleton !== undefined, 30_000);
     expect(d.view).toMatchObject({ sessionId: id, patientId: BRAVO });
     expect(d.view?.plots?.lengths['knee']).toBe(d.replayStates);
