@@ -141,10 +141,9 @@ export function createSessionReplay(o: SessionReplayOptions): SessionReplaySourc
         while (next < states.length) {
           const i = next++;
           const s = states[i]!;
-          const ask = () =>
-            o.inference
-              .submit({ sessionId: replayId, patientId: meta.patientId, seq: s.frame.seq, x: s.state.features })
-              .catch((cause: unknown): InferenceShed => ({ shed: true, reason: String(cause) }));
+          // The frame's world joints go along, as live: engines that decode predicted poses start from them.
+          const req = { sessionId: replayId, patientId: meta.patientId, seq: s.frame.seq, x: s.state.features, pose: s.state.joints };
+          const ask = () => o.inference.submit(req).catch((cause: unknown): InferenceShed => ({ shed: true, reason: String(cause) }));
           // A frame shed under live load is asked again (a replay has no deadline; live frames do).
           let r = await ask();
           for (let attempt = 1; r.shed === true && attempt < REPLAY_ATTEMPTS; attempt++) r = await ask();

@@ -160,7 +160,7 @@ describe.skipIf((!hasChromium && process.env.CI !== 'true') || !hasMotionData)('
     await until(page, 'plots redrawn narrower', (x) => (x.view?.plots?.lengths['knee'] ?? 0) > 0);
     await page.waitForFunction(() => document.querySelector<HTMLElement>('.uplot')!.getBoundingClientRect().width <= 820, undefined, { timeout: 10_000 });
     const wide = await page.evaluate(() =>
-      [...document.querySelectorAll<HTMLElement>('body *')]
+      Array.from(document.querySelectorAll<HTMLElement>('body *'))
         .filter((e) => e.getBoundingClientRect().right > 821)
         .slice(0, 5)
         .map((e) => `${e.tagName}.${e.className}#${e.id} ${e.getBoundingClientRect().right}`),
