@@ -246,17 +246,20 @@ export class LiveHub {
       if (this.sessions.size === 0) return; // the next session.started restarts the beat
       for (const s of this.sessions.values()) {
         this.toOtherNodes(s.info.clinic, s.info.sessionId, s.started);
-        this.toClinic(s.info.clinic, s.started);
+        this.toClinic(s.info.clinic, s.started, false);
       }
       this.schedulePresence();
     }, every);
   }
 
-  /** To this node's subscribers of a clinic, skipping slow ones (the next beat or update catches up). */
-  private toClinic(clinic: string, bytes: Uint8Array): void {
+  /**
+   * To this node's subscribers of a clinic, skipping slow ones (the next beat or update catches up).
+   * A skipped presence beat is not a dropped update, so only `countDrops` sends are counted.
+   */
+  private toClinic(clinic: string, bytes: Uint8Array, countDrops: boolean): void {
     for (const sub of this.topics.get(clinicTopic(clinic)) ?? []) {
       if (sub.bufferedAmount() > this.opts.slowThresholdBytes) {
-        this.deps.onDropped('slow_subscriber');
+        if (countDrops) this.deps.onDropped('slow_subscriber');
         continue;
       }
       this.deps.onSend(sub.sendBytes(bytes));
@@ -291,7 +294,7 @@ export class LiveHub {
   }
 
   private fromOtherNode(clinic: string, bytes: Uint8Array): void {
-    this.toClinic(clinic, bytes);
+    this.toClinic(clinic, bytes, true);
   }
 
   private emit(s: LiveSession, update: Update, now: number): void {
