@@ -228,12 +228,19 @@ async function refreshFinished(): Promise<void> {
   }
 }
 
+/** Opens a task pack's report (its JSON when the server has no report route) in a new tab, with the token. */
 async function openReport(taskpack: string): Promise<void> {
   const tab = window.open('', '_blank');
-  let res = await api(`/v1/taskpacks/${encodeURIComponent(taskpack)}/report`);
-  if (res.status === 404) res = await api(`/v1/taskpacks/${encodeURIComponent(taskpack)}`);
-  const blob = new Blob([await res.arrayBuffer()], { type: res.headers.get('content-type') ?? 'application/json' });
-  if (tab) tab.location.href = URL.createObjectURL(blob);
+  try {
+    let res = await api(`/v1/taskpacks/${encodeURIComponent(taskpack)}/report`);
+    if (res.status === 404) res = await api(`/v1/taskpacks/${encodeURIComponent(taskpack)}`);
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const blob = new Blob([await res.arrayBuffer()], { type: res.headers.get('content-type') ?? 'application/json' });
+    if (tab) tab.location.href = URL.createObjectURL(blob);
+  } catch (cause) {
+    tab?.close();
+    setStatus('error', `Could not open the report of task pack ${taskpack}: ${String(cause)}`);
+  }
 }
 
 function onState(s: ConnectionState): void {
