@@ -274,7 +274,7 @@ describe.skipIf((!hasChromium && process.env.CI !== 'true') || !hasMotionData)('
       const http = proxy.url.replace('ws://', 'http://');
       await page.goto(`${http}/?token=${c1Therapist()}`);
       await until(page, 'connected once', (d) => d.connection === 'open' && d.connects === 1);
-      const first = replay(BRAVO, longWalk, 2);
+      const first = replay(BRAVO, longWalk, 1); // 12 s: still live after the drop and the reconnect
       const id = await sessionOf(page, BRAVO);
       await page.evaluate((sid) => (window.location.hash = `#/session/${sid}`), id);
       await until(page, 'drawn', (d) => d.view?.skeleton?.sessionId === id);

@@ -92,13 +92,13 @@ function render(): void {
   const r = app.route;
   if (r.kind === 'clinic') {
     dropView();
+    if (app.conn.kind !== 'open') return notice('Not connected to the server: no live data is shown until the connection is back.');
     const now = performance.now();
     if (now - app.clinicRenderedAt < CLINIC_RENDER_MS && $('view').querySelector('#clinic-view')) {
       setTimeout(schedule, CLINIC_RENDER_MS);
       return;
     }
     app.clinicRenderedAt = now;
-    if (app.conn.kind !== 'open') return notice('Not connected to the server: no live data is shown until the connection is back.');
     renderClinic($('view'), app.clinic, app.store, app.finished, (tp) => void openReport(tp));
   } else if (r.kind === 'session') renderSession(r.id);
   else renderReplay(r.id);
@@ -262,7 +262,9 @@ function onState(s: ConnectionState): void {
     app.store.reset();
     askForToken(`Token refused: ${s.message}.`);
   }
-  schedule();
+  // Lost or refused: clear now, not at the next frame, so no stale number is ever painted.
+  if (s.kind === 'reconnecting' || s.kind === 'auth-error') render();
+  else schedule();
 }
 
 function askForToken(message?: string): void {
@@ -321,7 +323,10 @@ function start(): void {
   window.addEventListener('hashchange', () => {
     app.route = parseRoute();
     if (app.route.kind !== 'replay') stopPlaying();
-    dropView(); // every switch starts from an empty view
+    // Every switch starts from an empty page, before the next paint: nothing of the previous session
+    // (not even its "ended" notice) stays on screen under the new route.
+    dropView();
+    $('view').replaceChildren();
     schedule();
   });
   app.route = parseRoute();
