@@ -60,7 +60,7 @@ function inferenceWithPoses(jointsOf: WeakMap<Float32Array, Float32Array>): Serv
 
 export interface DashboardNodes {
   /** Task packs node A lists for clinic c1 (a test adds one for a finished session). */
-  readonly taskpacks: { id: string; sessionId: string }[];
+  readonly taskpacks: { id: string; sessionId: string; patientId: string }[];
   readonly a: TestServer;
   readonly b: TestServer;
   readonly browser: BrowserContext;
@@ -74,7 +74,7 @@ export async function startDashboardNodes(): Promise<DashboardNodes> {
   await buildDashboard(dist);
   const nats: NatsServerHandle = await startNatsServer();
   const conns: NatsConnection[] = [];
-  const taskpacks: { id: string; sessionId: string }[] = [];
+  const taskpacks: { id: string; sessionId: string; patientId: string }[] = [];
   const node = async (id: string): Promise<TestServer> => {
     const nc = await connect({ servers: nats.url });
     conns.push(nc);
@@ -86,7 +86,11 @@ export async function startDashboardNodes(): Promise<DashboardNodes> {
         inference: inferenceWithPoses(jointsOf),
         liveFanout: createNatsLiveFanout(nc, { nodeId: id }),
         dashboardDir: dist,
-        taskpacks: { list: async (clinic) => (clinic === 'c1' ? [...taskpacks] : []), get: async () => undefined },
+        // Listed the way the task-pack service lists them (id, patient); the pack itself names its session.
+        taskpacks: {
+          list: async (clinic) => (clinic === 'c1' ? taskpacks.map((t) => ({ id: t.id, patientId: t.patientId })) : []),
+          get: async (clinic, tpId) => (clinic === 'c1' ? taskpacks.find((t) => t.id === tpId) : undefined),
+        },
       },
     });
   };

@@ -305,7 +305,7 @@ describe.skipIf((!hasChromium && process.env.CI !== 'true') || !hasMotionData)('
     expect(recs.sessions.length).toBeGreaterThan(0);
     expect(new Set(recs.sessions.map((s) => s.patientId))).toEqual(new Set([BRAVO]));
     const id = recs.sessions[0]!.sessionId;
-    n.taskpacks.push({ id: `tp-${id}`, sessionId: id });
+    n.taskpacks.push({ id: `${BRAVO}.pack1`, sessionId: id, patientId: BRAVO });
     const page = await n.browser.newPage();
     const errors = pageErrors(page);
     // The clinic view lists it as finished, with its replay and its task-pack report.
@@ -313,7 +313,8 @@ describe.skipIf((!hasChromium && process.env.CI !== 'true') || !hasMotionData)('
     const row = page.locator(`#finished-sessions tr[data-session-id="${id}"]`);
     await row.waitFor({ timeout: 10_000 });
     expect(await row.getAttribute('data-patient-id')).toBe(BRAVO);
-    expect(await row.locator(`button[data-taskpack="tp-${id}"]`).count()).toBe(1);
+    expect(await row.locator(`button[data-taskpack="${BRAVO}.pack1"]`).count()).toBe(1);
+    expect(await page.locator('button[data-taskpack]').count()).toBe(1); // on that session's row only
     await row.locator('a.replay').click();
     const d = await until(page, 'replay drawn', (x) => x.replayStates > 0 && x.view?.skeleton !== undefined, 30_000);
     expect(d.view).toMatchObject({ sessionId: id, patientId: BRAVO });

@@ -19,6 +19,8 @@ const $ = (id: string): HTMLElement => {
 };
 const CLINIC_RENDER_MS = 250;
 const FINISHED_REFRESH_MS = 30_000;
+/** Task packs looked up per refresh to learn their session (each is one GET). */
+const MAX_PACK_LOOKUPS = 10;
 
 type Route = { readonly kind: 'clinic' } | { readonly kind: 'session'; readonly id: string } | { readonly kind: 'replay'; readonly id: string };
 
@@ -212,15 +214,38 @@ function renderReplay(id: string): void {
   v.show(s, history, { window: [first, last], cursorT: s.t, force: true });
 }
 
+/** Task pack id → the session it was built from (null: it names none). Packs never change: kept. */
+const packSession = new Map<string, string | null>();
+
+/**
+ * Learns which session each listed task pack belongs to: from the listing when it says, else from the
+ * pack itself (GET /v1/taskpacks/:id), for packs of patients in the finished list, a few per refresh.
+ */
+async function learnPackSessions(packs: readonly { id: string; sessionId?: string; patientId?: string }[], patients: ReadonlySet<string>): Promise<void> {
+  for (const p of packs) if (typeof p.sessionId === 'string') packSession.set(p.id, p.sessionId);
+  const unknown = packs.filter((p) => !packSession.has(p.id) && (p.patientId === undefined || patients.has(p.patientId))).slice(-MAX_PACK_LOOKUPS);
+  await Promise.all(
+    unknown.map(async (p) => {
+      const res = await api(`/v1/taskpacks/${encodeURIComponent(p.id)}`);
+      if (!res.ok) return;
+      const body = (await res.json().catch(() => ({}))) as { sessionId?: unknown };
+      packSession.set(p.id, typeof body.sessionId === 'string' ? body.sessionId : null);
+    }),
+  );
+}
+
 async function refreshFinished(): Promise<void> {
   try {
     const [rec, tps] = await Promise.all([api('/v1/recordings'), api('/v1/taskpacks')]);
     if (!rec.ok) return;
     const { sessions } = (await rec.json()) as { sessions: Omit<FinishedRow, 'taskpack'>[] };
-    const packs = tps.ok ? (((await tps.json()) as { taskpacks?: { id: string; sessionId?: string }[] }).taskpacks ?? []) : [];
+    const listed = tps.ok ? ((await tps.json()) as { taskpacks?: { id: string; sessionId?: string; patientId?: string }[] }) : {};
+    await learnPackSessions(listed.taskpacks ?? [], new Set(sessions.map((s) => s.patientId)));
+    const packOf = new Map<string, string>();
+    for (const [id, sid] of packSession) if (sid !== null) packOf.set(sid, id);
     app.finished = sessions.map((s) => {
-      const tp = packs.find((p) => p.sessionId === s.sessionId || p.id === s.sessionId || p.id.includes(s.sessionId));
-      return tp ? { ...s, taskpack: tp.id } : s;
+      const tp = packOf.get(s.sessionId);
+      return tp ? { ...s, taskpack: tp } : s;
     });
     schedule();
   } catch {
