@@ -14,6 +14,7 @@ import { CloseCode, decodeClientMessage, encodeServerMessage, FrameValidator, PR
 import { LiveHub, type LiveFanoutLike } from './sessions/live-hub.js';
 import { DiskRecordingStore } from './sessions/recording-store.js';
 import { SessionManager } from './sessions/session-manager.js';
+import { createSessionReplay, type SessionReplaySource } from './sessions/session-replay.js';
 import { systemClock, type Clock, type Inference, type ModelChooser, type PipelineFactory, type SendResult } from './sessions/types.js';
 import { httpRoutes, type Readiness } from './transport/http-routes.js';
 import { ingestRoute, type WsLimits } from './transport/ingest-route.js';
@@ -38,8 +39,10 @@ export const HELLO_TIMEOUT_S = 10;
 /** Messages queued per connection while its hello is processed. */
 export const PRE_READY_LIMIT = 240;
 
-export const DASHBOARD_DIR = fileURLToPath(new URL('../clients/dashboard', import.meta.url));
-export const MSGPACKR_DIR = fileURLToPath(new URL('../node_modules/msgpackr', import.meta.url));
+/** The dashboard's built bundle (clients/dashboard/build.ts; `npm ci` runs it, `serve` when it is missing). */
+export const DASHBOARD_DIR = fileURLToPath(new URL('../clients/dashboard/dist', import.meta.url));
+/** Each live session's `session.started` is repeated this often for dashboards (sessions/live-hub.ts presence). */
+export const LIVE_PRESENCE_MS = 2000;
 
 /** The inference service as the server uses it; src/inference's InferenceService satisfies it. */
 export interface ServerInference extends Inference {
@@ -72,6 +75,8 @@ export interface ServerDeps {
   readonly clock?: Clock;
   readonly uws?: UwsModule;
   readonly dashboardDir?: string;
+  /** Finished sessions and their replay (default: this node's recordings through `pipeline` + `inference`). */
+  readonly finished?: SessionReplaySource;
   /** ARKit joint names for validator messages (streams/adapters/arkit ARKIT_JOINTS). */
   readonly jointNames?: readonly string[];
   /** Cross-node dashboard fan-out (src/jobs/live-fanout.ts createNatsLiveFanout) in distributed mode. */
@@ -126,6 +131,7 @@ export async function createServer(config: Readonly<Config>, deps: ServerDeps): 
       snapshotSeconds: config.snapshotSeconds,
       slowThresholdBytes: Math.min(SLOW_SUBSCRIBER_BYTES, Math.floor(config.maxBackpressureBytes / 4)),
       maxSubscriptions: MAX_SUBSCRIPTIONS,
+      presenceIntervalMs: LIVE_PRESENCE_MS,
     },
     {
       ...(deps.liveFanout ? { fanout: deps.liveFanout } : {}),
@@ -237,10 +243,16 @@ export async function createServer(config: Readonly<Config>, deps: ServerDeps): 
     };
     return { ready: Object.values(checks).every((c) => c.ok), checks };
   };
-  const mounts: Mount[] = [
-    { prefix: '/', dir: deps.dashboardDir ?? DASHBOARD_DIR },
-    { prefix: '/vendor/msgpackr/', dir: MSGPACKR_DIR },
-  ];
+  const mounts: Mount[] = [{ prefix: '/', dir: deps.dashboardDir ?? DASHBOARD_DIR }];
+  const finished =
+    deps.finished ??
+    createSessionReplay({
+      recordingsDir: join(config.dataDir, 'recordings'),
+      pipeline: deps.pipeline,
+      inference: deps.inference,
+      updateHz: config.liveUpdateHz,
+      isLive: (id) => sessions.get(id) !== undefined,
+    });
   httpRoutes(app, {
     auth,
     readiness,
@@ -248,6 +260,7 @@ export async function createServer(config: Readonly<Config>, deps: ServerDeps): 
     sessions,
     models: deps.models,
     taskpacks: deps.taskpacks,
+    finished,
     mounts,
     onError,
   });

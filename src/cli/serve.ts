@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { ensureDashboardBuilt } from '../../clients/dashboard/build.js';
 import { loadCheckpoint } from '../../models/checkpoint.js';
 import { adapt } from '../../streams/adapt.js';
 import { ARKIT_JOINTS } from '../../streams/adapters/arkit.js';
@@ -53,6 +54,8 @@ export interface ServeHandle {
 /** Starts every part; `close()` stops them in reverse order (server first, so in-flight frames finish). */
 export async function startServe(config: Readonly<Config>, logger: Logger, io: CliIo): Promise<ServeHandle> {
   await mkdir(config.dataDir, { recursive: true });
+  // `npm ci` builds the dashboard (prepare); a checkout where that did not run builds it here once.
+  if ((await ensureDashboardBuilt()) === 'built') logger.info('dashboard built', { dir: 'clients/dashboard/dist' });
   const closers: (() => Promise<unknown>)[] = [];
   const closeAll = async (): Promise<void> => {
     for (const close of closers.reverse()) await close().catch((cause: unknown) => logger.error('shutdown step failed', { cause }));

@@ -17,3 +17,4 @@ export * from './codec.js';
 export * from './frame-validator.js';
 export * from './protocol-error.js';
 export * from './subprotocol.js';
+export * from './replay-messages.js';

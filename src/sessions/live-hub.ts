@@ -16,6 +16,10 @@
 // clinic's messages from other nodes are forwarded to it under the same slow-subscriber rule (a slow
 // dashboard skips them; the next one brings it up to date). Snapshots and session subscriptions cover
 // sessions of this node only.
+// Presence: every `presenceIntervalMs` each live session's `session.started` is repeated, to other
+// nodes and to this node's clinic subscribers, so a dashboard that subscribed after a session began on
+// another node still lists it, and a dashboard can drop a session it has not heard of for a few
+// intervals (its node died without `session.ended`). Dashboards treat `session.started` idempotently.
 import { RingBuffer } from './ring-buffer.js';
 import type { Update } from '../protocol/index.js';
 import type { Assessment } from '../../streams/types.js';
@@ -45,6 +49,8 @@ export interface LiveHubOptions {
   readonly slowThresholdBytes: number;
   /** Subscriptions one connection may hold (SUBSCRIPTION_LIMIT beyond). */
   readonly maxSubscriptions: number;
+  /** Repeat each live session's `session.started` this often (ms); 0 = never. */
+  readonly presenceIntervalMs?: number;
 }
 
 /** Cross-node fan-out (src/jobs/live-fanout.ts LiveFanout). */
@@ -75,6 +81,8 @@ interface LiveSession {
   pending: Update | undefined;
   timer: { cancel(): void } | undefined;
   latest: Uint8Array | undefined;
+  /** The encoded `session.started`, repeated for presence. */
+  readonly started: Uint8Array;
 }
 
 export const sessionTopic = (id: string): string => `session/${id}`;
@@ -88,6 +96,7 @@ export class LiveHub {
   private readonly remote = new Map<string, { stop(): void }>();
   private readonly intervalMs: number;
   private readonly ringSize: number;
+  private presenceTimer: { cancel(): void } | undefined;
 
   constructor(
     private readonly opts: LiveHubOptions,
@@ -108,6 +117,7 @@ export class LiveHub {
 
   sessionStarted(info: LiveSessionInfo): void {
     if (this.sessions.has(info.sessionId)) return; // a resumed session keeps its history
+    const bytes = this.deps.encode({ type: 'session.started', ...info });
     this.sessions.set(info.sessionId, {
       info,
       ring: new RingBuffer(this.ringSize),
@@ -115,10 +125,11 @@ export class LiveHub {
       pending: undefined,
       timer: undefined,
       latest: undefined,
+      started: bytes,
     });
-    const bytes = this.deps.encode({ type: 'session.started', ...info });
     this.deps.publish(clinicTopic(info.clinic), bytes);
     this.toOtherNodes(info.clinic, info.sessionId, bytes);
+    this.schedulePresence();
   }
 
   /** Offers the newest state of a session; emitted now or at the next throttle slot (latest wins). */
@@ -220,9 +231,39 @@ export class LiveHub {
 
   /** Cancels throttle timers (shutdown). */
   close(): void {
+    this.presenceTimer?.cancel();
+    this.presenceTimer = undefined;
     for (const s of this.sessions.values()) s.timer?.cancel();
     for (const r of this.remote.values()) r.stop();
     this.remote.clear();
+  }
+
+  private schedulePresence(): void {
+    const every = this.opts.presenceIntervalMs ?? 0;
+    if (!(every > 0) || this.presenceTimer) return;
+    this.presenceTimer = this.deps.clock.setTimeout(() => {
+      this.presenceTimer = undefined;
+      if (this.sessions.size === 0) return; // the next session.started restarts the beat
+      for (const s of this.sessions.values()) {
+        this.toOtherNodes(s.info.clinic, s.info.sessionId, s.started);
+        this.toClinic(s.info.clinic, s.started, false);
+      }
+      this.schedulePresence();
+    }, every);
+  }
+
+  /**
+   * To this node's subscribers of a clinic, skipping slow ones (the next beat or update catches up).
+   * A skipped presence beat is not a dropped update, so only `countDrops` sends are counted.
+   */
+  private toClinic(clinic: string, bytes: Uint8Array, countDrops: boolean): void {
+    for (const sub of this.topics.get(clinicTopic(clinic)) ?? []) {
+      if (sub.bufferedAmount() > this.opts.slowThresholdBytes) {
+        if (countDrops) this.deps.onDropped('slow_subscriber');
+        continue;
+      }
+      this.deps.onSend(sub.sendBytes(bytes));
+    }
   }
 
   private toOtherNodes(clinic: string, sessionId: string, bytes: Uint8Array): void {
@@ -253,13 +294,7 @@ export class LiveHub {
   }
 
   private fromOtherNode(clinic: string, bytes: Uint8Array): void {
-    for (const sub of this.topics.get(clinicTopic(clinic)) ?? []) {
-      if (sub.bufferedAmount() > this.opts.slowThresholdBytes) {
-        this.deps.onDropped('slow_subscriber');
-        continue;
-      }
-      this.deps.onSend(sub.sendBytes(bytes));
-    }
+    this.toClinic(clinic, bytes, true);
   }
 
   private emit(s: LiveSession, update: Update, now: number): void {

@@ -36,13 +36,23 @@ export function flattenMetrics(m: unknown, prefix = '', out: Record<string, numb
   return out;
 }
 
+/**
+ * Stage 1's running quality checks as `quality_passed_<check>` = 1 | 0, so dashboards can flag a
+ * session whose alignment or scale is implausible (streams/quality.ts names and limits the checks).
+ */
+function qualityMetrics(f: MetricsFrame): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of f.quality ?? []) out[`quality_passed_${c.name}`] = c.passed ? 1 : 0;
+  return out;
+}
+
 export function toPipelineState(f: MetricsFrame): PipelineState {
   return {
     t: f.t,
     joints: f.joints,
     phase: f.phase,
     contacts: { left: f.contacts.left, right: f.contacts.right },
-    metrics: flattenMetrics(f.metrics),
+    metrics: flattenMetrics(f.metrics, '', qualityMetrics(f)),
     features: f.features,
   };
 }

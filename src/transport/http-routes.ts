@@ -4,7 +4,9 @@
 // follow uWS's rules: headers copied before any await, onAborted tracked, writes corked.
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics.js';
+import { encodeReplay, REPLAY_CONTENT_TYPE } from '../protocol/index.js';
 import type { SessionView } from '../sessions/session-manager.js';
+import type { SessionReplaySource } from '../sessions/session-replay.js';
 import type { Principal } from '../sessions/types.js';
 import { readStatic, type Mount } from './static-files.js';
 import type { TransportAuth } from './types.js';
@@ -21,9 +23,14 @@ export interface HttpDeps {
   readonly sessions: { list(clinic: string): SessionView[]; get(id: string): SessionView | undefined };
   readonly models: { list(clinic: string): Promise<unknown[]> };
   readonly taskpacks: { list(clinic: string): Promise<unknown[]>; get(clinic: string, id: string): Promise<unknown | undefined> };
+  /** Finished sessions (this node's recordings) and their replay; absent = those routes answer 404. */
+  readonly finished?: SessionReplaySource;
   readonly mounts: readonly Mount[];
   readonly onError: (code: string) => void;
 }
+
+/** Replays computed at once per node (each runs a whole recording through the pipeline); more get 503. */
+export const MAX_CONCURRENT_REPLAYS = 2;
 
 type Reply = { status: number; body: string | Buffer; contentType: string; headers?: Record<string, string> };
 
@@ -67,10 +74,11 @@ function bearer(header: string): string | undefined {
 
 export function httpRoutes(app: TemplatedApp, deps: HttpDeps): void {
   /** A clinic-scoped API route: authenticates, then calls `handle` with the principal. */
-  const api = (pattern: string, handle: (p: Principal, params: string[]) => Promise<Reply>) => {
+  const api = (pattern: string, handle: (p: Principal, params: string[], query: URLSearchParams) => Promise<Reply>) => {
     app.get(pattern, (res: HttpResponse, req: HttpRequest) => {
       const token = bearer(req.getHeader('authorization'));
       const params = [req.getParameter(0) ?? ''];
+      const query = new URLSearchParams(req.getQuery() ?? '');
       serve(
         res,
         async () => {
@@ -79,7 +87,7 @@ export function httpRoutes(app: TemplatedApp, deps: HttpDeps): void {
             deps.onError(auth.code);
             return { ...json(401, { code: auth.code, message: auth.message }), headers: { 'www-authenticate': 'Bearer' } };
           }
-          return handle(auth.principal, params);
+          return handle(auth.principal, params, query);
         },
         deps.onError,
       );
@@ -114,6 +122,28 @@ export function httpRoutes(app: TemplatedApp, deps: HttpDeps): void {
     if (!staff(p)) return forbidden();
     const s = deps.sessions.get(id ?? '');
     return s && s.clinic === p.clinic ? json(200, s) : json(404, { code: 'SESSION_NOT_FOUND', message: `no session ${id}` });
+  });
+  let replaying = 0;
+  api('/v1/sessions/:id/replay', async (p, [id]) => {
+    if (!staff(p)) return forbidden();
+    const notFound = json(404, { code: 'SESSION_NOT_FOUND', message: `no finished session ${id} in clinic ${p.clinic}` });
+    if (!deps.finished) return notFound;
+    if (replaying >= MAX_CONCURRENT_REPLAYS)
+      return json(503, { code: 'BUSY', message: `${MAX_CONCURRENT_REPLAYS} replays are being computed; try again shortly` });
+    replaying += 1;
+    try {
+      const r = await deps.finished.replay(p.clinic, id ?? '');
+      if (!r) return notFound;
+      const bytes = encodeReplay(r);
+      return { status: 200, body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), contentType: REPLAY_CONTENT_TYPE };
+    } finally {
+      replaying -= 1;
+    }
+  });
+  api('/v1/recordings', async (p, _params, query) => {
+    if (!staff(p)) return forbidden();
+    const patient = query.get('patient') ?? undefined;
+    return json(200, { sessions: deps.finished ? await deps.finished.list(p.clinic, patient) : [] });
   });
   api('/v1/models', async (p) => (staff(p) ? json(200, { models: await deps.models.list(p.clinic) }) : forbidden()));
   api('/v1/taskpacks', async (p) => (staff(p) ? json(200, { taskpacks: await deps.taskpacks.list(p.clinic) }) : forbidden()));

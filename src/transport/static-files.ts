@@ -1,6 +1,7 @@
-// Static files for the dashboard page (clients/dashboard) and the browser build of msgpackr it imports
-// (served from node_modules instead of being vendored). Paths are resolved inside each mount's root only
-// (no traversal), files above `maxFileBytes` are refused, and an absent directory simply yields 404.
+// Static files: the dashboard's built bundle (clients/dashboard/dist, made by clients/dashboard/build.ts;
+// everything the page needs is in it, nothing is loaded from another origin). Paths are resolved inside
+// each mount's root only (no traversal), files above `maxFileBytes` are refused, and an absent directory
+// simply yields 404.
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 
@@ -19,7 +20,7 @@ export const CONTENT_TYPES: Readonly<Record<string, string>> = {
 };
 
 export interface Mount {
-  /** URL prefix ending in '/', e.g. '/' or '/vendor/msgpackr/'. */
+  /** URL prefix ending in '/', e.g. '/' or '/docs/'. */
   readonly prefix: string;
   readonly dir: string;
 }
@@ -28,7 +29,7 @@ export type StaticResult = { readonly status: 200; readonly contentType: string;
 
 const MAX_FILE_BYTES = 8 * 1024 * 1024;
 
-/** Longest matching prefix wins, so '/vendor/msgpackr/' takes precedence over '/'. */
+/** Longest matching prefix wins, so '/docs/' takes precedence over '/'. */
 export async function readStatic(mounts: readonly Mount[], urlPath: string, maxFileBytes = MAX_FILE_BYTES): Promise<StaticResult> {
   let path: string;
   try {

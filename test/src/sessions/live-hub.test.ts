@@ -199,3 +199,46 @@ describe('LiveHub', () => {
     expect(stopped).toBe(1);
   });
 });
+
+describe('LiveHub presence', () => {
+  it('repeats each live session’s session.started to other nodes and clinic subscribers, and stops when none is live', () => {
+    const clock = new FakeClock();
+    const toNodes: string[] = [];
+    const fanout = {
+      publish: (clinic: string, sessionId: string, data: Uint8Array) => {
+        const m = decodeServerMessage(data, 'live');
+        toNodes.push(`${clinic}/${sessionId}/${m.ok ? m.message.type : 'invalid'}`);
+      },
+      subscribe: () => ({ stop: () => undefined }),
+    };
+    const hub = new LiveHub(
+      { updateHz: 10, snapshotSeconds: 1, slowThresholdBytes: 1000, maxSubscriptions: 4, presenceIntervalMs: 2000 },
+      { fanout, clock, encode: encodeServerMessage, publish: () => undefined, onDropped: () => undefined, onSend: () => undefined },
+    );
+    const sub = new Sub();
+    const slow = new Sub();
+    hub.subscribe(sub, { clinic: 'c1' });
+    hub.subscribe(slow, { clinic: 'c1' });
+    slow.buffered = 5000; // over the slow threshold: skipped, the next beat catches up
+    hub.sessionStarted({ sessionId: 's1', clinic: 'c1', patientId: 'p1', assessment: 'gait', startedAt: 1 });
+    expect(toNodes).toEqual(['c1/s1/session.started']);
+    clock.advance(1999);
+    expect(toNodes).toHaveLength(1);
+    clock.advance(1);
+    expect(toNodes).toEqual(['c1/s1/session.started', 'c1/s1/session.started']);
+    expect(sub.received.map((m) => m.type)).toEqual(['session.started']);
+    expect(slow.received).toEqual([]);
+    clock.advance(2000);
+    expect(toNodes).toHaveLength(3);
+    hub.sessionEnded('s1', { frames: 0 });
+    const afterEnd = toNodes.length;
+    clock.advance(10_000);
+    expect(toNodes).toHaveLength(afterEnd); // nothing live: no beat
+    expect(clock.pending).toBe(0);
+    hub.sessionStarted({ sessionId: 's2', clinic: 'c1', patientId: 'p2', assessment: 'gait', startedAt: 2 });
+    clock.advance(2000);
+    expect(toNodes.slice(afterEnd)).toEqual(['c1/s2/session.started', 'c1/s2/session.started']);
+    hub.close();
+    expect(clock.pending).toBe(0);
+  });
+});
