@@ -23,6 +23,7 @@ import { startRetrainWorker } from '../jobs/workers/retrain-worker.js';
 import { createJsonLogger, type Logger } from '../logger.js';
 import { createServer, type RunningServer } from '../server.js';
 import { catalogDeps, createCatalog } from '../sessions/catalog.js';
+import { createRecordingPublisher } from '../recordings/publish-recording.js';
 import { livePipeline } from '../sessions/live-pipeline.js';
 import type { ArtifactStore } from '../storage/artifact-store.js';
 import { DiskArtifactStore } from '../storage/disk-artifact-store.js';
@@ -100,6 +101,9 @@ export async function startServe(config: Readonly<Config>, logger: Logger, io: C
     );
     closers.push(() => inference.close());
 
+    const recordingPublisher = createRecordingPublisher(artifacts, {
+      onRetry: (attempt, cause) => logger.warn('recording publish failed; retrying', { attempt, cause: String(cause) }),
+    });
     const catalog = createCatalog({
       registry,
       artifacts,
@@ -113,6 +117,7 @@ export async function startServe(config: Readonly<Config>, logger: Logger, io: C
       pipeline: livePipeline(() => adapt()),
       ...catalogDeps(catalog),
       modelUpdates: registry.watch(),
+      publishRecording: (r) => recordingPublisher.publish(r),
       jointNames: ARKIT_JOINTS,
       ...(nc ? { liveFanout: createNatsLiveFanout(nc, { nodeId: randomUUID(), logger }) } : {}),
     });

@@ -38,6 +38,12 @@ export interface DiskRecordingStoreOptions {
   readonly fsync: FsyncPolicy;
   /** Per-session bound on appends not yet durable (the log rejects beyond it). */
   readonly maxPendingRecords?: number;
+  /**
+   * Stores a finalised recording where every node finds it (src/recordings createRecordingPublisher):
+   * awaited by `finalize` and `recover`, so `assessment.completed` is only published for a recording
+   * any worker can read.
+   */
+  readonly publish?: (r: { readonly clinic: string; readonly sessionId: string; readonly path: string; readonly sha256: string }) => Promise<unknown>;
 }
 
 export class DiskRecordingStore implements RecordingStore {
@@ -63,6 +69,7 @@ export class DiskRecordingStore implements RecordingStore {
       append: (record) => log.appendEncoded(record).then(() => undefined),
       finalize: async () => {
         const r = await log.finalize();
+        await this.opts.publish?.({ clinic: String(meta.clinic), sessionId, path, sha256: r.sha256 });
         return { records: r.records, sha256: r.sha256, location: path };
       },
     };
@@ -84,6 +91,13 @@ export class DiskRecordingStore implements RecordingStore {
       }
       if (!meta) {
         this.logger.warn('recovered recording has no session record; not published', { path: r.path });
+        bad.push(r.path);
+        continue;
+      }
+      try {
+        await this.opts.publish?.({ clinic: meta.clinic, sessionId: meta.sessionId, path: r.path, sha256: r.sha256 });
+      } catch (cause) {
+        this.logger.error('recovered recording could not be published; no job for it', { path: r.path, cause: String(cause) });
         bad.push(r.path);
         continue;
       }

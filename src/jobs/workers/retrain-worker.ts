@@ -10,7 +10,6 @@
 // CPU: training runs on this thread (tfjs, single-threaded wasm) and yields to the event loop once per
 // epoch only; default concurrency is 1 because two trainings on a 2-core box would starve live
 // inference. Run the worker in its own process (distributed mode) where that matters.
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { mergeAdapter } from '../../../models/adapters.js';
@@ -25,12 +24,14 @@ import type { FeatureOptions } from '../../../streams/features.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import type { ArtifactStore } from '../../storage/artifact-store.js';
 import { StorageError, StorageErrorCode } from '../../storage/errors.js';
+import { retrainResultKey } from '../../storage/keys.js';
 import type { ModelRef, ModelRegistry } from '../../storage/model-registry.js';
+import { locateRecording } from '../../recordings/locate-recording.js';
 import { resultExists, skipIfDone } from '../idempotent.js';
 import { JobSubject, type ConsumeOptions, type JobBus, type JobContext, type JobHandler } from '../job-bus.js';
-import { historyKey, keySegment, loadHistory, saveHistory } from './feature-history.js';
+import { historyKey, loadHistory, saveHistory } from './feature-history.js';
 import { localCheckpointDir, patientModelId, publishCheckpoint } from './patient-checkpoints.js';
-import { recordingToFeatures } from './recording-to-features.js';
+import { recordingToFeatures, toRetrainError } from './recording-to-features.js';
 import { RetrainError, RetrainErrorCode, toJobError } from './retrain-errors.js';
 import { gatePatientModel, RETRAIN_EVAL_HORIZONS, type GateDecision } from './retrain-evaluation.js';
 
@@ -91,9 +92,8 @@ export interface RetrainResult {
   readonly seconds: Readonly<Record<string, number>>;
 }
 
-export const resultKey = (jobId: string): string => `retrain/results/${keySegment(jobId)}.json`;
-/** Where a node that does not share the session's disk finds the recording (distributed mode). */
-export const recordingKey = (clinic: string, sessionId: string): string => `recordings/${keySegment(clinic)}/${keySegment(sessionId)}.jmrl`;
+export const resultKey = retrainResultKey;
+export { recordingKey } from '../../storage/keys.js';
 
 export interface RetrainWorkerOptions {
   readonly bus: JobBus;
@@ -182,17 +182,21 @@ async function retrain(ctx: RetrainHandlerDeps, raw: unknown, job: JobContext): 
     seconds[name] = (now - since) / 1000;
     return now;
   };
-  const { path, cleanup } = await locateRecording(o, ev);
+  // Published to the artifact store before the event (src/recordings), so this works on any node.
+  const located = await locateRecording(o.artifacts, { clinic: ev.clinic, sessionId: ev.sessionId, path: ev.recording.path }, join(o.modelsDir, '.tmp')).catch((err: unknown) => {
+    throw toRetrainError(err);
+  });
   let features;
   try {
-    features = await recordingToFeatures(path, {
+    features = await recordingToFeatures(located.path, {
       expectedSha256: ev.recording.sha256,
       subject: ev.patientId,
+      sourceFile: ev.recording.path,
       ...(o.features ? { features: o.features } : {}),
       ...(o.maxFrames !== undefined ? { maxFrames: o.maxFrames } : {}),
     });
   } finally {
-    await cleanup();
+    await located.release();
   }
   let mark = lap('features', started);
   const seq = features.sequence;
@@ -344,27 +348,4 @@ function sameNames(a: FeatureSequence, b: FeatureSequence): boolean {
 function eventTime(ev: AssessmentCompletedEvent): Date {
   const d = ev.endedAt !== undefined ? new Date(ev.endedAt) : undefined;
   return d && Number.isFinite(d.getTime()) ? d : new Date(0);
-}
-
-/**
- * The recording as a local file: its published path, or (on a node that does not share the session's
- * disk) a temporary copy of `recordings/<clinic>/<session>.jmrl` from the artifact store.
- */
-async function locateRecording(o: RetrainWorkerOptions, ev: AssessmentCompletedEvent): Promise<{ path: string; cleanup: () => Promise<void> }> {
-  const none = async (): Promise<void> => undefined;
-  try {
-    await stat(ev.recording.path);
-    return { path: ev.recording.path, cleanup: none };
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') return { path: ev.recording.path, cleanup: none };
-  }
-  const key = recordingKey(ev.clinic, ev.sessionId);
-  if (!(await o.artifacts.has(key))) {
-    throw new RetrainError(RetrainErrorCode.RECORDING_NOT_FOUND, `${ev.recording.path} does not exist and the artifact store has no ${key}`);
-  }
-  const tmpDir = join(o.modelsDir, '.tmp');
-  await mkdir(tmpDir, { recursive: true });
-  const path = join(tmpDir, `${keySegment(ev.sessionId)}.${process.pid}.jmrl`);
-  await writeFile(path, await o.artifacts.get(key));
-  return { path, cleanup: () => rm(path, { force: true }) };
 }
