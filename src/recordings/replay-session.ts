@@ -103,7 +103,14 @@ export async function replaySession(path: string, opts: ReplayOptions): Promise<
         hello = m;
         frames$ = new Subject<FrameMsg>();
         frames$
-          .pipe(liveStages(adaptStage, { assessment: opts.assessment ?? m.assessment, fps: m.fps, env: env$, ...(opts.features ? { features: opts.features } : {}) }))
+          .pipe(
+            liveStages(adaptStage, {
+              assessment: opts.assessment ?? m.assessment,
+              fps: m.fps,
+              env: env$,
+              ...(opts.features ? { features: opts.features } : {}),
+            }),
+          )
           .subscribe({ next: opts.onState, error: (e: unknown) => (pipelineError = e) });
       } else if (m.type === 'env') {
         envUpdates += 1;

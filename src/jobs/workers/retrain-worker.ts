@@ -183,9 +183,11 @@ async function retrain(ctx: RetrainHandlerDeps, raw: unknown, job: JobContext): 
     return now;
   };
   // Published to the artifact store before the event (src/recordings), so this works on any node.
-  const located = await locateRecording(o.artifacts, { clinic: ev.clinic, sessionId: ev.sessionId, path: ev.recording.path }, join(o.modelsDir, '.tmp')).catch((err: unknown) => {
-    throw toRetrainError(err);
-  });
+  const located = await locateRecording(o.artifacts, { clinic: ev.clinic, sessionId: ev.sessionId, path: ev.recording.path }, join(o.modelsDir, '.tmp')).catch(
+    (err: unknown) => {
+      throw toRetrainError(err);
+    },
+  );
   let features;
   try {
     features = await recordingToFeatures(located.path, {
