@@ -28,6 +28,8 @@ export interface Config {
   readonly dataDir: string;
   /** NATS servers (comma-separated URLs); undefined = embedded mode with the in-process bus. */
   readonly natsUrl: string | undefined;
+  /** Replicas of every JetStream stream, KV and object-store bucket this process creates (3 on a 3-server cluster). */
+  readonly jsReplicas: number;
   readonly mode: 'embedded' | 'distributed';
   readonly jwt: JwtConfig;
   readonly backend: Backend;
@@ -119,6 +121,14 @@ const SETTINGS: readonly Setting[] = [
     defaultDoc: 'unset (in-process bus)',
     schema: natsUrls,
     description: 'NATS servers; set = distributed mode (JetStream jobs, KV registry, object store).',
+  },
+  {
+    key: 'jsReplicas',
+    env: 'JETSTREAM_REPLICAS',
+    flag: '--js-replicas',
+    default: '1',
+    schema: int(1, 5),
+    description: 'Replicas of the JetStream streams and buckets the node creates (3 on a 3-server NATS cluster; existing ones keep theirs).',
   },
   {
     key: 'jwtSecret',
@@ -380,6 +390,9 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
       `${label.get('natsUrl')} set (distributed mode) but neither JEPA_JWT_SECRET nor JEPA_JWT_PUBLIC_KEY: every node must verify the same tokens, a generated secret cannot be shared`,
     );
   }
+  if (natsUrl === undefined && get<number>('jsReplicas') > 1) {
+    contradiction('jsReplicas', `${label.get('jsReplicas')} ${get<number>('jsReplicas')} needs a NATS cluster, but ${label.get('natsUrl')} is not set`);
+  }
   const fsync = get<FsyncMode>('fsync');
   if (given.has('fsyncIntervalMs') && fsync !== 'batch') {
     contradiction('fsyncIntervalMs', `${label.get('fsyncIntervalMs')} only applies to FSYNC=batch, but ${label.get('fsync')} is ${fsync}`);
@@ -417,6 +430,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     host: get<string>('host'),
     dataDir: get<string>('dataDir'),
     natsUrl,
+    jsReplicas: get<number>('jsReplicas'),
     mode: natsUrl === undefined ? 'embedded' : 'distributed',
     jwt,
     backend: get<Backend>('backend'),

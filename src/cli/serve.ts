@@ -67,9 +67,9 @@ export async function startServe(config: Readonly<Config>, logger: Logger, io: C
       nc = await connect({ servers: config.natsUrl.split(','), name: 'jepa-motion', maxReconnectAttempts: -1 });
       const conn = nc;
       closers.push(() => conn.drain());
-      bus = await createNatsJobBus({ nc, outbox: await Outbox.open(join(config.dataDir, 'outbox')), logger });
-      registry = await NatsModelRegistry.open(nc, { logger });
-      artifacts = await NatsArtifactStore.open(nc);
+      bus = await createNatsJobBus({ nc, outbox: await Outbox.open(join(config.dataDir, 'outbox')), logger, replicas: config.jsReplicas });
+      registry = await NatsModelRegistry.open(nc, { logger, replicas: config.jsReplicas });
+      artifacts = await NatsArtifactStore.open(nc, { replicas: config.jsReplicas });
     } else {
       bus = createInProcessBus({ logger });
       registry = await LocalModelRegistry.open({ file: join(config.dataDir, 'model-registry.json') });

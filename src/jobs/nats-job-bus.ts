@@ -57,6 +57,8 @@ export interface NatsJobBusOptions {
   readonly maxStreamJobs?: number;
   /** How long a publish waits for the JetStream ack before the event goes to the outbox. Default 5 s. */
   readonly publishTimeoutMs?: number;
+  /** Replicas when the stream is created (JetStream cluster size, 1–5). Default 1. */
+  readonly replicas?: number;
   /** Lifetime of one pull request (upper bound on `stop()` latency). Default 2 s. */
   readonly pollMs?: number;
 }
@@ -93,6 +95,7 @@ export async function createNatsJobBus(o: NatsJobBusOptions): Promise<NatsJobBus
         discard: DiscardPolicy.New,
         max_msgs: o.maxStreamJobs ?? DEFAULT_MAX_STREAM_JOBS,
         duplicate_window: nanos(o.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS),
+        num_replicas: o.replicas ?? 1,
       });
     }
   };

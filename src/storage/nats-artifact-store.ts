@@ -9,6 +9,8 @@ export const DEFAULT_ARTIFACT_BUCKET = 'jepa-artifacts';
 
 export interface NatsArtifactStoreOptions {
   readonly bucket?: string;
+  /** Replicas when the bucket is created (JetStream cluster size, 1–5). Default 1. */
+  readonly replicas?: number;
   readonly maxBytes?: number;
 }
 
@@ -22,7 +24,7 @@ export class NatsArtifactStore implements ArtifactStore {
   static async open(nc: NatsConnection, opts: NatsArtifactStoreOptions = {}): Promise<NatsArtifactStore> {
     const bucket = opts.bucket ?? DEFAULT_ARTIFACT_BUCKET;
     try {
-      const os = await new Objm(nc).create(bucket);
+      const os = await new Objm(nc).create(bucket, { replicas: opts.replicas ?? 1 });
       return new NatsArtifactStore(os, opts.maxBytes ?? DEFAULT_MAX_ARTIFACT_BYTES);
     } catch (cause) {
       throw new StorageError(StorageErrorCode.ARTIFACT_IO, `cannot open object store bucket ${bucket}`, { cause });

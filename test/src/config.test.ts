@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       host: '0.0.0.0',
       dataDir: './data',
       natsUrl: undefined,
+      jsReplicas: 1,
       mode: 'embedded',
       jwt: { kind: 'secret', secret: 'generated-secret', generated: true },
       backend: 'auto',
@@ -118,6 +119,7 @@ describe('loadConfig', () => {
     [[], { JEPA_JWT_PUBLIC_KEY: '/k.pem', JEPA_JWT_SECRET: SECRET }, 'JEPA_JWT_PUBLIC_KEY', 'JEPA_JWT_PUBLIC_KEY and JEPA_JWT_SECRET both set: choose one'],
     [['--jwt-public-key', '/k.pem'], { JEPA_JWT_SECRET: SECRET }, '--jwt-public-key', '--jwt-public-key and JEPA_JWT_SECRET both set: choose one'],
     [[], { JEPA_JWT_SECRET: 'short' }, 'JEPA_JWT_SECRET', 'JEPA_JWT_SECRET is 5 bytes: needs at least 32'],
+    [['--js-replicas', '3'], {}, '--js-replicas', '--js-replicas 3 needs a NATS cluster, but NATS_URL is not set'],
     [
       ['--nats', 'nats://127.0.0.1:4222'],
       {},
