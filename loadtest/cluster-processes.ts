@@ -180,12 +180,12 @@ export interface JepaProcessOptions {
   /** CLI arguments after `jepa-motion` (e.g. ['serve', '--port', '0', …]). */
   readonly args: readonly string[];
   readonly env: Readonly<Record<string, string>>;
-  /** A serve node reports its URL on stderr; wait for it. */
-  readonly serves: boolean;
+  /** The stderr line that says the process is ready; its first group, if any, is the node's URL. */
+  readonly ready: RegExp;
   readonly readyTimeoutMs?: number;
 }
 
-/** Starts `jepa-motion <args>`; resolves when a serve node listens (or a worker logged its first line). */
+/** Starts `jepa-motion <args>`; resolves when it reports ready on stderr. */
 export async function startJepaProcess(o: JepaProcessOptions): Promise<JepaProcess> {
   const child = spawn(process.execPath, [CLI, ...o.args], { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: LogLine[] = [];
@@ -203,25 +203,8 @@ export async function startJepaProcess(o: JepaProcessOptions): Promise<JepaProce
   });
   let url: string | undefined;
   try {
-    if (o.serves) {
-      const m = await waitForLine(child, /serving on (http:\/\/[\d.]+:\d+)/, o.name, o.readyTimeoutMs ?? 120_000);
-      url = m[1];
-    } else {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${o.name} logged nothing within ${o.readyTimeoutMs ?? 120_000} ms`)), o.readyTimeoutMs ?? 120_000);
-        const check = (): void => {
-          if (logs.length > 0) {
-            clearTimeout(timer);
-            resolve();
-          } else if (child.exitCode !== null) {
-            clearTimeout(timer);
-            reject(new Error(`${o.name} exited (${child.exitCode}) before it started`));
-          } else setTimeout(check, 100);
-        };
-        check();
-      });
-      child.stderr?.resume();
-    }
+    const m = await waitForLine(child, o.ready, o.name, o.readyTimeoutMs ?? 120_000);
+    url = m[1];
   } catch (error) {
     await terminate(child, 'SIGKILL');
     throw error;

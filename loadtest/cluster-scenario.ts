@@ -45,8 +45,6 @@ export interface ClusterScenarioOptions {
   readonly faultAtS: number;
   /** Upper bound for one job, end → result stored (s). */
   readonly jobTimeoutS: number;
-  /** Fine-tune epochs of the worker (its --epochs). */
-  readonly epochs?: number;
   /**
    * 'process' (default): a `jepa-motion worker` process takes every job and the serve nodes run none.
    * 'in-serve': no worker process; the serve nodes consume jobs themselves (the pre-issue-9 layout).
@@ -124,7 +122,12 @@ export async function runClusterScenario(o: ClusterScenarioOptions): Promise<Clu
     const env: Record<string, string> = { JEPA_JWT_SECRET: SECRET, NATS_URL: cluster.urls, JETSTREAM_REPLICAS: String(REPLICAS), LOG_LEVEL: 'info' };
     if (separateWorker) env.JEPA_WORKERS = '0';
     const serve = (name: string) =>
-      startJepaProcess({ name, serves: true, args: ['serve', '--port', '0', '--host', '127.0.0.1', '--data', join(o.dir, name)], env });
+      startJepaProcess({
+        name,
+        ready: /serving on (http:\/\/[\d.]+:\d+)/,
+        args: ['serve', '--port', '0', '--host', '127.0.0.1', '--data', join(o.dir, name)],
+        env,
+      });
     // One at a time: each loads the model and wasm, and the box has few cores.
     let nodeA = await serve('node-a');
     stoppers.push(() => nodeA.stop());
@@ -133,8 +136,8 @@ export async function runClusterScenario(o: ClusterScenarioOptions): Promise<Clu
     if (separateWorker) {
       const worker = await startJepaProcess({
         name: 'worker',
-        serves: false,
-        args: ['worker', '--data', join(o.dir, 'worker'), '--jobs', 'retrain', ...(o.epochs !== undefined ? ['--epochs', String(o.epochs)] : [])],
+        ready: /jepa-motion worker: consuming/,
+        args: ['worker', '--data', join(o.dir, 'worker'), '--jobs', 'retrain', '--concurrency', '1'],
         env,
       });
       stoppers.push(() => worker.stop());

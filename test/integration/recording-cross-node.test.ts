@@ -14,6 +14,7 @@ import { loadSequences } from '../../src/cli/model-data.js';
 import { SHIPPED_MODEL_DIR } from '../../src/config.js';
 import { createNatsJobBus } from '../../src/jobs/nats-job-bus.js';
 import { JobSubject, type SettledInfo } from '../../src/jobs/job-bus.js';
+import { createNatsNoticeBus } from '../../src/jobs/notices.js';
 import { Outbox } from '../../src/jobs/outbox.js';
 import { loadHistory } from '../../src/jobs/workers/feature-history.js';
 import { resultKey, startRetrainWorker, type RetrainResult } from '../../src/jobs/workers/retrain-worker.js';
@@ -95,6 +96,8 @@ describe.runIf(hasMotionData)('a session recorded on node A, retrained on node B
     const settled = deferred<SettledInfo>();
     const worker = await startRetrainWorker({
       bus: busB,
+      notices: await createNatsNoticeBus({ nc: ncB, logger: silentLogger }),
+      horizons: [1, 5, 10],
       registry: await NatsModelRegistry.open(ncB),
       artifacts: artifactsB,
       baseCheckpointDir: SHIPPED_MODEL_DIR,
