@@ -34,6 +34,8 @@ describe('loadConfig', () => {
       inferMaxBatch: 512,
       inferMaxWaitMs: 4,
       inferWorkers: 1,
+      jobWorkers: 1,
+      jobHold: 16,
       inferQueueLimit: 4096,
       mcPasses: 10,
       horizons: [1, 5, 10, 30],
