@@ -58,9 +58,12 @@ export interface ClusterReport {
   readonly nats: { readonly servers: number; readonly replicas: number; readonly killed: string };
   readonly processes: {
     readonly serveNodes: number;
-    /** Worker processes (0: the serve nodes consumed the jobs). */ readonly workers: number;
+    /** Worker processes (0: the serve nodes consumed the jobs). */
+    readonly workers: number;
     readonly killed: string;
     readonly restartS: number;
+    /** Starts node A needed after the crash (a start during the NATS failover may fail and is retried). */
+    readonly startAttempts: number;
   };
   readonly sessions: { readonly total: number; readonly perClinic: Readonly<Record<string, number>>; readonly ended: number; readonly interrupted: number };
   readonly frames: {
@@ -203,8 +206,9 @@ export async function runClusterScenario(o: ClusterScenarioOptions): Promise<Clu
       for (;;) {
         const stored = await artifacts.has(k).catch(() => false);
         if (stored) {
-          const r = JSON.parse(new TextDecoder().decode(await artifacts.get(k))) as { status: string };
+          const r = JSON.parse(new TextDecoder().decode(await artifacts.get(k))) as { status: string; gate?: { reason?: string } };
           results.set(d.sessionId, { status: r.status, at: Date.now() });
+          if (r.status !== 'registered') say(`job of ${d.patientId}: ${r.status}${r.gate?.reason ? ` (${r.gate.reason})` : ''}`);
           return;
         }
         if (Date.now() > deadline) throw new Error(`job of session ${d.sessionId} (${d.patientId}) not completed within ${o.jobTimeoutS} s`);
@@ -221,7 +225,7 @@ export async function runClusterScenario(o: ClusterScenarioOptions): Promise<Clu
       const at = Math.max(...[nodeA, nodeB].map((p) => receivedAt(p, d.patientId)));
       liveTimes.push((at - d.endAt!) / 1000);
     }
-    say(`phase 1: ${phase1.length} jobs done, ${liveTimes.length} models live on both nodes`);
+    say(`phase 1: ${phase1.length} jobs done (${phase1.map((d) => results.get(d.sessionId)?.status).join(', ')}), ${liveTimes.length} models live on both nodes`);
 
     // Phase 2: kill a nats-server and node A mid-run; restart node A on its data directory.
     say(`phase 2: ${CLINICS.length * o.sessionsPerClinic} sessions, kill at ${o.faultAtS} s`);
@@ -234,10 +238,23 @@ export async function runClusterScenario(o: ClusterScenarioOptions): Promise<Clu
     await nodeA.stop('SIGKILL');
     abort.abort();
     await phase2;
+    // Restarted as a supervisor (systemd Restart=on-failure, compose restart: on-failure) would: a start
+    // during the NATS failover can fail (no JetStream leader yet) and is simply tried again.
     const restartAt = performance.now();
-    nodeA = await serve('node-a');
+    let startAttempts = 0;
+    for (;;) {
+      startAttempts += 1;
+      try {
+        nodeA = await serve('node-a');
+        break;
+      } catch (error) {
+        if (startAttempts >= 5) throw error;
+        say(`node A start ${startAttempts} failed (${error instanceof Error ? error.message.split('\n')[1] : String(error)}); again in 2 s`);
+        await sleep(2000);
+      }
+    }
     const restartS = (performance.now() - restartAt) / 1000;
-    say(`node A restarted in ${restartS.toFixed(1)} s`);
+    say(`node A restarted in ${restartS.toFixed(1)} s (${startAttempts} start(s))`);
     const interrupted = drives.filter((d) => !d.ended && d.sessionId);
     for (const d of interrupted) await waitResult(d);
 
@@ -271,7 +288,7 @@ export async function runClusterScenario(o: ClusterScenarioOptions): Promise<Clu
     const sorted = [...liveTimes].sort((a, b) => a - b);
     const report: Omit<ClusterReport, 'ok'> = {
       nats: { servers: cluster.nodes.length, replicas: REPLICAS, killed: victim.name },
-      processes: { serveNodes: 2, workers: separateWorker ? 1 : 0, killed: 'node-a', restartS: round(restartS) },
+      processes: { serveNodes: 2, workers: separateWorker ? 1 : 0, killed: 'node-a', restartS: round(restartS), startAttempts },
       sessions: {
         total: started2.length,
         perClinic: Object.fromEntries(CLINICS.map((c) => [c, started2.filter((d) => d.clinic === c).length])),
@@ -291,6 +308,7 @@ export async function runClusterScenario(o: ClusterScenarioOptions): Promise<Clu
       seconds: round((performance.now() - started) / 1000),
     };
     const ok =
+      report.modelLive.samples > 0 &&
       report.sessions.total === CLINICS.length * o.sessionsPerClinic * 2 &&
       lostAcked === 0 &&
       report.jobs.completed === report.jobs.total &&
