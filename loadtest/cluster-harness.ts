@@ -16,11 +16,24 @@ function table(r: ClusterReport): string {
   const rows: [string, string][] = [
     ['NATS', `${r.nats.servers} servers, replicas ${r.nats.replicas}; killed ${r.nats.killed}`],
     ['processes', `${r.processes.serveNodes} serve + ${r.processes.workers} worker; killed ${r.processes.killed}, restarted in ${r.processes.restartS} s`],
-    ['sessions', `${r.sessions.total} (${Object.entries(r.sessions.perClinic).map(([c, n]) => `${c} ${n}`).join(', ')}); ended ${r.sessions.ended}, cut by the crash ${r.sessions.interrupted}`],
+    [
+      'sessions',
+      `${r.sessions.total} (${Object.entries(r.sessions.perClinic)
+        .map(([c, n]) => `${c} ${n}`)
+        .join(', ')}); ended ${r.sessions.ended}, cut by the crash ${r.sessions.interrupted}`,
+    ],
     ['frames', `sent ${r.frames.sent}, acked ${r.frames.acked}, in published recordings ${r.frames.recorded}, acked but lost ${r.frames.lostAcked}`],
-    ['jobs', `${r.jobs.completed}/${r.jobs.total} completed (registered ${r.jobs.registered}, rejected by the gate ${r.jobs.rejected}), run twice ${r.jobs.duplicated}`],
+    [
+      'jobs',
+      `${r.jobs.completed}/${r.jobs.total} completed (registered ${r.jobs.registered}, rejected by the gate ${r.jobs.rejected}), run twice ${r.jobs.duplicated}`,
+    ],
     ['end → model live on both nodes', `p50 ${r.modelLive.p50S} s, max ${r.modelLive.maxS} s (${r.modelLive.samples} models)`],
-    ['dashboards (node B)', `${Object.entries(r.dashboards.updates).map(([c, n]) => `${c} ${n} msgs`).join(', ')}; other clinic's ${r.dashboards.crossClinic}; foreign subscribe → ${r.dashboards.foreignSubscribe}`],
+    [
+      'dashboards (node B)',
+      `${Object.entries(r.dashboards.updates)
+        .map(([c, n]) => `${c} ${n} msgs`)
+        .join(', ')}; other clinic's ${r.dashboards.crossClinic}; foreign subscribe → ${r.dashboards.foreignSubscribe}`,
+    ],
     ['result', `${r.ok ? 'PASS' : 'FAIL'} in ${r.seconds} s`],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
@@ -34,6 +47,7 @@ async function main(): Promise<number> {
       duration: { type: 'string', default: '20' },
       'fault-at': { type: 'string', default: '8' },
       'job-timeout': { type: 'string', default: '600' },
+      horizons: { type: 'string' },
       recording: { type: 'string', default: CLUSTER_RECORDING },
       json: { type: 'boolean', default: false },
     },
@@ -52,6 +66,7 @@ async function main(): Promise<number> {
       durationS: num('duration', values.duration),
       faultAtS: num('fault-at', values['fault-at']),
       jobTimeoutS: num('job-timeout', values['job-timeout']),
+      ...(values.horizons ? { horizons: values.horizons.split(',').map((h) => num('horizons', h)) } : {}),
       fps: 60,
       progress: (line) => process.stderr.write(`cluster: ${line}\n`),
     });

@@ -43,6 +43,8 @@ export interface ClusterScenarioOptions {
   readonly fps: number;
   /** Phase 2: seconds into the sessions at which the nats-server and node A are killed (< durationS). */
   readonly faultAtS: number;
+  /** HORIZONS of every process (the live predictions and the retrain gate); default: the configuration's. */
+  readonly horizons?: readonly number[];
   /** Upper bound for one job, end → result stored (s). */
   readonly jobTimeoutS: number;
   /**
@@ -116,16 +118,28 @@ export async function runClusterScenario(o: ClusterScenarioOptions): Promise<Clu
   const key = hmacKeyConfig(SECRET);
   const token = (clinic: string, role: 'admin' | 'therapist') => mintToken({ clinic, role, ttlSeconds: 3600 }, key, Date.now());
   const stoppers: (() => Promise<unknown>)[] = [];
+  const procs: JepaProcess[] = [];
   try {
     await mkdir(o.dir, { recursive: true });
     const cluster: NatsCluster = await startNatsCluster(join(o.dir, 'nats'), 3);
     stoppers.push(() => cluster.stop());
     say(`nats cluster: ${cluster.urls}`);
+    const startJepaProcessTracked = async (po: Parameters<typeof startJepaProcess>[0]): Promise<JepaProcess> => {
+      const p = await startJepaProcess(po);
+      procs.push(p);
+      return p;
+    };
     const separateWorker = (o.workers ?? 'process') === 'process';
-    const env: Record<string, string> = { JEPA_JWT_SECRET: SECRET, NATS_URL: cluster.urls, JETSTREAM_REPLICAS: String(REPLICAS), LOG_LEVEL: 'info' };
+    const env: Record<string, string> = {
+      JEPA_JWT_SECRET: SECRET,
+      NATS_URL: cluster.urls,
+      JETSTREAM_REPLICAS: String(REPLICAS),
+      LOG_LEVEL: 'info',
+      ...(o.horizons ? { HORIZONS: o.horizons.join(',') } : {}),
+    };
     if (separateWorker) env.JEPA_WORKERS = '0';
     const serve = (name: string) =>
-      startJepaProcess({
+      startJepaProcessTracked({
         name,
         ready: /serving on (http:\/\/[\d.]+:\d+)/,
         args: ['serve', '--port', '0', '--host', '127.0.0.1', '--data', join(o.dir, name)],
@@ -137,7 +151,7 @@ export async function runClusterScenario(o: ClusterScenarioOptions): Promise<Clu
     const nodeB = await serve('node-b');
     stoppers.push(() => nodeB.stop());
     if (separateWorker) {
-      const worker = await startJepaProcess({
+      const worker = await startJepaProcessTracked({
         name: 'worker',
         ready: /jepa-motion worker: consuming/,
         args: ['worker', '--data', join(o.dir, 'worker'), '--jobs', 'retrain', '--concurrency', '1'],
@@ -204,9 +218,10 @@ export async function runClusterScenario(o: ClusterScenarioOptions): Promise<Clu
       const k = retrainResultKey(jobIdFor(d.sessionId));
       const deadline = Date.now() + o.jobTimeoutS * 1000;
       for (;;) {
-        const stored = await artifacts.has(k).catch(() => false);
-        if (stored) {
-          const r = JSON.parse(new TextDecoder().decode(await artifacts.get(k))) as { status: string; gate?: { reason?: string } };
+        // Reads fail for a few seconds while the cluster fails over: such a read is simply repeated.
+        const bytes = (await artifacts.has(k).catch(() => false)) ? await artifacts.get(k).catch(() => undefined) : undefined;
+        if (bytes) {
+          const r = JSON.parse(new TextDecoder().decode(bytes)) as { status: string; gate?: { reason?: string } };
           results.set(d.sessionId, { status: r.status, at: Date.now() });
           if (r.status !== 'registered') say(`job of ${d.patientId}: ${r.status}${r.gate?.reason ? ` (${r.gate.reason})` : ''}`);
           return;
@@ -225,7 +240,9 @@ export async function runClusterScenario(o: ClusterScenarioOptions): Promise<Clu
       const at = Math.max(...[nodeA, nodeB].map((p) => receivedAt(p, d.patientId)));
       liveTimes.push((at - d.endAt!) / 1000);
     }
-    say(`phase 1: ${phase1.length} jobs done (${phase1.map((d) => results.get(d.sessionId)?.status).join(', ')}), ${liveTimes.length} models live on both nodes`);
+    say(
+      `phase 1: ${phase1.length} jobs done (${phase1.map((d) => results.get(d.sessionId)?.status).join(', ')}), ${liveTimes.length} models live on both nodes`,
+    );
 
     // Phase 2: kill a nats-server and node A mid-run; restart node A on its data directory.
     say(`phase 2: ${CLINICS.length * o.sessionsPerClinic} sessions, kill at ${o.faultAtS} s`);
@@ -318,6 +335,10 @@ export async function runClusterScenario(o: ClusterScenarioOptions): Promise<Clu
       CLINICS.every((c) => (updates[c] ?? 0) > 0) &&
       report.modelLive.samples === phase1.filter((d) => results.get(d.sessionId)?.status === 'registered').length;
     return { ...report, ok };
+  } catch (error) {
+    // What each process said last is what explains a failed run.
+    for (const p of procs) for (const l of p.logs.slice(-12)) say(`${p.name}: ${JSON.stringify(l).slice(0, 400)}`);
+    throw error;
   } finally {
     for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
   }
