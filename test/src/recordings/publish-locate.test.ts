@@ -92,6 +92,28 @@ describe('recording publish and locate', () => {
     expect(stored).toEqual(new Uint8Array(await readFile(fin.location)));
   });
 
+  it('crash recovery publishes the recordings it finalises, and reports those it could not publish as failed', async () => {
+    const recs = join(dir, 'crashed');
+    const crashed = new DiskRecordingStore({ dir: recs, fsync: { mode: 'always' } }, silentLogger);
+    const sink = await crashed.open('s7', { sessionId: 's7', clinic: 'east', patientId: 'p7', assessment: 'gait', fps: 60, startedAt: 0, model: {} });
+    await sink.append(new Uint8Array([0x80])); // never finalised: the process "died" here
+    const artifacts = await DiskArtifactStore.open(join(dir, 'a6'));
+    const publisher = createRecordingPublisher(artifacts);
+    const restarted = new DiskRecordingStore({ dir: recs, fsync: { mode: 'always' }, publish: (r) => publisher.publish(r) }, silentLogger);
+    const { recovered, failed } = await restarted.recover();
+    expect(failed).toEqual([]);
+    expect(recovered.map((r) => r.meta.sessionId)).toEqual(['s7']);
+    expect(sha(await artifacts.get(recordingKey('east', 's7')))).toBe(recovered[0]!.sha256);
+
+    const sink2 = await crashed.open('s8', { sessionId: 's8', clinic: 'east', patientId: 'p8', assessment: 'gait', fps: 60, startedAt: 0, model: {} });
+    await sink2.append(new Uint8Array([0x80]));
+    const down = createRecordingPublisher(flaky(artifacts, 99), { attempts: 2, sleep: async () => undefined });
+    const noStore = new DiskRecordingStore({ dir: recs, fsync: { mode: 'always' }, publish: (r) => down.publish(r) }, silentLogger);
+    const second = await noStore.recover();
+    expect(second.recovered).toEqual([]);
+    expect(second.failed).toEqual([join(recs, 's8.jmrl')]);
+  });
+
   it('locates from the artifact store first (a temp copy, released), else the local path, else RECORDING_NOT_FOUND', async () => {
     const artifacts = await DiskArtifactStore.open(join(dir, 'a5'));
     const tmp = join(dir, 'tmp');
