@@ -89,9 +89,16 @@ afterEach(async () => {
   }
 });
 
-async function rig(artifacts: ArtifactStore, registry: LocalModelRegistry, modelsDir: string, trainArgs: TrainArgs = { epochs: 6, seed: 2 }): Promise<Rig> {
+async function rig(
+  artifacts: ArtifactStore,
+  registry: LocalModelRegistry,
+  modelsDir: string,
+  trainArgs: TrainArgs = { epochs: 6, seed: 2 },
+  extra: { before?: (bus: JobBus) => Promise<void>; onBatch?: (patientId: string, jobIds: readonly string[]) => void; notices?: NoticeBus } = {},
+): Promise<Rig> {
   const bus = createInProcessBus();
-  const notices = createLocalNoticeBus();
+  const notices = extra.notices ?? createLocalNoticeBus();
+  await extra.before?.(bus);
   const settled: SettledInfo[] = [];
   const waiters: { match: (s: SettledInfo) => boolean; resolve: (s: SettledInfo) => void }[] = [];
   const worker = await startRetrainWorker({
@@ -104,6 +111,7 @@ async function rig(artifacts: ArtifactStore, registry: LocalModelRegistry, model
     modelsDir,
     trainArgs,
     evalPasses: 2,
+    ...(extra.onBatch ? { onBatch: extra.onBatch } : {}),
     consume: {
       backoffMs: [5],
       onSettled: (s) => {
@@ -253,6 +261,48 @@ describe.skipIf(!hasMotionData)('retrain worker (in-process bus, real recordings
     } finally {
       sub.unsubscribe();
     }
+  });
+
+  it("coalesces a patient's queued retrains into one over all new recordings; every job gets its own result", async () => {
+    const artifacts = await DiskArtifactStore.open(join(dir, 'artifacts-coalesce'));
+    const registry = await LocalModelRegistry.open();
+    const notices = createLocalNoticeBus();
+    const updates: ModelUpdated[] = [];
+    notices.subscribe(NoticeSubject.MODEL_UPDATED, (n) => updates.push(n));
+    const batches: { patientId: string; jobIds: readonly string[] }[] = [];
+    const sessions = ['c1', 'c2', 'c3'];
+    const fxs = await Promise.all(sessions.map((id) => writeSessionRecording(join(dir, `${id}.jmrl`), walk, { patientId: PATIENT, sessionId: id, assessment: 'gait' })));
+    const other = await writeSessionRecording(join(dir, 'q1.jmrl'), walk, { patientId: 'patient-8', sessionId: 'q1', assessment: 'gait' });
+    // Three sessions of one patient ended together and queued (plus one of another patient) before the worker ran.
+    const r = await rig(artifacts, registry, join(dir, 'models-coalesce'), undefined, {
+      notices,
+      onBatch: (patientId, jobIds) => batches.push({ patientId, jobIds }),
+      before: async (bus) => {
+        for (const [i, id] of sessions.entries())
+          await bus.publish(JobSubject.ASSESSMENT_COMPLETED, { ...completed(id, fxs[i]!), endedAt: `2026-11-24T01:0${i + 1}:00.000Z` }, { id: `j-${id}` });
+        await bus.publish(JobSubject.ASSESSMENT_COMPLETED, { ...completed('q1', other), patientId: 'patient-8' }, { id: 'j-q1' });
+      },
+    });
+    for (const id of [...sessions, 'q1']) expect((await r.waitSettled(`j-${id}`)).outcome).toBe('ack');
+    // One retrain for the three queued jobs instead of three in a row.
+    expect(batches).toEqual([
+      { patientId: PATIENT, jobIds: ['j-c1', 'j-c2', 'j-c3'] },
+      { patientId: 'patient-8', jobIds: ['j-q1'] },
+    ]);
+    const results = await Promise.all(sessions.map(async (id) => JSON.parse(new TextDecoder().decode(await artifacts.get(resultKey(`j-${id}`)))) as RetrainResult));
+    for (const [i, res] of results.entries()) {
+      expect(res.jobId).toBe(`j-${sessions[i]}`);
+      expect(res.sessionId).toBe(sessions[i]);
+      expect(res.batch).toEqual({ jobIds: ['j-c1', 'j-c2', 'j-c3'], sessionIds: sessions });
+      expect(res.training.recordings).toBe(3);
+      expect(res.status).toBe(results[0]!.status);
+      expect(res.ref).toEqual(results[0]!.ref);
+    }
+    expect(await artifacts.list(`retrain/${PATIENT}/features/`)).toHaveLength(3);
+    // One model version for the patient, announced once, naming every session it learned from.
+    expect(results[0]!.status).toBe('registered');
+    expect((await registry.get(PATIENT))?.version).toBe(1);
+    expect(updates.filter((u) => u.patientId === PATIENT)).toEqual([{ clinic: 'c1', patientId: PATIENT, ref: results[0]!.ref, jobId: 'j-c1', sessionIds: sessions }]);
   });
 
   it('terminates bad recordings at once with a clear code and registers nothing', async () => {
