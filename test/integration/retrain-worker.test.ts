@@ -21,7 +21,10 @@ import { JobSubject, type JobBus, type SettledInfo } from '../../src/jobs/job-bu
 import { createPatientCheckpointResolver } from '../../src/jobs/workers/patient-checkpoints.js';
 import { RetrainError, RetrainErrorCode } from '../../src/jobs/workers/retrain-errors.js';
 import { resultExists } from '../../src/jobs/idempotent.js';
-import { resultKey, startRetrainWorker, type RetrainResult, type RetrainWorker } from '../../src/jobs/workers/retrain-worker.js';
+import { resultKey, startRetrainWorker, type RetrainExecutor, type RetrainResult, type RetrainWorker } from '../../src/jobs/workers/retrain-worker.js';
+import { startRetrainThreads } from '../../src/jobs/job-host.js';
+import type { Logger } from '../../src/logger.js';
+import { captureLogger } from '../src/jobs/log-capture.js';
 import { NoticeSubject, type AssessmentCompleted, type ModelUpdated } from '../../src/jobs/contracts.js';
 import { JobErrorCode } from '../../src/jobs/errors.js';
 import { createLocalNoticeBus, type NoticeBus } from '../../src/jobs/notices.js';
@@ -94,7 +97,13 @@ async function rig(
   registry: LocalModelRegistry,
   modelsDir: string,
   trainArgs: TrainArgs = { epochs: 6, seed: 2 },
-  extra: { before?: (bus: JobBus) => Promise<void>; onBatch?: (patientId: string, jobIds: readonly string[]) => void; notices?: NoticeBus } = {},
+  extra: {
+    before?: (bus: JobBus) => Promise<void>;
+    onBatch?: (patientId: string, jobIds: readonly string[]) => void;
+    notices?: NoticeBus;
+    executor?: RetrainExecutor;
+    logger?: Logger;
+  } = {},
 ): Promise<Rig> {
   const bus = createInProcessBus();
   const notices = extra.notices ?? createLocalNoticeBus();
@@ -112,6 +121,8 @@ async function rig(
     trainArgs,
     evalPasses: 2,
     ...(extra.onBatch ? { onBatch: extra.onBatch } : {}),
+    ...(extra.executor ? { executor: extra.executor } : {}),
+    ...(extra.logger ? { logger: extra.logger } : {}),
     consume: {
       backoffMs: [5],
       onSettled: (s) => {
@@ -304,6 +315,46 @@ describe.skipIf(!hasMotionData)('retrain worker (in-process bus, real recordings
     expect((await registry.get(PATIENT))?.version).toBe(1);
     expect(updates.filter((u) => u.patientId === PATIENT)).toEqual([{ clinic: 'c1', patientId: PATIENT, ref: results[0]!.ref, jobId: 'j-c1', sessionIds: sessions }]);
   });
+
+  it('runs on a retrain thread: the registration reaches the owner registry (watch → hot swap) and the notification goes out', async () => {
+    const artifactsDir = join(dir, 'artifacts-thread');
+    const artifacts = await DiskArtifactStore.open(artifactsDir);
+    const registry = await LocalModelRegistry.open();
+    const watched = deferred<ModelUpdate>();
+    const sub = registry.watch().subscribe(watched.resolve);
+    const notices = createLocalNoticeBus();
+    const updated = deferred<ModelUpdated>();
+    notices.subscribe(NoticeSubject.MODEL_UPDATED, updated.resolve);
+    const logger = captureLogger();
+    const modelsDir = join(dir, 'models-thread');
+    const executor = await startRetrainThreads({
+      count: 1,
+      init: {
+        settings: { baseCheckpointDir: baseDir, modelsDir, horizons: HORIZONS, evalPasses: 2, trainArgs: { epochs: 6, seed: 2 }, backend: 'wasm' },
+        artifacts: { kind: 'disk', dir: artifactsDir },
+      },
+      registry,
+      notices,
+      logger,
+    });
+    try {
+      expect(executor.backend).toBe('wasm');
+      const r = await rig(artifacts, registry, modelsDir, undefined, { notices, executor, logger });
+      const fx = await writeSessionRecording(join(dir, 't1.jmrl'), walk, { patientId: PATIENT, sessionId: 't1', assessment: 'gait' });
+      await r.bus.publish(JobSubject.ASSESSMENT_COMPLETED, completed('t1', fx), { id: 'j-t1' });
+      expect((await r.waitSettled('j-t1')).outcome).toBe('ack');
+      const ref = await registry.get(PATIENT);
+      expect(ref?.version).toBe(1);
+      expect(await within(watched.promise, 1000, 'registry watch')).toEqual({ patientId: PATIENT, ref });
+      expect(await within(updated.promise, 1000, 'model.updated')).toMatchObject({ patientId: PATIENT, ref, sessionIds: ['t1'] });
+      // The work happened on the thread: its log lines arrive tagged with the thread.
+      expect(logger.lines.find((l) => l.msg === 'patient model registered')?.fields).toMatchObject({ retrainThread: 0, patientId: PATIENT, version: 1 });
+      const result = JSON.parse(new TextDecoder().decode(await artifacts.get(resultKey('j-t1')))) as RetrainResult;
+      expect(result).toMatchObject({ status: 'registered', ref });
+    } finally {
+      sub.unsubscribe();
+    }
+  }, 60_000);
 
   it('terminates bad recordings at once with a clear code and registers nothing', async () => {
     const artifacts = await DiskArtifactStore.open(join(dir, 'artifacts-bad'));
