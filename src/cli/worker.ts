@@ -43,7 +43,8 @@ export function parseWorkerArgs(args: readonly string[]): WorkerArgs {
     if (flag === '--jobs') {
       const names = value.split(',').map((s) => s.trim());
       const unknown = names.filter((n) => !(JOB_KINDS as readonly string[]).includes(n));
-      if (names.length === 0 || unknown.length > 0) throw new UsageError(`--jobs ${value}: unknown job kind ${unknown.join(', ') || '(none)'} (known: ${JOB_KINDS.join(', ')})`);
+      if (names.length === 0 || unknown.length > 0)
+        throw new UsageError(`--jobs ${value}: unknown job kind ${unknown.join(', ') || '(none)'} (known: ${JOB_KINDS.join(', ')})`);
       kinds = [...new Set(names)] as JobKind[];
     } else {
       const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
@@ -90,7 +91,9 @@ export async function startWorker(config: Readonly<Config>, a: Pick<WorkerArgs, 
 /** Runs until SIGINT/SIGTERM; running jobs finish (or are redelivered elsewhere after ack_wait). */
 export async function workerCommand(args: string[], io: CliIo): Promise<number> {
   if (wantsHelp(args)) {
-    io.out(`usage: ${workerUsage}\n  --jobs KINDS         job kinds to consume (default: all: ${JOB_KINDS.join(',')})\n  --concurrency N      retrain threads (default JEPA_WORKERS)\n${renderHelp()}\n`);
+    io.out(
+      `usage: ${workerUsage}\n  --jobs KINDS         job kinds to consume (default: all: ${JOB_KINDS.join(',')})\n  --concurrency N      retrain threads (default JEPA_WORKERS)\n${renderHelp()}\n`,
+    );
     return 0;
   }
   const a = parseWorkerArgs(args);

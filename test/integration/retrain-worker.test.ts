@@ -282,7 +282,9 @@ describe.skipIf(!hasMotionData)('retrain worker (in-process bus, real recordings
     notices.subscribe(NoticeSubject.MODEL_UPDATED, (n) => updates.push(n));
     const batches: { patientId: string; jobIds: readonly string[] }[] = [];
     const sessions = ['c1', 'c2', 'c3'];
-    const fxs = await Promise.all(sessions.map((id) => writeSessionRecording(join(dir, `${id}.jmrl`), walk, { patientId: PATIENT, sessionId: id, assessment: 'gait' })));
+    const fxs = await Promise.all(
+      sessions.map((id) => writeSessionRecording(join(dir, `${id}.jmrl`), walk, { patientId: PATIENT, sessionId: id, assessment: 'gait' })),
+    );
     const other = await writeSessionRecording(join(dir, 'q1.jmrl'), walk, { patientId: 'patient-8', sessionId: 'q1', assessment: 'gait' });
     // Three sessions of one patient ended together and queued (plus one of another patient) before the worker ran.
     const r = await rig(artifacts, registry, join(dir, 'models-coalesce'), undefined, {
@@ -300,7 +302,9 @@ describe.skipIf(!hasMotionData)('retrain worker (in-process bus, real recordings
       { patientId: PATIENT, jobIds: ['j-c1', 'j-c2', 'j-c3'] },
       { patientId: 'patient-8', jobIds: ['j-q1'] },
     ]);
-    const results = await Promise.all(sessions.map(async (id) => JSON.parse(new TextDecoder().decode(await artifacts.get(resultKey(`j-${id}`)))) as RetrainResult));
+    const results = await Promise.all(
+      sessions.map(async (id) => JSON.parse(new TextDecoder().decode(await artifacts.get(resultKey(`j-${id}`)))) as RetrainResult),
+    );
     for (const [i, res] of results.entries()) {
       expect(res.jobId).toBe(`j-${sessions[i]}`);
       expect(res.sessionId).toBe(sessions[i]);
@@ -313,7 +317,9 @@ describe.skipIf(!hasMotionData)('retrain worker (in-process bus, real recordings
     // One model version for the patient, announced once, naming every session it learned from.
     expect(results[0]!.status).toBe('registered');
     expect((await registry.get(PATIENT))?.version).toBe(1);
-    expect(updates.filter((u) => u.patientId === PATIENT)).toEqual([{ clinic: 'c1', patientId: PATIENT, ref: results[0]!.ref, jobId: 'j-c1', sessionIds: sessions }]);
+    expect(updates.filter((u) => u.patientId === PATIENT)).toEqual([
+      { clinic: 'c1', patientId: PATIENT, ref: results[0]!.ref, jobId: 'j-c1', sessionIds: sessions },
+    ]);
   });
 
   it('runs on a retrain thread: the registration reaches the owner registry (watch → hot swap) and the notification goes out', async () => {
@@ -381,7 +387,9 @@ describe.skipIf(!hasMotionData)('retrain worker (in-process bus, real recordings
       { id: 'j-mismatch', event: completed('whole', { ...whole, sha256: sha(garbage) }), code: RetrainErrorCode.RECORDING_MISMATCH },
     ];
     // A payload outside the contract never reaches the worker: the bus refuses it on publish.
-    await expect(r.bus.publish(JobSubject.ASSESSMENT_COMPLETED, { ...completed('x', short), patientId: '../etc' }, { id: 'j-bad-event' })).rejects.toMatchObject({
+    await expect(
+      r.bus.publish(JobSubject.ASSESSMENT_COMPLETED, { ...completed('x', short), patientId: '../etc' }, { id: 'j-bad-event' }),
+    ).rejects.toMatchObject({
       code: JobErrorCode.BAD_EVENT,
     });
     for (const c of cases) await r.bus.publish(JobSubject.ASSESSMENT_COMPLETED, c.event, { id: c.id });
@@ -442,7 +450,16 @@ describe.skipIf(!hasMotionData)('retrain worker (in-process bus, real recordings
     const bus = createInProcessBus();
     const artifacts = await DiskArtifactStore.open(join(dir, 'artifacts-start'));
     const registry = await LocalModelRegistry.open();
-    const common = { bus, notices: createLocalNoticeBus(), horizons: HORIZONS, evalPasses: 2, registry, artifacts, baseCheckpointDir: baseDir, modelsDir: join(dir, 'models-start') };
+    const common = {
+      bus,
+      notices: createLocalNoticeBus(),
+      horizons: HORIZONS,
+      evalPasses: 2,
+      registry,
+      artifacts,
+      baseCheckpointDir: baseDir,
+      modelsDir: join(dir, 'models-start'),
+    };
     try {
       for (const bad of [
         { minFrames: 5 },

@@ -178,7 +178,10 @@ export async function startRetrainWorker(o: RetrainWorkerOptions): Promise<Retra
     slots: trainers,
     maxBatch: holdLimit,
     run: async (batch, signal) => {
-      o.onBatch?.(batch[0]?.event.patientId ?? '', batch.map((j) => j.ctx.id));
+      o.onBatch?.(
+        batch[0]?.event.patientId ?? '',
+        batch.map((j) => j.ctx.id),
+      );
       return executor.run(
         batch.map((j) => ({ id: j.ctx.id, attempt: j.ctx.attempt, event: j.event })),
         signal,
@@ -327,10 +330,23 @@ async function runBatch(deps: RetrainDeps, batch: readonly BatchJob[], signal: A
     gate,
     batch: { jobIds, sessionIds },
     training,
-    recording: { path: f.job.event.recording.path, sha256: f.sha256, frames: f.seq.t.length, droppedFrames: f.droppedFrames, rejectedRecords: f.rejectedRecords },
+    recording: {
+      path: f.job.event.recording.path,
+      sha256: f.sha256,
+      frames: f.seq.t.length,
+      droppedFrames: f.droppedFrames,
+      rejectedRecords: f.rejectedRecords,
+    },
     seconds,
   });
-  const fields = { id: newest.job.id, patientId: ev.patientId, jobs: jobIds.length, base: gate.baseMean, patient: gate.patientMean, seconds: (performance.now() - started) / 1000 };
+  const fields = {
+    id: newest.job.id,
+    patientId: ev.patientId,
+    jobs: jobIds.length,
+    base: gate.baseMean,
+    patient: gate.patientMean,
+    seconds: (performance.now() - started) / 1000,
+  };
   if (!gate.accepted) {
     for (const f of fresh) await putResult(deps.artifacts, { ...recordOf(f), status: 'rejected' });
     logger.info('patient model rejected by the gate; base stays', { ...fields, reason: gate.reason });
@@ -467,7 +483,10 @@ function eventTime(ev: AssessmentCompletedEvent): Date {
  * The recording as a local file: its published path, or (on a node that does not share the session's
  * disk) a temporary copy of `recordings/<clinic>/<session>.jmrl` from the artifact store.
  */
-async function locateRecording(o: { readonly artifacts: ArtifactStore; readonly modelsDir: string }, ev: AssessmentCompletedEvent): Promise<{ path: string; cleanup: () => Promise<void> }> {
+async function locateRecording(
+  o: { readonly artifacts: ArtifactStore; readonly modelsDir: string },
+  ev: AssessmentCompletedEvent,
+): Promise<{ path: string; cleanup: () => Promise<void> }> {
   const none = async (): Promise<void> => undefined;
   try {
     await stat(ev.recording.path);

@@ -16,7 +16,11 @@ export function captureLogger(): Logger & { readonly lines: LogLine[]; waitFor(m
     (msg: string, fields: LogFields = {}): void => {
       const l = { level, msg, fields };
       lines.push(l);
-      for (const w of waiters) if (w.match(l)) (waiters.delete(w), w.resolve(l));
+      for (const w of waiters) {
+        if (!w.match(l)) continue;
+        waiters.delete(w);
+        w.resolve(l);
+      }
     };
   return {
     lines,
