@@ -3,7 +3,7 @@
 // subject's walking (CMU 131_02) → gate → checkpoint + artifacts → registry (watch) → model.updated.
 import { readFile, rm, mkdtemp, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { tmpdir } from 'node:os';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Subscription } from 'rxjs';
@@ -353,6 +353,12 @@ describe.skipIf(!hasMotionData)('retrain worker (in-process bus, real recordings
       expect(ref?.version).toBe(1);
       expect(await within(watched.promise, 1000, 'registry watch')).toEqual({ patientId: PATIENT, ref });
       expect(await within(updated.promise, 1000, 'model.updated')).toMatchObject({ patientId: PATIENT, ref, sessionIds: ['t1'] });
+      // Training is background work: the thread runs at nice 19, the process (frames) keeps its priority.
+      const lowered = logger.lines.find((l) => l.msg === 'retrain thread priority lowered');
+      expect(lowered?.fields).toMatchObject({ nice: 19, retrainThread: 0 });
+      const stat = await readFile(`/proc/${process.pid}/task/${String(lowered?.fields['tid'])}/stat`, 'utf8');
+      expect(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])).toBe(19);
+      expect(getPriority()).not.toBe(19);
       // The work happened on the thread: its log lines arrive tagged with the thread.
       expect(logger.lines.find((l) => l.msg === 'patient model registered')?.fields).toMatchObject({ retrainThread: 0, patientId: PATIENT, version: 1 });
       const result = JSON.parse(new TextDecoder().decode(await artifacts.get(resultKey('j-t1')))) as RetrainResult;
