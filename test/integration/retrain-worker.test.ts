@@ -469,7 +469,8 @@ describe.skipIf(!hasMotionData)('retrain worker (in-process bus, real recordings
     try {
       for (const bad of [
         { minFrames: 5 },
-        { minFrames: 60, horizons: [1, 30] },
+        { minFrames: 22 },
+        { minFrames: 60, horizons: [50, 60] },
         { horizons: [] },
         { horizons: [5, 1] },
         { evalPasses: 0 },
