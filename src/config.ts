@@ -269,6 +269,14 @@ const SETTINGS: readonly Setting[] = [
     description: 'Per-patient models kept loaded (LRU).',
   },
   {
+    key: 'logLevel',
+    env: 'LOG_LEVEL',
+    flag: '--log-level',
+    default: 'info',
+    schema: oneOf(['debug', 'info', 'warn', 'error', 'silent']),
+    description: 'Log verbosity.',
+  },
+  {
     key: 'jobWorkers',
     env: 'JEPA_WORKERS',
     flag: '--workers',
@@ -284,14 +292,6 @@ const SETTINGS: readonly Setting[] = [
     default: '16',
     schema: int(1, 1024),
     description: "Retrain jobs one process takes from the bus at once (waiting to coalesce with the same patient's, or training); the rest wait in the bus.",
-  },
-  {
-    key: 'logLevel',
-    env: 'LOG_LEVEL',
-    flag: '--log-level',
-    default: 'info',
-    schema: oneOf(['debug', 'info', 'warn', 'error', 'silent']),
-    description: 'Log verbosity.',
   },
 ];
 

@@ -53,7 +53,9 @@ export async function startJobConsumers(
   try {
     if (o.kinds.includes('retrain')) {
       const settings = retrainSettings(config);
-      const artifacts: ArtifactsSpec = config.natsUrl ? { kind: 'nats', servers: config.natsUrl.split(',') } : { kind: 'disk', dir: join(config.dataDir, 'artifacts') };
+      const artifacts: ArtifactsSpec = config.natsUrl
+        ? { kind: 'nats', servers: config.natsUrl.split(',') }
+        : { kind: 'disk', dir: join(config.dataDir, 'artifacts') };
       const executor = await startRetrainThreads({
         count: o.threads,
         init: { settings, artifacts },

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { loadConfig, renderHelp, wantsHelp, type Config } from '../config.js';
+import { JobError, JobErrorCode } from '../jobs/errors.js';
 import { createNatsJobBus } from '../jobs/nats-job-bus.js';
 import { createNatsNoticeBus } from '../jobs/notices.js';
 import { Outbox } from '../jobs/outbox.js';
@@ -71,7 +72,11 @@ export async function startWorker(config: Readonly<Config>, a: Pick<WorkerArgs, 
     for (const close of closers.reverse()) await close().catch((cause: unknown) => logger.error('shutdown step failed', { cause }));
   };
   try {
-    const nc: NatsConnection = await connect({ servers: config.natsUrl.split(','), name: 'jepa-motion-worker', maxReconnectAttempts: -1 });
+    const nc: NatsConnection = await connect({ servers: config.natsUrl.split(','), name: 'jepa-motion-worker', maxReconnectAttempts: -1 }).catch(
+      (cause: unknown) => {
+        throw new JobError(JobErrorCode.NATS, `cannot connect to NATS at ${config.natsUrl}: ${(cause as Error).message}`, { cause });
+      },
+    );
     closers.push(() => nc.drain());
     const bus = await createNatsJobBus({ nc, outbox: await Outbox.open(join(config.dataDir, 'outbox')), logger, replicas: config.jsReplicas });
     closers.push(() => bus.close());
