@@ -68,9 +68,12 @@ export async function startWorker(config: Readonly<Config>, a: Pick<WorkerArgs, 
   const threads = a.concurrency ?? config.jobWorkers;
   if (threads < 1) throw new UsageError(`a worker needs at least one retrain thread (--concurrency or JEPA_WORKERS), got ${threads}`);
   const closers: (() => Promise<unknown>)[] = [];
-  const closeAll = async (): Promise<void> => {
-    for (const close of closers.reverse()) await close().catch((cause: unknown) => logger.error('shutdown step failed', { cause }));
-  };
+  let closing: Promise<void> | undefined;
+  // Idempotent: a second close waits for the first.
+  const closeAll = (): Promise<void> =>
+    (closing ??= (async () => {
+      for (const close of closers.reverse()) await close().catch((cause: unknown) => logger.error('shutdown step failed', { cause }));
+    })());
   try {
     const nc: NatsConnection = await connect({ servers: config.natsUrl.split(','), name: 'jepa-motion-worker', maxReconnectAttempts: -1 }).catch(
       (cause: unknown) => {

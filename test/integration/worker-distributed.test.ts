@@ -68,6 +68,8 @@ describe.runIf(hasMotionData)('serve (JEPA_WORKERS=0) + jepa-motion worker on on
     expect(done.msg).toBe('patient model registered');
     expect(done.fields).toMatchObject({ retrainThread: 0, patientId: 'p-5', jobs: 1 });
     expect(serveLog.lines.filter((l) => /retrain|job consumers/.test(l.msg))).toEqual([]);
+    // Stopping the worker waits for its running job to be acknowledged.
+    await worker.close();
     // The work queue holds jobs only (and none is left); notifications have their own stream.
     const jsm = await jetstreamManager(nc);
     const jobs = await jsm.streams.info(DEFAULT_STREAM);
