@@ -28,6 +28,8 @@ export interface Config {
   readonly dataDir: string;
   /** NATS servers (comma-separated URLs); undefined = embedded mode with the in-process bus. */
   readonly natsUrl: string | undefined;
+  /** Replicas of every JetStream stream, KV and object-store bucket this process creates (3 on a 3-server cluster). */
+  readonly jsReplicas: number;
   readonly mode: 'embedded' | 'distributed';
   readonly jwt: JwtConfig;
   readonly backend: Backend;
@@ -53,6 +55,10 @@ export interface Config {
   readonly invalidMsgsWindowS: number;
   readonly modelCache: number;
   readonly logLevel: LogLevel;
+  /** Retrain threads (batches training in parallel) of `serve`; 0 = serve consumes no jobs. */
+  readonly jobWorkers: number;
+  /** Retrain jobs a process holds at once (coalescing line + running); the rest wait in the bus. */
+  readonly jobHold: number;
 }
 
 // Each raw value is a string; these schemas turn it into the typed value with the message users see.
@@ -124,6 +130,14 @@ const SETTINGS: readonly Setting[] = [
     defaultDoc: 'unset (in-process bus)',
     schema: natsUrls,
     description: 'NATS servers; set = distributed mode (JetStream jobs, KV registry, object store).',
+  },
+  {
+    key: 'jsReplicas',
+    env: 'JETSTREAM_REPLICAS',
+    flag: '--js-replicas',
+    default: '1',
+    schema: int(1, 5),
+    description: 'Replicas of the JetStream streams and buckets the node creates (3 on a 3-server NATS cluster; existing ones keep theirs).',
   },
   {
     key: 'jwtSecret',
@@ -291,6 +305,23 @@ const SETTINGS: readonly Setting[] = [
     schema: oneOf(['debug', 'info', 'warn', 'error', 'silent']),
     description: 'Log verbosity.',
   },
+  {
+    key: 'jobWorkers',
+    env: 'JEPA_WORKERS',
+    flag: '--workers',
+    default: '1',
+    schema: int(0, 16),
+    description:
+      'Retrain threads `serve` runs job consumers in, off the thread that answers frames (0 = none: `jepa-motion worker` processes take the jobs; needs NATS_URL). `worker --concurrency` overrides it there.',
+  },
+  {
+    key: 'jobHold',
+    env: 'JEPA_JOB_HOLD',
+    flag: '--job-hold',
+    default: '16',
+    schema: int(1, 1024),
+    description: "Retrain jobs one process takes from the bus at once (waiting to coalesce with the same patient's, or training); the rest wait in the bus.",
+  },
 ];
 
 /** One row per setting: the README table and `--help` are generated from it. */
@@ -364,6 +395,8 @@ function parseFlags(argv: readonly string[]): Map<string, string> {
 export interface LoadConfigDeps {
   /** Source of the generated dev secret (tests inject a fixed one). */
   readonly randomSecret?: () => string;
+  /** `worker` serves no sockets, so it needs no token key. Default 'serve'. */
+  readonly role?: 'serve' | 'worker';
 }
 
 /** Parses flags and env into a frozen Config; throws ConfigError with a precise message. */
@@ -403,10 +436,32 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   if (secret !== undefined && new TextEncoder().encode(secret).byteLength < MIN_JWT_SECRET_BYTES) {
     contradiction('jwtSecret', `JEPA_JWT_SECRET is ${new TextEncoder().encode(secret).byteLength} bytes: needs at least ${MIN_JWT_SECRET_BYTES}`);
   }
-  if (natsUrl !== undefined && secret === undefined && publicKeyPath === undefined) {
+  const role = deps.role ?? 'serve';
+  if (role === 'serve' && natsUrl !== undefined && secret === undefined && publicKeyPath === undefined) {
     contradiction(
       'natsUrl',
       `${label.get('natsUrl')} set (distributed mode) but neither JEPA_JWT_SECRET nor JEPA_JWT_PUBLIC_KEY: every node must verify the same tokens, a generated secret cannot be shared`,
+    );
+  }
+  if (natsUrl === undefined && get<number>('jsReplicas') > 1) {
+    contradiction('jsReplicas', `${label.get('jsReplicas')} ${get<number>('jsReplicas')} needs a NATS cluster, but ${label.get('natsUrl')} is not set`);
+  }
+  if (role === 'serve' && natsUrl === undefined && get<number>('jobWorkers') === 0) {
+    contradiction(
+      'jobWorkers',
+      `${label.get('jobWorkers')} 0 without NATS_URL: the in-process bus lives in this process, so no other process could take its jobs (set NATS_URL and run \`jepa-motion worker\`, or keep at least 1)`,
+    );
+  }
+  if (role === 'worker' && natsUrl === undefined) {
+    contradiction(
+      'natsUrl',
+      'jepa-motion worker needs NATS_URL (or --nats): without NATS the jobs live inside the `serve` process, which runs its own retrain threads',
+    );
+  }
+  if (get<number>('jobHold') < get<number>('jobWorkers')) {
+    contradiction(
+      'jobHold',
+      `${label.get('jobHold')} ${get<number>('jobHold')} is below ${label.get('jobWorkers')} ${get<number>('jobWorkers')}: some threads could never get a job`,
     );
   }
   const fsync = get<FsyncMode>('fsync');
@@ -446,6 +501,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     host: get<string>('host'),
     dataDir: get<string>('dataDir'),
     natsUrl,
+    jsReplicas: get<number>('jsReplicas'),
     mode: natsUrl === undefined ? 'embedded' : 'distributed',
     jwt,
     backend: get<Backend>('backend'),
@@ -469,5 +525,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     invalidMsgsWindowS: get<number>('invalidMsgsWindowS'),
     modelCache: get<number>('modelCache'),
     logLevel: get<LogLevel>('logLevel'),
+    jobWorkers: get<number>('jobWorkers'),
+    jobHold: get<number>('jobHold'),
   });
 }

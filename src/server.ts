@@ -12,7 +12,7 @@ import type { Logger } from './logger.js';
 import { createServerMetrics, type HistogramSnapshot, type ServerMetrics } from './metrics.js';
 import { CloseCode, decodeClientMessage, encodeServerMessage, FrameValidator, PROTOCOL_VERSION } from './protocol/index.js';
 import { LiveHub, type LiveFanoutLike } from './sessions/live-hub.js';
-import { DiskRecordingStore } from './sessions/recording-store.js';
+import { DiskRecordingStore, type DiskRecordingStoreOptions } from './sessions/recording-store.js';
 import { SessionManager } from './sessions/session-manager.js';
 import { createSessionReplay, type SessionReplaySource } from './sessions/session-replay.js';
 import { systemClock, type Clock, type Inference, type ModelChooser, type PipelineFactory, type SendResult } from './sessions/types.js';
@@ -81,6 +81,8 @@ export interface ServerDeps {
   readonly jointNames?: readonly string[];
   /** Cross-node dashboard fan-out (src/jobs/live-fanout.ts createNatsLiveFanout) in distributed mode. */
   readonly liveFanout?: LiveFanoutLike;
+  /** Stores each finalised recording in the artifact store before its `assessment.completed` (src/recordings). */
+  readonly publishRecording?: DiskRecordingStoreOptions['publish'];
   /** Model registrations (ModelRegistry.watch()): each is hot-swapped into the inference service. */
   readonly modelUpdates?: Observable<{ readonly patientId: string; readonly ref: { readonly id: string } }>;
 }
@@ -146,6 +148,7 @@ export async function createServer(config: Readonly<Config>, deps: ServerDeps): 
     {
       dir: join(config.dataDir, 'recordings'),
       fsync: config.fsync === 'batch' ? { mode: 'batch', intervalMs: config.fsyncIntervalMs } : { mode: config.fsync },
+      ...(deps.publishRecording ? { publish: deps.publishRecording } : {}),
     },
     logger,
   );

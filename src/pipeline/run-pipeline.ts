@@ -1,16 +1,14 @@
 // Offline stages 0–3 through the same stream stages the live server runs:
-// readAnyRecording (stage 0: mocap files or the server's session recordings) → from(frames).pipe(sessionPipeline) (stages 1–3) → artifacts + manifest.
+// analyseRecording (stage 0: mocap files or the server's session recordings; stages 1–3 through the session pipeline, a session's env replayed as it arrived) → artifacts + manifest.
 import { basename, extname } from 'node:path';
-import { from, lastValueFrom, toArray } from 'rxjs';
 import { encodeNpy, encodeNpz } from '../../models/npz.js';
 import { featureNames } from '../../streams/features.js';
 import type { MetricsFrame } from '../../streams/metrics.js';
-import { sessionPipeline } from '../../streams/session-pipeline.js';
 import { JOINT_COUNT, JOINTS } from '../../streams/skeleton.js';
 import { summarize, type PipelineSummary } from '../../streams/summary.js';
-import type { Assessment, Recording, SourceFormat } from '../../streams/types.js';
+import type { Assessment, SourceFormat } from '../../streams/types.js';
 import { ArtifactWriter, type ManifestEntry } from './manifest.js';
-import { readAnyRecording } from './session-recording.js';
+import { analyseRecording } from './session-recording.js';
 
 export interface PipelineRunOptions {
   readonly out: string;
@@ -26,13 +24,9 @@ export interface RecordingResult {
   readonly artifacts: readonly ManifestEntry[];
 }
 
-/** Runs stages 0–3 on one recording in memory (shared by `pipeline`, `train` and `eval`). */
-export async function processRecording(recording: Recording, assessment: Assessment): Promise<MetricsFrame[]> {
-  return lastValueFrom(from(recording.frames).pipe(sessionPipeline({ assessment, fps: recording.meta.fps, planes: recording.meta.planes }), toArray()));
-}
-
-/** The assessment to analyse a recording as: what the user said, else what the source says, else gait. */
-export const assessmentFor = (recording: Recording, asked?: Assessment): Assessment => asked ?? recording.meta.assessment ?? 'gait';
+// Stages 0–3 of one recording live in session-recording.ts (the one place that knows how each kind of
+// recording is replayed); re-exported for the scripts that import them from here.
+export { assessmentFor, processRecording } from './session-recording.js';
 
 function stack(states: readonly MetricsFrame[], pick: (s: MetricsFrame) => ArrayLike<number>, width: number): Float32Array {
   const out = new Float32Array(states.length * width);
@@ -46,9 +40,11 @@ export async function runPipeline(files: readonly string[], opts: PipelineRunOpt
   const results: RecordingResult[] = [];
   const used = new Set<string>();
   for (const file of files) {
-    const recording = await readAnyRecording(file, { format: opts.format ?? 'auto', ...(opts.fps ? { fps: opts.fps } : {}) });
-    const assessment = assessmentFor(recording, opts.assessment);
-    const states = await processRecording(recording, assessment);
+    const { recording, assessment, states } = await analyseRecording(file, {
+      format: opts.format ?? 'auto',
+      ...(opts.fps ? { fps: opts.fps } : {}),
+      ...(opts.assessment ? { assessment: opts.assessment } : {}),
+    });
     const summary = summarize(states, recording.meta);
     // One folder per recording, named after the file (suffixed when two inputs share a name).
     let name = basename(file, extname(file));

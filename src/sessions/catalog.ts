@@ -3,11 +3,11 @@
 // id and a task pack's key start with `<kind>/<clinic>/` (convention shared with the job workers,
 // see /work/notes/server-ready.md); anything else is not listed for a clinic.
 import type { ArtifactStore } from '../storage/artifact-store.js';
+import { clinicPrefix, MODELS_PREFIX, TASKPACKS_PREFIX } from '../storage/keys.js';
 import type { ModelRegistry } from '../storage/model-registry.js';
 import type { ModelChooser, ModelRef } from './types.js';
 
-export const MODELS_PREFIX = 'models';
-export const TASKPACKS_PREFIX = 'taskpacks';
+export { MODELS_PREFIX, TASKPACKS_PREFIX } from '../storage/keys.js';
 /** Listing is bounded: the newest this many entries per request (keys sort by name). */
 export const MAX_LISTED = 500;
 
@@ -33,7 +33,6 @@ export interface Catalog extends ModelChooser {
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_.=-]{0,127}$/;
 
 export function createCatalog(o: CatalogOptions): Catalog {
-  const clinicPrefix = (kind: string, clinic: string) => `${kind}/${clinic}/`;
   const toWire = (ref: { id: string; version: number; kind: string }): ModelRef => ({
     id: ref.id,
     kind: ref.kind === 'pretrained' ? 'pretrained' : 'patient',
@@ -62,6 +61,7 @@ export function createCatalog(o: CatalogOptions): Catalog {
     },
     async getTaskpack(clinic, id) {
       if (!SAFE_ID.test(id)) return undefined;
+      // `id` is a listed key segment (already escaped by keys.ts), so it is not escaped again.
       const key = `${clinicPrefix(TASKPACKS_PREFIX, clinic)}${id}.json`;
       if (!(await o.artifacts.has(key))) return undefined;
       return JSON.parse(new TextDecoder().decode(await o.artifacts.get(key))) as unknown;

@@ -62,7 +62,12 @@ export function toPipelineState(f: MetricsFrame): PipelineState {
  * module does not fix the adapter's options); extra stage options (thresholds) pass through.
  */
 export function livePipeline(adapt: () => OperatorFunction<ArkitFrame, PoseFrame>, extra: Partial<SessionPipelineOptions> = {}): PipelineFactory {
-  return ({ assessment, fps, planes$ }) => pipe(map(toArkitFrame), adapt(), sessionPipeline({ ...extra, assessment, fps, env: planes$ }), map(toPipelineState));
+  return ({ assessment, fps, planes$ }) => pipe(liveStages(adapt, { ...extra, assessment, fps, env: planes$ }), map(toPipelineState));
+}
+
+/** Wire frame → full pipeline frame: the stages a live session runs, also used to replay a recording (src/recordings). */
+export function liveStages(adapt: () => OperatorFunction<ArkitFrame, PoseFrame>, opts: SessionPipelineOptions): OperatorFunction<FrameMsg, MetricsFrame> {
+  return pipe(map(toArkitFrame), adapt(), sessionPipeline(opts));
 }
 
 /** The wire frame without its absent optional fields (streams/adapt's input type). */

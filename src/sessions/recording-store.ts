@@ -80,6 +80,12 @@ export interface DiskRecordingStoreOptions {
   readonly fsync: FsyncPolicy;
   /** Per-session bound on appends not yet durable (the log rejects beyond it). */
   readonly maxPendingRecords?: number;
+  /**
+   * Stores a finalised recording where every node finds it (src/recordings createRecordingPublisher):
+   * awaited by `finalize` and `recover`, so `assessment.completed` is only published for a recording
+   * any worker can read.
+   */
+  readonly publish?: (r: { readonly clinic: string; readonly sessionId: string; readonly path: string; readonly sha256: string }) => Promise<unknown>;
 }
 
 export class DiskRecordingStore implements RecordingStore {
@@ -97,7 +103,7 @@ export class DiskRecordingStore implements RecordingStore {
     const path = this.pathFor(sessionId);
     const log = await RecordingLog.create(path, this.logOptions());
     await log.append({ type: SESSION_RECORD_TYPE, ...meta });
-    return sink(log, path);
+    return sink(log, path, (sha256) => this.publish(String(meta.clinic), sessionId, path, sha256));
   }
 
   /**
@@ -115,7 +121,12 @@ export class DiskRecordingStore implements RecordingStore {
         const { meta, suspended } = found;
         if (meta && suspended && suspended.resumableUntil > nowMs) {
           const { log, truncatedBytes } = await RecordingLog.resume(path, this.logOptions());
-          resumable.push({ ...found, meta, sink: sink(log, path), resumableUntil: suspended.resumableUntil });
+          resumable.push({
+            ...found,
+            meta,
+            sink: sink(log, path, (sha256) => this.publish(meta.clinic, meta.sessionId, path, sha256)),
+            resumableUntil: suspended.resumableUntil,
+          });
           this.logger.info('suspended session reopened for resume', {
             path,
             sessionId: meta.sessionId,
@@ -132,6 +143,13 @@ export class DiskRecordingStore implements RecordingStore {
           failed.push(path);
           continue;
         }
+        try {
+          await this.publish(meta.clinic, meta.sessionId, path, fin.sha256);
+        } catch (cause) {
+          this.logger.error('recovered recording could not be published; no job for it', { path, cause: String(cause) });
+          failed.push(path);
+          continue;
+        }
         recovered.push({ meta, path, sha256: fin.sha256, records: fin.records, frames: found.frames, reason: suspended ? 'resume_expired' : 'recovered' });
       } catch (cause) {
         this.logger.error('recording recovery failed', { path, cause: String(cause) });
@@ -141,17 +159,24 @@ export class DiskRecordingStore implements RecordingStore {
     return { recovered, resumable, failed };
   }
 
+  /** Stores a finalised recording where every node finds it (see `DiskRecordingStoreOptions.publish`). */
+  private async publish(clinic: string, sessionId: string, path: string, sha256: string): Promise<void> {
+    await this.opts.publish?.({ clinic, sessionId, path, sha256 });
+  }
+
   private logOptions() {
     return { fsync: this.opts.fsync, ...(this.opts.maxPendingRecords ? { maxPendingRecords: this.opts.maxPendingRecords } : {}) };
   }
 }
 
-function sink(log: RecordingLog, path: string): RecordingSink {
+function sink(log: RecordingLog, path: string, publish: (sha256: string) => Promise<void>): RecordingSink {
   return {
     location: path,
     append: (record) => log.appendEncoded(record).then(() => undefined),
     finalize: async () => {
       const r = await log.finalize();
+      // Before `finalize` resolves, so `assessment.completed` only names a recording any worker can read.
+      await publish(r.sha256);
       return { records: r.records, sha256: r.sha256, location: path };
     },
     suspend: async (marker) => {

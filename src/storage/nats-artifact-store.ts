@@ -6,9 +6,27 @@ import { StorageError, StorageErrorCode } from './errors.js';
 import { DEFAULT_MAX_ARTIFACT_BYTES, checkKey, checkPrefix, meter, notFound, type ArtifactBody, type ArtifactStore, type PutResult } from './artifact-store.js';
 
 export const DEFAULT_ARTIFACT_BUCKET = 'jepa-artifacts';
+/**
+ * Reads are tried this many times. With one server of a cluster down, some JetStream requests of a
+ * read (the consumer a blob or listing is read through) time out for a while after the failover
+ * (measured on nats-server 2.9: ~1 in 6); a read is idempotent, so it is simply asked again.
+ */
+export const READ_ATTEMPTS = 3;
+
+async function reading<T>(read: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (cause) {
+      if (attempt >= READ_ATTEMPTS) throw cause;
+    }
+  }
+}
 
 export interface NatsArtifactStoreOptions {
   readonly bucket?: string;
+  /** Replicas when the bucket is created (JetStream cluster size, 1–5). Default 1. */
+  readonly replicas?: number;
   readonly maxBytes?: number;
 }
 
@@ -22,7 +40,7 @@ export class NatsArtifactStore implements ArtifactStore {
   static async open(nc: NatsConnection, opts: NatsArtifactStoreOptions = {}): Promise<NatsArtifactStore> {
     const bucket = opts.bucket ?? DEFAULT_ARTIFACT_BUCKET;
     try {
-      const os = await new Objm(nc).create(bucket);
+      const os = await new Objm(nc).create(bucket, { replicas: opts.replicas ?? 1 });
       return new NatsArtifactStore(os, opts.maxBytes ?? DEFAULT_MAX_ARTIFACT_BYTES);
     } catch (cause) {
       throw new StorageError(StorageErrorCode.ARTIFACT_IO, `cannot open object store bucket ${bucket}`, { cause });
@@ -65,7 +83,7 @@ export class NatsArtifactStore implements ArtifactStore {
     checkKey(key);
     let data: Uint8Array | null;
     try {
-      data = await this.os.getBlob(key);
+      data = await reading(() => this.os.getBlob(key));
     } catch (cause) {
       throw new StorageError(StorageErrorCode.ARTIFACT_IO, `cannot read artifact ${key}`, { cause });
     }
@@ -76,7 +94,7 @@ export class NatsArtifactStore implements ArtifactStore {
   async has(key: string): Promise<boolean> {
     checkKey(key);
     try {
-      const info = await this.os.info(key);
+      const info = await reading(() => this.os.info(key));
       return info !== null && !info.deleted;
     } catch (cause) {
       throw new StorageError(StorageErrorCode.ARTIFACT_IO, `cannot stat artifact ${key}`, { cause });
@@ -86,7 +104,7 @@ export class NatsArtifactStore implements ArtifactStore {
   async list(prefix: string): Promise<string[]> {
     checkPrefix(prefix);
     try {
-      return (await this.os.list())
+      return (await reading(() => this.os.list()))
         .filter((i) => !i.deleted && i.name.startsWith(prefix))
         .map((i) => i.name)
         .sort();

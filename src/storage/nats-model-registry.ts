@@ -18,6 +18,8 @@ export interface NatsModelRegistryOptions {
   readonly bucket?: string;
   /** Revisions kept per patient (audit trail of model changes). Default 10. */
   readonly history?: number;
+  /** Replicas when the bucket is created (JetStream cluster size, 1–5). Default 1. */
+  readonly replicas?: number;
   readonly logger?: Logger;
 }
 
@@ -30,7 +32,7 @@ export class NatsModelRegistry implements ModelRegistry {
   static async open(nc: NatsConnection, opts: NatsModelRegistryOptions = {}): Promise<NatsModelRegistry> {
     const bucket = opts.bucket ?? DEFAULT_REGISTRY_BUCKET;
     try {
-      const kv = await new Kvm(nc).create(bucket, { history: opts.history ?? 10 });
+      const kv = await new Kvm(nc).create(bucket, { history: opts.history ?? 10, replicas: opts.replicas ?? 1 });
       return new NatsModelRegistry(kv, opts.logger ?? silentLogger);
     } catch (cause) {
       throw new StorageError(StorageErrorCode.REGISTRY_IO, `cannot open KV bucket ${bucket}`, { cause });

@@ -23,6 +23,7 @@ import { createCheckpointLoader } from '../../src/inference/checkpoint-loader.js
 import { createInferenceService } from '../../src/inference/inference-service.js';
 import type { InferenceService } from '../../src/inference/types.js';
 import { createInProcessBus } from '../../src/jobs/in-process-bus.js';
+import { createLocalNoticeBus } from '../../src/jobs/notices.js';
 import { createPatientCheckpointResolver } from '../../src/jobs/workers/patient-checkpoints.js';
 import { startRetrainWorker } from '../../src/jobs/workers/retrain-worker.js';
 import { catalogDeps, createCatalog } from '../../src/sessions/catalog.js';
@@ -105,6 +106,8 @@ describe.skipIf(!hasMotionData)("a patient's second session after a retrain (rea
       artifacts,
       baseCheckpointDir: baseDir,
       modelsDir,
+      notices: createLocalNoticeBus(),
+      horizons: [1, 5, 10, 30],
       trainArgs: { epochs: 6, seed: 2 },
       evalPasses: 2,
     });

@@ -14,6 +14,7 @@ import { hmacKeyConfig, mintToken } from '../../src/auth/index.js';
 import { startServe, type ServeHandle } from '../../src/cli/serve.js';
 import { loadConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/logger.js';
+import { NatsArtifactStore } from '../../src/storage/nats-artifact-store.js';
 import { captureIo } from '../src/cli/cli-helpers.js';
 import { startNatsServer, type NatsServerHandle } from '../src/jobs/nats-server.js';
 import { hasMotionData, motion } from '../helpers/motion-data.js';
@@ -56,6 +57,9 @@ describe.runIf(hasMotionData)('serve with NATS_URL (distributed mode)', () => {
       WebSocket: WebSocket as unknown as WebSocketConstructor,
     });
     expect(report).toMatchObject({ frames_sent: 151, feedback_received: 151, acked: 151, errors: 0 });
+    // The finalised recording is in the object store (any node's worker reads it from there).
+    const stored = await (await NatsArtifactStore.open(nc)).list('recordings/north/');
+    expect(stored).toHaveLength(1);
     // assessment.completed went through JetStream; the retrain worker registered the patient's model
     // in the KV registry, which every node watches (visible to the clinic's therapists).
     const info = await jsm.streams.info('JEPA_JOBS');

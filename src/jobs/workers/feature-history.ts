@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { decodeNpz, encodeNpz, type NpyArray } from '../../../models/npz.js';
 import type { FeatureSequence } from '../../../models/types.js';
 import type { ArtifactStore } from '../../storage/artifact-store.js';
+import { historyPrefix } from '../../storage/keys.js';
 
 export const DEFAULT_HISTORY_LIMIT = 8;
 
@@ -17,24 +18,8 @@ const Meta = z.object({
   source: z.object({ file: z.string(), sha256: z.string(), subject: z.string().optional() }),
 });
 
-/** Key segment from any id: characters outside [A-Za-z0-9_.-] become `=XX` (reversible, key-safe). */
-export function keySegment(id: string): string {
-  const s = id.replace(/[^A-Za-z0-9_.-]/g, (c) => `=${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-  return /^[A-Za-z0-9]/.test(s) ? s : `x${s}`;
-}
-
-export function historyPrefix(patientId: string): string {
-  return `retrain/${keySegment(patientId)}/features/`;
-}
-
-/** Sortable by time: `<yyyymmddThhmmssZ>-<session>.npz`. */
-export function historyKey(patientId: string, endedAt: Date, sessionId: string): string {
-  const stamp = endedAt
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
-  return `${historyPrefix(patientId)}${stamp}-${keySegment(sessionId)}.npz`;
-}
+// The key layout is src/storage/keys.ts; re-exported for this module's callers.
+export { historyKey, historyPrefix, keySegment } from '../../storage/keys.js';
 
 export function encodeSequence(s: FeatureSequence): Buffer {
   const f = s.names.length;

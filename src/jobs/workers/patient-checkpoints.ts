@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { CHECKPOINT_JSON, WEIGHTS_BIN } from '../../../models/checkpoint.js';
 import { checkKey, type ArtifactStore } from '../../storage/artifact-store.js';
 import type { ModelRef, ModelRegistry } from '../../storage/model-registry.js';
-import { keySegment } from './feature-history.js';
+import { checkpointId } from '../../storage/keys.js';
 import { RetrainError, RetrainErrorCode } from './retrain-errors.js';
 
 export const PATIENT_MODEL_KIND = 'patient-adapter';
 
 export function patientModelId(clinic: string, patientId: string, version: number): string {
-  return `models/${keySegment(clinic)}/${keySegment(patientId)}/v${version}`;
+  return checkpointId(clinic, patientId, version);
 }
 
 /** Local directory of a ref's checkpoint inside `modelsDir` (ids are key-safe, so this stays inside). */
