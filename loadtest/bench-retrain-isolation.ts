@@ -6,11 +6,11 @@
 //      retrains (no coalescing possible) are queued and train while the live sessions run
 //   3. baseline again, once every retrain has finished (the box is shared: a drift between 1 and 3
 //      is other load, not ours)
-// The live sessions are of one patient, so the retrains their own ends cause coalesce into a couple of
-// batches; before phases 1 and 3 every queued retrain has finished. Retrains done are read from the
+// The live sessions of a phase are of one new patient, so the retrains their own ends cause coalesce
+// into a couple of batches; before phases 1 and 3 every queued retrain has finished. Retrains done are read from the
 // result records the retrain job writes, one per job (<data>/artifacts/retrain/results/*.json).
 // Goal: p99 with retrains within 20 % of the baseline p99.
-//   npx tsx loadtest/bench-retrain-isolation.ts [--sessions 20] [--duration 20] [--retrains 10] [--warmup 2] [--json]
+//   npx tsx loadtest/bench-retrain-isolation.ts [--sessions 20] [--duration 20] [--retrains 10] [--retrain-session 10] [--warmup 2] [--json]
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -29,8 +29,6 @@ import { createInterface } from 'node:readline';
 import { sampleUsage } from './server-process.js';
 
 const BIN = new URL('../bin/jepa-motion.mjs', import.meta.url).pathname;
-/** Seconds of each retrain session: 180 frames at 60 Hz, above the retrain's 120-frame minimum. */
-const RETRAIN_SESSION_S = 3;
 const GOAL = 1.2;
 /** Longest wait for queued retrains to finish between phases. */
 const DRAIN_TIMEOUT_MS = 10 * 60_000;
@@ -89,6 +87,7 @@ async function main(): Promise<number> {
       ramp: { type: 'string', default: '2' },
       warmup: { type: 'string', default: '2' },
       retrains: { type: 'string', default: '10' },
+      'retrain-session': { type: 'string', default: '10' },
       recording: { type: 'string', default: DEFAULT_RECORDING },
       json: { type: 'boolean', default: false },
     },
@@ -103,6 +102,8 @@ async function main(): Promise<number> {
   const rampS = num('ramp', values.ramp, 0);
   const warmupS = num('warmup', values.warmup, 0);
   const retrains = Math.round(num('retrains', values.retrains, 1));
+  // Seconds of each session whose end queues a retrain (≥ 2 s: the retrain's 120-frame minimum).
+  const retrainSessionS = num('retrain-session', values['retrain-session'], 2);
   const recording: Recording = await readRecording(values.recording ?? DEFAULT_RECORDING);
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
@@ -133,7 +134,9 @@ async function main(): Promise<number> {
         rampS,
         fps: 60,
         recording,
-        patients: ['live-patient'],
+        // One new patient per phase: its sessions' retrains coalesce, and no phase meets a model the
+        // previous one's retrain registered.
+        patients: [`live-${name}`],
         WebSocket: ws,
         warmupS,
       });
@@ -164,7 +167,7 @@ async function main(): Promise<number> {
       url,
       token,
       sessions: retrains,
-      durationS: RETRAIN_SESSION_S,
+      durationS: retrainSessionS,
       rampS: 0,
       fps: 60,
       recording,
@@ -199,6 +202,7 @@ async function main(): Promise<number> {
     sessions,
     durationS,
     retrains,
+    retrainSessionS,
     retrainsRunningThroughout: overlapped,
     retrainJobsPendingAtEnd: pendingAtEnd,
     retrainSecondsTotal: retrainSeconds,

@@ -488,6 +488,18 @@ describe.skipIf(!hasMotionData)('retrain worker (in-process bus, real recordings
       const missing = await startRetrainWorker({ ...common, baseCheckpointDir: join(dir, 'no-base') }).catch((e: unknown) => e);
       expect(missing).toBeInstanceOf(ModelError);
       expect((missing as ModelError).code).toBe(ModelErrorCode.CHECKPOINT_NOT_FOUND);
+      // The same failure inside a retrain thread reaches the caller as the thread starts, named and coded.
+      const inThread = await startRetrainThreads({
+        count: 1,
+        init: {
+          settings: { baseCheckpointDir: join(dir, 'no-base'), modelsDir: join(dir, 'models-start'), horizons: HORIZONS, evalPasses: 2, backend: 'wasm' },
+          artifacts: { kind: 'disk', dir: join(dir, 'artifacts-start') },
+        },
+        registry,
+        notices: common.notices,
+        logger: captureLogger(),
+      }).catch((e: unknown) => e);
+      expect(inThread).toMatchObject({ name: 'ModelError', code: ModelErrorCode.CHECKPOINT_NOT_FOUND, message: expect.stringContaining('no-base') as unknown });
     } finally {
       await bus.close();
     }
