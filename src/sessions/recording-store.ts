@@ -60,7 +60,8 @@ export class DiskRecordingStore implements RecordingStore {
     await log.append({ type: SESSION_RECORD_TYPE, ...meta });
     return {
       location: path,
-      append: (record) => log.appendEncoded(record).then(() => undefined),
+      // The sink's contract: a wire message as received, already decoded by the codec (types.ts).
+      append: (record) => log.appendDecoded(record).then(() => undefined),
       finalize: async () => {
         const r = await log.finalize();
         return { records: r.records, sha256: r.sha256, location: path };
