@@ -220,7 +220,7 @@ const SETTINGS: readonly Setting[] = [
     flag: '--fsync-interval-ms',
     default: '50',
     schema: int(1, 10_000),
-    description: 'Group-commit interval for FSYNC=batch (ms).',
+    description: "Group-commit interval for FSYNC=batch (ms): one commit of all sessions' recordings per interval.",
   },
   {
     key: 'maxPayloadBytes',

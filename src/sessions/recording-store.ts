@@ -6,6 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
+import { CommitScheduler } from '../storage/commit-scheduler.js';
 import { RecordingLog, type FsyncPolicy } from '../storage/recording-log.js';
 import { RecordingReader } from '../storage/recording-reader.js';
 import { recoverRecordings } from '../storage/recording-recovery.js';
@@ -38,13 +39,20 @@ export interface DiskRecordingStoreOptions {
   readonly fsync: FsyncPolicy;
   /** Per-session bound on appends not yet durable (the log rejects beyond it). */
   readonly maxPendingRecords?: number;
+  /** After each group commit of a recording, before its appends resolve (and so before the acks). */
+  readonly onDurable?: (e: { readonly path: string; readonly durableRecords: number }) => void;
 }
 
 export class DiskRecordingStore implements RecordingStore {
+  /** FSYNC=batch: one group commit for all sessions' recordings per interval (storage/commit-scheduler). */
+  readonly scheduler: CommitScheduler | undefined;
+
   constructor(
     private readonly opts: DiskRecordingStoreOptions,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.scheduler = opts.fsync.mode === 'batch' && opts.fsync.intervalMs > 0 ? new CommitScheduler(opts.fsync.intervalMs) : undefined;
+  }
 
   pathFor(sessionId: string): string {
     return join(this.opts.dir, `${sessionId}${RECORDING_EXT}`);
@@ -56,6 +64,8 @@ export class DiskRecordingStore implements RecordingStore {
     const log = await RecordingLog.create(path, {
       fsync: this.opts.fsync,
       ...(this.opts.maxPendingRecords ? { maxPendingRecords: this.opts.maxPendingRecords } : {}),
+      ...(this.scheduler ? { scheduler: this.scheduler } : {}),
+      ...(this.opts.onDurable ? { onDurable: this.opts.onDurable } : {}),
     });
     await log.append({ type: SESSION_RECORD_TYPE, ...meta });
     return {
