@@ -2,7 +2,7 @@
 // between a WebSocket message and the inference request: decode, stateful validation, the live stream
 // pipeline (adapt → … → features → metrics → flattened wire metrics), and the recording append.
 // Frames are the real default recording, encoded as an iPad would send them.
-//   npm run bench:frame-path -- [--rounds 9] [--frames 400] [--json]   (node flags: see package.json) [--rounds 9] [--frames 400] [--json]
+//   npm run bench:frame-path -- [--rounds 9] [--frames 400] [--json]   (node flags: see package.json)
 // µs/frame is the median over rounds; bytes/frame is heap + ArrayBuffer growth over one round after a
 // full GC (a fixed 256 MB semi-space keeps scavenges out of a round: with a growing one, the bytes
 // collected mid-round go uncounted). On a loaded box compare two builds
