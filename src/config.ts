@@ -38,6 +38,10 @@ export interface Config {
   readonly inferMaxWaitMs: number;
   readonly inferWorkers: number;
   readonly inferQueueLimit: number;
+  /** NATS servers of a `jepa-motion infer` service; set = serve sends inference there (src/inference/remote-*). */
+  readonly inferUrl: string | undefined;
+  readonly inferTimeoutMs: number;
+  readonly inferMaxInflight: number;
   readonly mcPasses: number;
   readonly horizons: readonly number[];
   /** Decode every prediction to a world pose (feedback.predictions[].pose) with the model's probe.npz. */
@@ -199,6 +203,31 @@ const SETTINGS: readonly Setting[] = [
     schema: int(1, 1_000_000),
     description: 'Frames waiting for inference; beyond it new frames are shed (stored, answered `shed`).',
   },
+  {
+    key: 'inferUrl',
+    env: 'INFER_URL',
+    flag: '--infer-url',
+    default: undefined,
+    defaultDoc: 'unset (in-process engine)',
+    schema: natsUrls,
+    description: 'NATS servers where `jepa-motion infer` answers (subject jepa.infer.v1.*); set = serve runs no engine of its own. `infer` listens there.',
+  },
+  {
+    key: 'inferTimeoutMs',
+    env: 'INFER_TIMEOUT_MS',
+    flag: '--infer-timeout-ms',
+    default: '1000',
+    schema: int(10, 60_000),
+    description: 'With INFER_URL: a frame the infer service has not answered by then is answered `shed` (no_workers).',
+  },
+  {
+    key: 'inferMaxInflight',
+    env: 'INFER_MAX_INFLIGHT',
+    flag: '--infer-max-inflight',
+    default: '4096',
+    schema: int(1, 1_000_000),
+    description: 'Frames awaiting a remote answer: per serve node (beyond it shed `queue_full`), and per infer process (beyond it replied OVERLOADED).',
+  },
   { key: 'mcPasses', env: 'MC_PASSES', flag: '--mc-passes', default: '10', schema: int(1, 100), description: 'MC-dropout passes per frame (uncertainty).' },
   { key: 'horizons', env: 'HORIZONS', flag: '--horizons', default: '1,5,10,30', schema: horizonList, description: 'Prediction horizons in frames, ascending.' },
   {
@@ -247,7 +276,7 @@ const SETTINGS: readonly Setting[] = [
     flag: '--fsync-interval-ms',
     default: '50',
     schema: int(1, 10_000),
-    description: 'Group-commit interval for FSYNC=batch (ms).',
+    description: "Group-commit interval for FSYNC=batch (ms): one commit of all sessions' recordings per interval.",
   },
   {
     key: 'maxPayloadBytes',
@@ -510,6 +539,9 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     inferMaxWaitMs: get<number>('inferMaxWaitMs'),
     inferWorkers: get<number>('inferWorkers'),
     inferQueueLimit: get<number>('inferQueueLimit'),
+    inferUrl: get<string | undefined>('inferUrl'),
+    inferTimeoutMs: get<number>('inferTimeoutMs'),
+    inferMaxInflight: get<number>('inferMaxInflight'),
     mcPasses: get<number>('mcPasses'),
     horizons: Object.freeze([...get<number[]>('horizons')]),
     livePoses: get<boolean>('livePoses'),

@@ -85,6 +85,8 @@ export interface ServerDeps {
   readonly publishRecording?: DiskRecordingStoreOptions['publish'];
   /** Model registrations (ModelRegistry.watch()): each is hot-swapped into the inference service. */
   readonly modelUpdates?: Observable<{ readonly patientId: string; readonly ref: { readonly id: string } }>;
+  /** Observes each recording group commit once durable, before its frames are acked (tests, tracing). */
+  readonly onRecordingDurable?: (e: { readonly path: string; readonly durableRecords: number }) => void;
 }
 
 export interface RunningServer {
@@ -149,6 +151,7 @@ export async function createServer(config: Readonly<Config>, deps: ServerDeps): 
       dir: join(config.dataDir, 'recordings'),
       fsync: config.fsync === 'batch' ? { mode: 'batch', intervalMs: config.fsyncIntervalMs } : { mode: config.fsync },
       ...(deps.publishRecording ? { publish: deps.publishRecording } : {}),
+      ...(deps.onRecordingDurable ? { onDurable: deps.onRecordingDurable } : {}),
     },
     logger,
   );

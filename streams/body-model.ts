@@ -7,8 +7,8 @@
 //   foot = heel → toe.
 // When the trunk is missing (lower-body-only recordings) we use de Leva's *lower trunk* (pelvis,
 // 11.17 %) placed at the root plus the leg segments, renormalised: a lower-body CoM, labelled as such.
-import type { JointName } from './skeleton.js';
-import { type Vec3, joint, lerp } from './vec3.js';
+import { JOINT_INDEX, type JointName } from './skeleton.js';
+import type { Vec3 } from './vec3.js';
 
 export interface Segment {
   readonly name: string;
@@ -44,6 +44,8 @@ export const DE_LEVA_MALE: readonly Segment[] = [
 /** Lower-body fallback: pelvis (de Leva lower trunk) at the root + legs. */
 export const LOWER_BODY: readonly Segment[] = [{ name: 'pelvis', proximal: 'root', distal: 'root', mass: 0.1117, com: 0 }, ...leg('left'), ...leg('right')];
 
+const LOWER_BODY_MASS = LOWER_BODY.reduce((a, s) => a + s.mass, 0);
+
 export type ComModel = 'full' | 'partial' | 'lower-body' | 'none';
 
 export interface CentreOfMass {
@@ -53,34 +55,42 @@ export interface CentreOfMass {
   readonly massCovered: number;
 }
 
+/**
+ * Mass-weighted mean of the present segments' CoMs. Runs every frame: reads joints by index instead of
+ * building a tuple per joint and per lerp (same arithmetic as lerp(a, b, f) = a + (b − a)·f).
+ */
 function weighted(joints: Float32Array, segments: readonly Segment[]): { p: Vec3 | null; covered: number } {
   let m = 0;
   let x = 0;
   let y = 0;
   let z = 0;
   for (const s of segments) {
-    const a = joint(joints, s.proximal);
-    const b = joint(joints, s.distal);
-    if (!a || !b) continue;
-    const c = lerp(a, b, s.com);
-    x += c[0] * s.mass;
-    y += c[1] * s.mass;
-    z += c[2] * s.mass;
+    const a = 3 * JOINT_INDEX[s.proximal];
+    const b = 3 * JOINT_INDEX[s.distal];
+    if (!present(joints, a) || !present(joints, b)) continue;
+    const ax = joints[a]!;
+    const ay = joints[a + 1]!;
+    const az = joints[a + 2]!;
+    x += (ax + (joints[b]! - ax) * s.com) * s.mass;
+    y += (ay + (joints[b + 1]! - ay) * s.com) * s.mass;
+    z += (az + (joints[b + 2]! - az) * s.com) * s.mass;
     m += s.mass;
   }
   return m > 0 ? { p: [x / m, y / m, z / m], covered: m } : { p: null, covered: 0 };
 }
+
+/** vec3's joint() test: all three coordinates finite. */
+const present = (j: Float32Array, i: number): boolean => Number.isFinite(j[i]) && Number.isFinite(j[i + 1]) && Number.isFinite(j[i + 2]);
 
 /**
  * Centre of mass of one frame. Missing segments are dropped and the rest renormalised; the label says
  * which model was used ('partial' when some whole-body segments were missing, e.g. arms).
  */
 export function centreOfMass(joints: Float32Array): CentreOfMass {
-  if (joint(joints, 'neck') && joint(joints, 'root')) {
+  if (present(joints, 3 * JOINT_INDEX.neck) && present(joints, 3 * JOINT_INDEX.root)) {
     const { p, covered } = weighted(joints, DE_LEVA_MALE);
     return { position: p, model: covered > 0.999 ? 'full' : 'partial', massCovered: covered };
   }
   const lower = weighted(joints, LOWER_BODY);
-  const total = LOWER_BODY.reduce((a, s) => a + s.mass, 0);
-  return lower.p ? { position: lower.p, model: 'lower-body', massCovered: lower.covered / total } : { position: null, model: 'none', massCovered: 0 };
+  return lower.p ? { position: lower.p, model: 'lower-body', massCovered: lower.covered / LOWER_BODY_MASS } : { position: null, model: 'none', massCovered: 0 };
 }

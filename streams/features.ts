@@ -5,8 +5,7 @@
 // Angles are in radians here (model input); metrics report degrees.
 import { type OperatorFunction, map } from 'rxjs';
 import type { PhaseFrame } from './phases.js';
-import { JOINTS, JOINT_COUNT } from './skeleton.js';
-import { joint } from './vec3.js';
+import { JOINTS, JOINT_COUNT, JOINT_INDEX } from './skeleton.js';
 
 export interface FeatureOptions {
   /** Include joint velocities (60 columns). Default true. */
@@ -56,68 +55,87 @@ export function featureNames(opts: FeatureOptions = {}): readonly string[] {
 const fin = (v: number | undefined): number => (v !== undefined && Number.isFinite(v) ? v : 0);
 const RAD = Math.PI / 180;
 
-/** One frame's feature vector (exported for offline dataset builders and tests). */
+/** Per-joint availability of the frame being encoded (scratch: featureVector runs once per frame, synchronously). */
+const availScratch = new Uint8Array(JOINT_COUNT);
+
+/**
+ * One frame's feature vector (exported for offline dataset builders and tests). It runs for every live
+ * frame, so it reads the flat arrays by index and allocates only the returned vector (no per-joint tuples).
+ */
 export function featureVector(f: PhaseFrame, opts: FeatureOptions = {}): Float32Array {
   const withVel = opts.velocities ?? true;
   const withMask = opts.mask ?? true;
   const out = new Float32Array(JOINT_COUNT * (3 + (withVel ? 3 : 0) + (withMask ? 1 : 0)) + SCALARS.length);
-  // Heading frame: x' = c·x − s·z ... chosen so heading h = (hx, 0, hz) maps to +z.
+  // Heading frame: x' = c·x + s·z, z' = −s·x + c·z, chosen so heading h = (hx, 0, hz) maps to +z.
   const c = f.heading[2];
   const s = -f.heading[0];
-  const rot = (x: number, z: number): [number, number] => [c * x + s * z, -s * x + c * z];
-  const root = joint(f.joints, 'root') ?? [0, 0, 0];
-  const rv = [f.velocities[0], f.velocities[1], f.velocities[2]];
+  const J = f.joints;
+  const ri = 3 * JOINT_INDEX.root;
+  const hasRoot = finite3(J, ri);
+  const r0 = hasRoot ? J[ri]! : 0;
+  const r1 = hasRoot ? J[ri + 1]! : 0;
+  const r2 = hasRoot ? J[ri + 2]! : 0;
+  const avail = availScratch;
   let k = 0;
-  const avail: boolean[] = [];
   for (let j = 0; j < JOINT_COUNT; j++) {
-    const p = joint(f.joints, JOINTS[j] ?? 'root');
-    avail.push(p !== null);
-    const [x, z] = p ? rot(p[0] - root[0], p[2] - root[2]) : [0, 0];
-    out[k++] = fin(x);
-    out[k++] = p ? fin(p[1] - root[1]) : 0;
-    out[k++] = fin(z);
+    const ok = finite3(J, 3 * j);
+    avail[j] = ok ? 1 : 0;
+    if (ok) {
+      const dx = J[3 * j]! - r0;
+      const dz = J[3 * j + 2]! - r2;
+      out[k++] = fin(c * dx + s * dz);
+      out[k++] = fin(J[3 * j + 1]! - r1);
+      out[k++] = fin(-s * dx + c * dz);
+    } else k += 3; // zeros
   }
+  const V = f.velocities;
   if (withVel) {
     for (let j = 0; j < JOINT_COUNT; j++) {
-      const vx = f.velocities[3 * j];
-      const vz = f.velocities[3 * j + 2];
-      const ok = avail[j] && Number.isFinite(vx) && Number.isFinite(vz);
-      const [x, z] = ok ? rot(vx ?? 0, vz ?? 0) : [0, 0];
-      out[k++] = fin(x);
-      out[k++] = ok ? fin(f.velocities[3 * j + 1]) : 0;
-      out[k++] = fin(z);
+      const vx = V[3 * j];
+      const vz = V[3 * j + 2];
+      if (avail[j] === 1 && Number.isFinite(vx) && Number.isFinite(vz)) {
+        out[k++] = fin(c * vx! + s * vz!);
+        out[k++] = fin(V[3 * j + 1]);
+        out[k++] = fin(-s * vx! + c * vz!);
+      } else k += 3;
     }
   }
-  if (withMask) for (let j = 0; j < JOINT_COUNT; j++) out[k++] = avail[j] ? 1 : 0;
-  const [rvx, rvz] = rot(fin(rv[0]), fin(rv[2]));
+  if (withMask) for (let j = 0; j < JOINT_COUNT; j++) out[k++] = avail[j]!;
+  const rvx = fin(V[0]);
+  const rvz = fin(V[2]);
   const com = f.com;
-  const [cx, cz] = com ? rot(com[0] - root[0], com[2] - root[2]) : [0, 0];
-  const cv = f.comVelocity ?? [0, 0, 0];
-  const [cvx, cvz] = rot(fin(cv[0]), fin(cv[2]));
-  const scalars = [
-    root[1],
-    rvx,
-    fin(rv[1]),
-    rvz,
-    f.heading[0],
-    f.heading[2],
-    cx,
-    com ? com[1] : 0,
-    cz,
-    cvx,
-    cv[1],
-    cvz,
-    f.contacts.left ? 1 : 0,
-    f.contacts.right ? 1 : 0,
-    f.feet.left.height,
-    f.feet.right.height,
-    f.angles.kneeFlexion.left * RAD,
-    f.angles.kneeFlexion.right * RAD,
-    f.angles.hipFlexion.left * RAD,
-    f.angles.hipFlexion.right * RAD,
-  ];
-  for (const v of scalars) out[k++] = fin(v);
+  const cdx = com ? com[0] - r0 : 0;
+  const cdz = com ? com[2] - r2 : 0;
+  const cv = f.comVelocity;
+  const cvx = cv ? fin(cv[0]) : 0;
+  const cvz = cv ? fin(cv[2]) : 0;
+  // Same order as SCALARS.
+  out[k++] = fin(r1);
+  out[k++] = fin(c * rvx + s * rvz);
+  out[k++] = fin(fin(V[1]));
+  out[k++] = fin(-s * rvx + c * rvz);
+  out[k++] = fin(f.heading[0]);
+  out[k++] = fin(f.heading[2]);
+  out[k++] = com ? fin(c * cdx + s * cdz) : 0;
+  out[k++] = com ? fin(com[1]) : 0;
+  out[k++] = com ? fin(-s * cdx + c * cdz) : 0;
+  out[k++] = fin(c * cvx + s * cvz);
+  out[k++] = cv ? fin(cv[1]) : 0;
+  out[k++] = fin(-s * cvx + c * cvz);
+  out[k++] = f.contacts.left ? 1 : 0;
+  out[k++] = f.contacts.right ? 1 : 0;
+  out[k++] = fin(f.feet.left.height);
+  out[k++] = fin(f.feet.right.height);
+  out[k++] = fin(f.angles.kneeFlexion.left * RAD);
+  out[k++] = fin(f.angles.kneeFlexion.right * RAD);
+  out[k++] = fin(f.angles.hipFlexion.left * RAD);
+  out[k++] = fin(f.angles.hipFlexion.right * RAD);
   return out;
+}
+
+/** Same test as vec3's joint(): a joint is present when all three coordinates are finite. */
+function finite3(a: Float32Array, i: number): boolean {
+  return Number.isFinite(a[i]) && Number.isFinite(a[i + 1]) && Number.isFinite(a[i + 2]);
 }
 
 export function features(opts: FeatureOptions = {}): OperatorFunction<PhaseFrame, FeatureFrame> {

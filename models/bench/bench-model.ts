@@ -18,6 +18,7 @@ import { computeNormalization, createTransitionSampler } from '../dataset.js';
 import { evaluateWorldModel, fitProbeForModel, type EvaluationReport } from '../evaluate.js';
 import { evaluableWorldModel } from '../evaluate-world-model.js';
 import { createMcMasks, mcPredict } from '../mc-dropout.js';
+import { mcGemmFlops } from '../mc-flops.js';
 import { createRng } from '../rng.js';
 import { median } from '../stats.js';
 import { trainWorldModel, type TrainArgs } from '../train.js';
@@ -80,8 +81,8 @@ const xAll = new Float32Array(train1000[0]!.x.length);
 for (let i = 0; i < xAll.length; i++) xAll[i] = (train1000[0]!.x[i]! - norm1000.mean[i % F]!) / norm1000.std[i % F]!;
 const rowsOf = (n: number): Float32Array => xAll.subarray(0, n * F);
 const { hiddenDim: Hd, latentDim: L } = model.config;
-/** Multiply-adds ×2 of one batched call (encoder fc1 once; fc2 for P masked + 1 clean copy; predictor P·H). */
-const flopsOf = (n: number): number => 2 * n * (F * Hd + (PASSES + 1) * Hd * L + PASSES * HORIZONS.length * ((L + 1) * Hd + Hd * L));
+/** FLOPs of one batched call as mcCore shares them (models/mc-flops.ts; ≈ 1.04 MFLOP per frame at the defaults). */
+const flopsOf = (n: number): number => mcGemmFlops(model.config, n, PASSES, HORIZONS.length);
 const naive = (x: Float32Array): void => {
   // One call per frame and per pass; mean and std over passes in JS (what a caller without batching does).
   const n = x.length / F;

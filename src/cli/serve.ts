@@ -11,8 +11,7 @@ import { adapt } from '../../streams/adapt.js';
 import { ARKIT_JOINTS } from '../../streams/adapters/arkit.js';
 import { hmacKeyConfig, mintToken } from '../auth/index.js';
 import { loadConfig, renderHelp, wantsHelp, type Config } from '../config.js';
-import { createCheckpointLoader } from '../inference/checkpoint-loader.js';
-import { createInferenceService } from '../inference/inference-service.js';
+import { createRemoteInference } from '../inference/remote-client.js';
 import type { InferenceService } from '../inference/types.js';
 import { createInProcessBus } from '../jobs/in-process-bus.js';
 import type { JobBus } from '../jobs/job-bus.js';
@@ -20,7 +19,6 @@ import { createNatsLiveFanout } from '../jobs/live-fanout.js';
 import { createNatsJobBus } from '../jobs/nats-job-bus.js';
 import { Outbox } from '../jobs/outbox.js';
 import { createLocalNoticeBus, createNatsNoticeBus, type NoticeBus } from '../jobs/notices.js';
-import { createPatientCheckpointResolver } from '../jobs/workers/patient-checkpoints.js';
 import { createJsonLogger, type Logger } from '../logger.js';
 import { createServer, type RunningServer } from '../server.js';
 import { catalogDeps, createCatalog } from '../sessions/catalog.js';
@@ -31,15 +29,9 @@ import { DiskArtifactStore } from '../storage/disk-artifact-store.js';
 import { LocalModelRegistry, type ModelRegistry } from '../storage/model-registry.js';
 import { NatsArtifactStore } from '../storage/nats-artifact-store.js';
 import { NatsModelRegistry } from '../storage/nats-model-registry.js';
+import { createEngineService } from './engine-service.js';
 import type { CliIo } from './io.js';
 import { startJobConsumers } from './job-consumers.js';
-
-/**
- * Batches of at most this many rows run on the main thread instead of a worker: below it a worker
- * round trip (wake-up, postMessage) costs more than the arithmetic (loadtest/engine-cost.ts: 0.5 ms
- * for 2–4 rows in-process). The service still sends every batch to a worker while the event loop is busy.
- */
-const INLINE_MAX_ROWS = 16;
 
 export const serveUsage = 'jepa-motion serve [--port 8080] [--data ./data] [--nats nats://…] [--model DIR] [… every setting in the README]';
 
@@ -88,26 +80,15 @@ export async function startServe(config: Readonly<Config>, logger: Logger, io: C
 
     const base = await loadCheckpoint(config.modelDir);
     const modelsDir = resolve(config.dataDir, 'models');
-    const inference = await createInferenceService(
-      {
-        workers: config.inferWorkers,
-        maxBatch: config.inferMaxBatch,
-        maxWaitMs: config.inferMaxWaitMs,
-        queueLimit: config.inferQueueLimit,
-        inlineMaxRows: INLINE_MAX_ROWS,
-        modelCacheSize: config.modelCache,
-        ...(config.backend === 'auto' ? {} : { backend: config.backend }),
-        engine: {
-          module: new URL('../inference/tfjs-engine.ts', import.meta.url),
-          options: { checkpointDir: resolve(config.modelDir), horizons: [...config.horizons], passes: config.mcPasses, poses: config.livePoses },
-        },
-      },
-      {
-        logger,
-        // Patient checkpoints live in the artifact store; <data>/models caches them as directories.
-        loadModel: createCheckpointLoader({ base, resolve: createPatientCheckpointResolver({ registry, artifacts, modelsDir }) }),
-      },
-    );
+    let inference: InferenceService;
+    if (config.inferUrl) {
+      // The engine runs in `jepa-motion infer` processes; this node only forwards rows (and model swaps).
+      const inc = await connect({ servers: config.inferUrl.split(','), name: 'jepa-motion-infer-client', maxReconnectAttempts: -1 });
+      closers.push(() => inc.drain());
+      inference = await createRemoteInference(inc, { timeoutMs: config.inferTimeoutMs, maxInflight: config.inferMaxInflight }, logger);
+    } else {
+      inference = await createEngineService(config, { base, registry, artifacts, modelsDir, logger });
+    }
     closers.push(() => inference.close());
 
     const recordingPublisher = createRecordingPublisher(artifacts, {

@@ -15,34 +15,56 @@ const MAX_WIRE_METRICS = 64;
  * Flattens the structured running metrics into the wire's `name → finite number` record: nested
  * objects join keys with `_` (`stance_pct.left` → `stance_pct_left`), lists report their count and
  * last value (`rep_times_s` → `rep_times_s_count`, `rep_times_s_last`), null/NaN and strings are omitted.
+ * At most MAX_WIRE_METRICS entries, in the metrics' own key order.
  */
-export function flattenMetrics(m: unknown, prefix = '', out: Record<string, number> = {}): Record<string, number> {
-  if (Object.keys(out).length >= MAX_WIRE_METRICS) return out;
+export function flattenMetrics(m: unknown): Record<string, number> {
+  const out: Record<string, number> = {};
+  flattenInto(m, '', out, { n: 0 });
+  return out;
+}
+
+/** `count.n` tracks out's size (it runs every frame: Object.keys(out) per key was quadratic). */
+function flattenInto(m: unknown, prefix: string, out: Record<string, number>, count: { n: number }): void {
+  if (count.n >= MAX_WIRE_METRICS) return;
   if (typeof m === 'number') {
-    if (Number.isFinite(m) && prefix) out[prefix] = m;
+    if (Number.isFinite(m) && prefix) put(out, count, prefix, m);
   } else if (typeof m === 'boolean') {
-    if (prefix) out[prefix] = m ? 1 : 0;
+    if (prefix) put(out, count, prefix, m ? 1 : 0);
   } else if (Array.isArray(m)) {
-    const nums = m.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
-    out[`${prefix}_count`] = m.length;
-    const last = nums[nums.length - 1];
-    if (last !== undefined) out[`${prefix}_last`] = last;
+    put(out, count, `${prefix}_count`, m.length);
+    for (let i = m.length - 1; i >= 0; i--) {
+      const v: unknown = m[i];
+      if (typeof v === 'number' && Number.isFinite(v)) {
+        put(out, count, `${prefix}_last`, v);
+        break;
+      }
+    }
   } else if (m !== null && typeof m === 'object') {
-    for (const [k, v] of Object.entries(m)) {
-      flattenMetrics(v, prefix ? `${prefix}_${k}` : k, out);
-      if (Object.keys(out).length >= MAX_WIRE_METRICS) break;
+    for (const k in m) {
+      if (!Object.hasOwn(m, k)) continue;
+      flattenInto((m as Record<string, unknown>)[k], prefix ? `${prefix}_${k}` : k, out, count);
+      if (count.n >= MAX_WIRE_METRICS) break;
     }
   }
-  return out;
+}
+
+function put(out: Record<string, number>, count: { n: number }, key: string, v: number): void {
+  if (!Object.hasOwn(out, key)) count.n += 1;
+  out[key] = v;
 }
 
 /**
  * Stage 1's running quality checks as `quality_passed_<check>` = 1 | 0, so dashboards can flag a
  * session whose alignment or scale is implausible (streams/quality.ts names and limits the checks).
+ * Added into the flattened metrics, within the same MAX_WIRE_METRICS bound.
  */
-function qualityMetrics(f: MetricsFrame): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const c of f.quality ?? []) out[`quality_passed_${c.name}`] = c.passed ? 1 : 0;
+function addQualityMetrics(f: MetricsFrame, out: Record<string, number>): Record<string, number> {
+  let n = Object.keys(out).length;
+  for (const c of f.quality ?? []) {
+    if (n >= MAX_WIRE_METRICS) break;
+    out[`quality_passed_${c.name}`] = c.passed ? 1 : 0;
+    n += 1;
+  }
   return out;
 }
 
@@ -52,7 +74,7 @@ export function toPipelineState(f: MetricsFrame): PipelineState {
     joints: f.joints,
     phase: f.phase,
     contacts: { left: f.contacts.left, right: f.contacts.right },
-    metrics: flattenMetrics(f.metrics, '', qualityMetrics(f)),
+    metrics: addQualityMetrics(f, flattenMetrics(f.metrics)),
     features: f.features,
   };
 }

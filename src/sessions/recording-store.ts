@@ -10,6 +10,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
+import { CommitScheduler } from '../storage/commit-scheduler.js';
 import { RecordingLog, type FsyncPolicy } from '../storage/recording-log.js';
 import { RecordingReader } from '../storage/recording-reader.js';
 import { findUnfinished } from '../storage/recording-recovery.js';
@@ -86,13 +87,20 @@ export interface DiskRecordingStoreOptions {
    * any worker can read.
    */
   readonly publish?: (r: { readonly clinic: string; readonly sessionId: string; readonly path: string; readonly sha256: string }) => Promise<unknown>;
+  /** After each group commit of a recording, before its appends resolve (and so before the acks). */
+  readonly onDurable?: (e: { readonly path: string; readonly durableRecords: number }) => void;
 }
 
 export class DiskRecordingStore implements RecordingStore {
+  /** FSYNC=batch: one group commit for all sessions' recordings per interval (storage/commit-scheduler). */
+  readonly scheduler: CommitScheduler | undefined;
+
   constructor(
     private readonly opts: DiskRecordingStoreOptions,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.scheduler = opts.fsync.mode === 'batch' && opts.fsync.intervalMs > 0 ? new CommitScheduler(opts.fsync.intervalMs) : undefined;
+  }
 
   pathFor(sessionId: string): string {
     return join(this.opts.dir, `${sessionId}${RECORDING_EXT}`);
@@ -165,14 +173,20 @@ export class DiskRecordingStore implements RecordingStore {
   }
 
   private logOptions() {
-    return { fsync: this.opts.fsync, ...(this.opts.maxPendingRecords ? { maxPendingRecords: this.opts.maxPendingRecords } : {}) };
+    return {
+      fsync: this.opts.fsync,
+      ...(this.opts.maxPendingRecords ? { maxPendingRecords: this.opts.maxPendingRecords } : {}),
+      ...(this.scheduler ? { scheduler: this.scheduler } : {}),
+      ...(this.opts.onDurable ? { onDurable: this.opts.onDurable } : {}),
+    };
   }
 }
 
 function sink(log: RecordingLog, path: string, publish: (sha256: string) => Promise<void>): RecordingSink {
   return {
     location: path,
-    append: (record) => log.appendEncoded(record).then(() => undefined),
+    // The sink's contract: a wire message as received, already decoded by the codec (types.ts).
+    append: (record) => log.appendDecoded(record).then(() => undefined),
     finalize: async () => {
       const r = await log.finalize();
       // Before `finalize` resolves, so `assessment.completed` only names a recording any worker can read.

@@ -47,7 +47,11 @@ export interface FrameCheck {
 export interface RecordingSink {
   /** Location to report in `assessment.completed` (path or object-store key). */
   readonly location: string;
-  /** Resolves once the record is persisted (fsynced); rejects with a coded error when it cannot be. */
+  /**
+   * Stores `record` — one wire message exactly as received, which the protocol codec has already
+   * decoded (it is stored byte for byte, not decoded again). Resolves once the record is persisted
+   * (fsynced); rejects with a coded error when it cannot be.
+   */
   append(record: Uint8Array): Promise<void>;
   finalize(): Promise<{ readonly records: number; readonly sha256: string; readonly location: string }>;
   /**

@@ -4,6 +4,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { CommitScheduler } from './commit-scheduler.js';
 import { StorageError, StorageErrorCode } from './errors.js';
 import { HEADER_BYTES, MAX_RECORD_BYTES, encodeFrame, encodeHeader, encodeTrailer, packr } from './recording-format.js';
 import { scanRecording } from './recording-reader.js';
@@ -28,6 +29,16 @@ export interface RecordingLogOptions {
   readonly maxPendingRecords?: number;
   /** Same, in bytes. Default 32 MiB. */
   readonly maxPendingBytes?: number;
+  /**
+   * `batch` mode: commit on this shared scheduler's ticks (one interval for every log of the process)
+   * instead of a timer of this log's own. Its interval replaces `fsync.intervalMs`.
+   */
+  readonly scheduler?: CommitScheduler;
+  /**
+   * Called after each write batch is durable (fdatasync returned; for `never`, written) and before its
+   * appends resolve, with the number of records durable now. Observability and tests: acks follow it.
+   */
+  readonly onDurable?: (e: { readonly path: string; readonly durableRecords: number }) => void;
 }
 
 export interface AppendResult {
@@ -184,6 +195,15 @@ export class RecordingLog {
     return this.enqueue(bytes);
   }
 
+  /**
+   * Appends bytes the caller has itself just decoded as one msgpack value (the wire message as received,
+   * which the protocol codec parsed on receipt), as they are and without a second decode: that decode
+   * was 17 µs of the server's per-frame CPU. Bytes of unknown provenance go through appendEncoded.
+   */
+  appendDecoded(bytes: Uint8Array): Promise<AppendResult> {
+    return this.enqueue(bytes);
+  }
+
   /** Writes the trailer after every queued append is durable, syncs and closes. */
   async finalize(): Promise<FinalizeResult> {
     if (this.state !== 'open') throw this.closedError();
@@ -240,10 +260,17 @@ export class RecordingLog {
     });
   }
 
+  /** Runs a group commit now (the shared scheduler's tick). */
+  commit(): Promise<void> {
+    return this.flush();
+  }
+
   private schedule(): void {
     if (this.flushing || this.timer !== undefined || this.queue.length === 0) return;
-    const { fsync } = this.opts;
-    if (fsync.mode === 'batch' && fsync.intervalMs > 0 && this.state === 'open') {
+    const { fsync, scheduler } = this.opts;
+    if (fsync.mode === 'batch' && scheduler && this.state === 'open') {
+      scheduler.add(this);
+    } else if (fsync.mode === 'batch' && fsync.intervalMs > 0 && this.state === 'open') {
       this.timer = setTimeout(() => {
         this.timer = undefined;
         void this.flush();
@@ -272,6 +299,11 @@ export class RecordingLog {
       let end = this.position;
       this.position += bytes.length;
       this.durable += batch.length;
+      try {
+        this.opts.onDurable?.({ path: this.path, durableRecords: this.durable });
+      } catch {
+        // An observer's failure is not the recording's: the records are durable.
+      }
       for (const p of batch) p.resolve({ seq: p.seq, end: (end += p.frame.length) });
     } catch (cause) {
       // After a failed write or fsync the kernel may have dropped dirty pages: nothing after this
@@ -291,6 +323,7 @@ export class RecordingLog {
   }
 
   private drain(): Promise<void> {
+    this.opts.scheduler?.remove(this);
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
