@@ -130,11 +130,11 @@ describe.skipIf(!hasMotionData)('live predicted poses from the shipped model (Sh
     await mkdir(bare);
     for (const f of ['checkpoint.json', 'weights.bin']) await copyFile(join(SHIPPED_MODEL_DIR, f), join(bare, f));
     expect((await loadCheckpoint(bare)).kind).toBe('base');
-    await expect(createEngine({ backend: 'cpu', options: { checkpointDir: bare, poses: true } })).rejects.toMatchObject({
+    await expect(createEngine({ backend: 'cpu', options: { checkpointDir: bare, horizons: [1, 5, 10, 30], passes: 10, poses: true } })).rejects.toMatchObject({
       code: InferenceErrorCode.INVALID_OPTIONS,
       message: expect.stringMatching(/bare\/probe\.npz does not exist.*LIVE_POSES=0/),
     });
-    const without = await createEngine({ backend: 'cpu', options: { checkpointDir: bare } });
+    const without = await createEngine({ backend: 'cpu', options: { checkpointDir: bare, horizons: [1, 5, 10, 30], passes: 10 } });
     expect(without.decodesPoses).toBe(false);
     without.dispose?.();
   });
