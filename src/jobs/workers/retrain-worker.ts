@@ -33,7 +33,6 @@ import type { ModelRef, ModelRegistry } from '../../storage/model-registry.js';
 import { locateRecording } from '../../recordings/locate-recording.js';
 import { coalesce, type BatchFailures } from '../coalesce.js';
 import { NoticeSubject, type AssessmentCompleted } from '../contracts.js';
-import { resultExists, skipIfDone } from '../idempotent.js';
 import { JobSubject, type ConsumeOptions, type JobBus } from '../job-bus.js';
 import type { NoticeBus } from '../notices.js';
 import { historyKey, loadHistory, saveHistory } from './feature-history.js';
@@ -173,27 +172,30 @@ export async function startRetrainWorker(o: RetrainWorkerOptions): Promise<Retra
   if (!Number.isInteger(holdLimit) || holdLimit < trainers)
     throw new RetrainError(RetrainErrorCode.BAD_OPTIONS, `holdLimit must be an integer ≥ trainers (${trainers}), got ${holdLimit}`);
   const executor = o.executor ?? (await inThreadExecutor(o, logger));
+  // Deliveries enter the coalescer synchronously (one bus pump = one gather window); the idempotency
+  // check is file I/O, so it runs per batch, not before joining the line (its awaits split batches).
   const c = coalesce<AssessmentCompletedEvent>({
     keyOf: (e) => `${e.clinic}/${e.patientId}`,
     slots: trainers,
     maxBatch: holdLimit,
     run: async (batch, signal) => {
+      const done = await Promise.all(batch.map((j) => o.artifacts.has(resultKey(j.ctx.id))));
+      const todo = batch.filter((j, i) => {
+        if (done[i]) logger.info('retrain job already done', { id: j.ctx.id });
+        return !done[i];
+      });
+      if (todo.length === 0) return new Map();
       o.onBatch?.(
-        batch[0]?.event.patientId ?? '',
-        batch.map((j) => j.ctx.id),
+        todo[0]?.event.patientId ?? '',
+        todo.map((j) => j.ctx.id),
       );
       return executor.run(
-        batch.map((j) => ({ id: j.ctx.id, attempt: j.ctx.attempt, event: j.event })),
+        todo.map((j) => ({ id: j.ctx.id, attempt: j.ctx.attempt, event: j.event })),
         signal,
       );
     },
   });
-  const handler = skipIfDone<typeof JobSubject.ASSESSMENT_COMPLETED>(
-    resultExists(o.artifacts, (job) => resultKey(job.id)),
-    c.handler,
-    (job) => logger.info('retrain job already done', { id: job.id }),
-  );
-  const consumption = await o.bus.consume(JobSubject.ASSESSMENT_COMPLETED, handler, { ...o.consume, concurrency: holdLimit });
+  const consumption = await o.bus.consume(JobSubject.ASSESSMENT_COMPLETED, c.handler, { ...o.consume, concurrency: holdLimit });
   return {
     stop: async () => {
       await consumption.stop();
