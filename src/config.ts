@@ -48,6 +48,10 @@ export interface Config {
   readonly maxMsgsPerS: number;
   readonly modelCache: number;
   readonly logLevel: LogLevel;
+  /** Retrain threads (batches training in parallel) of `serve`; 0 = serve consumes no jobs. */
+  readonly jobWorkers: number;
+  /** Retrain jobs a process holds at once (coalescing line + running); the rest wait in the bus. */
+  readonly jobHold: number;
 }
 
 // Each raw value is a string; these schemas turn it into the typed value with the message users see.
@@ -255,6 +259,23 @@ const SETTINGS: readonly Setting[] = [
     description: 'Per-patient models kept loaded (LRU).',
   },
   {
+    key: 'jobWorkers',
+    env: 'JEPA_WORKERS',
+    flag: '--workers',
+    default: '1',
+    schema: int(0, 16),
+    description:
+      'Retrain threads `serve` runs job consumers in, off the thread that answers frames (0 = none: `jepa-motion worker` processes take the jobs; needs NATS_URL). `worker --concurrency` overrides it there.',
+  },
+  {
+    key: 'jobHold',
+    env: 'JEPA_JOB_HOLD',
+    flag: '--job-hold',
+    default: '16',
+    schema: int(1, 1024),
+    description: "Retrain jobs one process takes from the bus at once (waiting to coalesce with the same patient's, or training); the rest wait in the bus.",
+  },
+  {
     key: 'logLevel',
     env: 'LOG_LEVEL',
     flag: '--log-level',
@@ -335,6 +356,8 @@ function parseFlags(argv: readonly string[]): Map<string, string> {
 export interface LoadConfigDeps {
   /** Source of the generated dev secret (tests inject a fixed one). */
   readonly randomSecret?: () => string;
+  /** `worker` serves no sockets, so it needs no token key. Default 'serve'. */
+  readonly role?: 'serve' | 'worker';
 }
 
 /** Parses flags and env into a frozen Config; throws ConfigError with a precise message. */
@@ -374,11 +397,24 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   if (secret !== undefined && new TextEncoder().encode(secret).byteLength < MIN_JWT_SECRET_BYTES) {
     contradiction('jwtSecret', `JEPA_JWT_SECRET is ${new TextEncoder().encode(secret).byteLength} bytes: needs at least ${MIN_JWT_SECRET_BYTES}`);
   }
-  if (natsUrl !== undefined && secret === undefined && publicKeyPath === undefined) {
+  const role = deps.role ?? 'serve';
+  if (role === 'serve' && natsUrl !== undefined && secret === undefined && publicKeyPath === undefined) {
     contradiction(
       'natsUrl',
       `${label.get('natsUrl')} set (distributed mode) but neither JEPA_JWT_SECRET nor JEPA_JWT_PUBLIC_KEY: every node must verify the same tokens, a generated secret cannot be shared`,
     );
+  }
+  if (role === 'serve' && natsUrl === undefined && get<number>('jobWorkers') === 0) {
+    contradiction(
+      'jobWorkers',
+      `${label.get('jobWorkers')} 0 without NATS_URL: the in-process bus lives in this process, so no other process could take its jobs (set NATS_URL and run \`jepa-motion worker\`, or keep at least 1)`,
+    );
+  }
+  if (role === 'worker' && natsUrl === undefined) {
+    contradiction('natsUrl', 'jepa-motion worker needs NATS_URL (or --nats): without NATS the jobs live inside the `serve` process, which runs its own retrain threads');
+  }
+  if (get<number>('jobHold') < get<number>('jobWorkers')) {
+    contradiction('jobHold', `${label.get('jobHold')} ${get<number>('jobHold')} is below ${label.get('jobWorkers')} ${get<number>('jobWorkers')}: some threads could never get a job`);
   }
   const fsync = get<FsyncMode>('fsync');
   if (given.has('fsyncIntervalMs') && fsync !== 'batch') {
@@ -437,5 +473,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     maxMsgsPerS: get<number>('maxMsgsPerS'),
     modelCache: get<number>('modelCache'),
     logLevel: get<LogLevel>('logLevel'),
+    jobWorkers: get<number>('jobWorkers'),
+    jobHold: get<number>('jobHold'),
   });
 }

@@ -10,11 +10,13 @@ import { serveCommand, serveUsage } from './serve.js';
 import { processIo, UsageError, type CliIo } from './io.js';
 import { tokenCommand, tokenUsage } from './token.js';
 import { taskpackCommand, taskpackUsage } from './taskpack.js';
+import { workerCommand, workerUsage } from './worker.js';
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
 
 const commands: Record<string, { run: Command; usage: string; summary: string }> = {
   serve: { run: serveCommand, usage: serveUsage, summary: 'Run the live server (npm start runs this on embedded defaults)' },
+  worker: { run: workerCommand, usage: workerUsage, summary: 'Run job consumers only (retrain), for NATS deployments: any number, on any node' },
   train: { run: trainCommand, usage: trainUsage, summary: 'Train or fine-tune the JEPA world model on recordings' },
   eval: { run: evalCommand, usage: evalUsage, summary: 'Evaluate a model on held-out recordings against its baselines' },
   replay: { run: replayCommand, usage: replayUsage, summary: 'Stream recordings as an iPad would (ARKit frames, real time) and report latency' },

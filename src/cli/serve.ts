@@ -18,8 +18,8 @@ import type { JobBus } from '../jobs/job-bus.js';
 import { createNatsLiveFanout } from '../jobs/live-fanout.js';
 import { createNatsJobBus } from '../jobs/nats-job-bus.js';
 import { Outbox } from '../jobs/outbox.js';
+import { createLocalNoticeBus, createNatsNoticeBus, type NoticeBus } from '../jobs/notices.js';
 import { createPatientCheckpointResolver } from '../jobs/workers/patient-checkpoints.js';
-import { startRetrainWorker } from '../jobs/workers/retrain-worker.js';
 import { createJsonLogger, type Logger } from '../logger.js';
 import { createServer, type RunningServer } from '../server.js';
 import { catalogDeps, createCatalog } from '../sessions/catalog.js';
@@ -30,6 +30,7 @@ import { LocalModelRegistry, type ModelRegistry } from '../storage/model-registr
 import { NatsArtifactStore } from '../storage/nats-artifact-store.js';
 import { NatsModelRegistry } from '../storage/nats-model-registry.js';
 import type { CliIo } from './io.js';
+import { startJobConsumers } from './job-consumers.js';
 
 /**
  * Batches of at most this many rows run on the main thread instead of a worker: below it a worker
@@ -60,6 +61,7 @@ export async function startServe(config: Readonly<Config>, logger: Logger, io: C
   try {
     let nc: NatsConnection | undefined;
     let bus: JobBus;
+    let notices: NoticeBus;
     let registry: ModelRegistry;
     let artifacts: ArtifactStore;
     if (config.natsUrl) {
@@ -67,14 +69,18 @@ export async function startServe(config: Readonly<Config>, logger: Logger, io: C
       const conn = nc;
       closers.push(() => conn.drain());
       bus = await createNatsJobBus({ nc, outbox: await Outbox.open(join(config.dataDir, 'outbox')), logger });
+      // After the job bus: it moves notification subjects out of a job stream made by an older version.
+      notices = await createNatsNoticeBus({ nc, logger });
       registry = await NatsModelRegistry.open(nc, { logger });
       artifacts = await NatsArtifactStore.open(nc);
     } else {
       bus = createInProcessBus({ logger });
+      notices = createLocalNoticeBus({ logger });
       registry = await LocalModelRegistry.open({ file: join(config.dataDir, 'model-registry.json') });
       artifacts = await DiskArtifactStore.open(join(config.dataDir, 'artifacts'));
     }
     closers.push(() => bus.close());
+    closers.push(() => notices.close());
 
     const base = await loadCheckpoint(config.modelDir);
     const modelsDir = resolve(config.dataDir, 'models');
@@ -119,9 +125,13 @@ export async function startServe(config: Readonly<Config>, logger: Logger, io: C
     closers.push(() => server.close());
 
     // assessment.completed → per-patient adapter → registry → hot swap (createServer watches the registry).
-    // In distributed mode every node runs one; JetStream hands each job to one of them.
-    const retrain = await startRetrainWorker({ bus, registry, artifacts, baseCheckpointDir: config.modelDir, modelsDir, logger, backend: config.backend });
-    closers.push(() => retrain.stop());
+    // Training runs on retrain threads, never on this thread, which answers frames. With NATS every
+    // node may run some (JetStream hands each job to one of them), or none (JEPA_WORKERS=0) when
+    // `jepa-motion worker` processes take the jobs.
+    if (config.jobWorkers > 0) {
+      const jobs = await startJobConsumers(config, { bus, registry, artifacts, notices, logger }, { kinds: ['retrain'], threads: config.jobWorkers });
+      closers.push(() => jobs.stop());
+    }
 
     const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${server.port}`;
     logger.info('serving', { url, mode: config.mode, backend: inference.backend, model: config.modelDir, data: resolve(config.dataDir) });

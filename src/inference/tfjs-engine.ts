@@ -17,22 +17,26 @@ import { InferenceError, InferenceErrorCode } from './errors.js';
 export interface TfjsEngineOptions {
   /** Base checkpoint directory (kind 'base'). */
   readonly checkpointDir: string;
-  /** Prediction horizons in frames. Default DEFAULT_HORIZONS. */
-  readonly horizons?: readonly number[];
-  /** MC-dropout passes. Default models' DEFAULT_MC_PASSES (10). */
-  readonly passes?: number;
+  /** Prediction horizons in frames, ascending (config.horizons: one setting for every consumer). */
+  readonly horizons: readonly number[];
+  /** MC-dropout passes (config.mcPasses). */
+  readonly passes: number;
   /** Seeds the dropout masks of this worker. Default 0. */
   readonly seed?: number;
 }
 
-/** 1 frame (16.7 ms), 5 and 10 frames ahead at 60 Hz — the evaluation horizons of DESIGN.md. */
-export const DEFAULT_HORIZONS: readonly number[] = [1, 5, 10];
-
+// No default horizons or passes here: they come from the configuration (src/config.ts), so the live
+// engine, the retrain gate and the benchmarks cannot silently disagree.
 function parseOptions(raw: unknown): TfjsEngineOptions {
   const o = raw as Partial<TfjsEngineOptions> | undefined;
-  if (!o || typeof o.checkpointDir !== 'string' || o.checkpointDir === '') {
-    throw new InferenceError(InferenceErrorCode.INVALID_OPTIONS, 'tfjs engine needs options.checkpointDir (a base checkpoint directory)');
-  }
+  const bad = (msg: string): never => {
+    throw new InferenceError(InferenceErrorCode.INVALID_OPTIONS, `tfjs engine: ${msg}`);
+  };
+  if (!o || typeof o.checkpointDir !== 'string' || o.checkpointDir === '') return bad('needs options.checkpointDir (a base checkpoint directory)');
+  const h = o.horizons;
+  if (!Array.isArray(h) || h.length === 0 || h.some((v, i) => !Number.isInteger(v) || v < 1 || (i > 0 && v <= (h[i - 1] as number))))
+    return bad(`options.horizons must be ascending integers ≥ 1, got ${JSON.stringify(h)}`);
+  if (!Number.isInteger(o.passes) || (o.passes as number) < 1) return bad(`options.passes must be an integer ≥ 1, got ${JSON.stringify(o.passes)}`);
   return o as TfjsEngineOptions;
 }
 
@@ -44,8 +48,8 @@ export async function createEngine(init: EngineInit): Promise<BatchEngine> {
     throw new InferenceError(InferenceErrorCode.INVALID_OPTIONS, `${o.checkpointDir} is a ${ck.kind} checkpoint; the engine serves a base model`);
   }
   const bi = createBatchedInference(ck, {
-    horizons: o.horizons ?? DEFAULT_HORIZONS,
-    ...(o.passes !== undefined ? { passes: o.passes } : {}),
+    horizons: o.horizons,
+    passes: o.passes,
     ...(o.seed !== undefined ? { seed: o.seed } : {}),
   });
   const F = bi.config.featureDim;

@@ -8,6 +8,9 @@ export const JobErrorCode = {
   OUTBOX_IO: 'JOB_OUTBOX_IO',
   /** Subject not one of {@link JobSubject}, or an id that is empty/too long/has bad characters. */
   BAD_REQUEST: 'JOB_BAD_REQUEST',
+  /** A payload does not match its subject's contract (src/jobs/contracts.ts): refused on publish,
+   *  terminated (never retried) on consume. */
+  BAD_EVENT: 'JOB_BAD_EVENT',
   /** The event cannot be encoded (msgpack). */
   ENCODE: 'JOB_ENCODE',
   /** A delivered payload cannot be decoded: terminated, never retried. */

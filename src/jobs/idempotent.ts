@@ -1,6 +1,6 @@
 // Workers are idempotent by event id: JetStream dedup covers duplicate publishes inside its
 // window; this covers redeliveries (ack lost, worker died after storing) and late duplicates.
-import type { JobContext, JobHandler } from './job-bus.js';
+import type { JobContext, JobHandler, JobSubject } from './job-bus.js';
 
 export interface DoneCheck {
   /** True when the result for this job is already stored (e.g. `store.has(resultKey(id))`). */
@@ -12,7 +12,7 @@ export interface DoneCheck {
  * The handler must store its result BEFORE resolving (the runner acks only after it resolves),
  * and store it atomically under a key derived from the job id.
  */
-export function skipIfDone(check: DoneCheck, handler: JobHandler, onSkip?: (ctx: JobContext) => void): JobHandler {
+export function skipIfDone<S extends JobSubject>(check: DoneCheck, handler: JobHandler<S>, onSkip?: (ctx: JobContext<S>) => void): JobHandler<S> {
   return async (event, ctx) => {
     if (await check.isDone(event, ctx)) {
       onSkip?.(ctx);

@@ -6,7 +6,7 @@ import { JobError, JobErrorCode } from './errors.js';
 import {
   checkId,
   checkSubject,
-  encodeEvent,
+  encodeJob,
   resolveConsumeOptions,
   type ConsumeOptions,
   type Consumption,
@@ -117,7 +117,7 @@ export function createInProcessBus(options: InProcessBusOptions = {}): JobBus {
         if (closed) throw new JobError(JobErrorCode.CLOSED, 'bus is closed');
         const s = checkSubject(subject);
         checkId(id);
-        const payload = encodeEvent(event);
+        const payload = encodeJob(s, event);
         if (seen.has(id)) return Promise.resolve({ status: 'sent', duplicate: true });
         if (total >= maxQueued) throw new JobError(JobErrorCode.BUS_FULL, `in-process bus holds ${total} jobs (limit ${maxQueued})`);
         seen.add(id);
@@ -134,7 +134,8 @@ export function createInProcessBus(options: InProcessBusOptions = {}): JobBus {
     consume(subject, handler, opts?: ConsumeOptions): Promise<Consumption> {
       try {
         if (closed) throw new JobError(JobErrorCode.CLOSED, 'bus is closed');
-        const w: Worker = { subject: checkSubject(subject), handler, opts: resolveConsumeOptions(opts), active: 0, stopped: false, idle: [] };
+        // Deliveries are checked against `subject`'s contract before the handler runs (runAttempt).
+        const w: Worker = { subject: checkSubject(subject), handler: handler as JobHandler, opts: resolveConsumeOptions(opts), active: 0, stopped: false, idle: [] };
         workers.push(w);
         pump(w.subject);
         const stop = async (): Promise<void> => {

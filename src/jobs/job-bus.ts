@@ -1,15 +1,9 @@
 // The job bus contract shared by the in-process and the NATS JetStream implementations.
 import { Packr } from 'msgpackr';
+import { JOB_SUBJECTS, checkJob, isJobSubject, type JobPayload, type JobSubject } from './contracts.js';
 import { JobError, JobErrorCode } from './errors.js';
 
-/** Durable work-queue subjects. Each event is handled by ONE worker (work-queue semantics). */
-export const JobSubject = {
-  ASSESSMENT_COMPLETED: 'assessment.completed',
-  MODEL_UPDATED: 'model.updated',
-  TASKPACK_REQUESTED: 'taskpack.requested',
-} as const;
-export type JobSubject = (typeof JobSubject)[keyof typeof JobSubject];
-export const JOB_SUBJECTS: readonly JobSubject[] = Object.values(JobSubject);
+export { JOB_SUBJECTS, JobSubject } from './contracts.js';
 
 export interface PublishOptions {
   /** Idempotency key: a second publish with the same id (within the dedup window) is dropped. */
@@ -24,9 +18,9 @@ export interface PublishResult {
   readonly duplicate: boolean;
 }
 
-export interface JobContext {
+export interface JobContext<S extends JobSubject = JobSubject> {
   readonly id: string;
-  readonly subject: JobSubject;
+  readonly subject: S;
   /** 1 on first delivery. */
   readonly attempt: number;
   /** Aborted when the attempt exceeds `ackWaitMs` or the consumer is stopped hard. */
@@ -34,8 +28,9 @@ export interface JobContext {
 }
 
 /** Resolve → ack. Throw → nak with backoff, or term after `maxDeliver` / on a permanent JobError.
- *  The event is untrusted decoded msgpack: validate it (zod `safeParse`) before use. */
-export type JobHandler = (event: unknown, ctx: JobContext) => Promise<void>;
+ *  The event has passed its subject's contract (src/jobs/contracts.ts); one that does not is
+ *  terminated with JOB_BAD_EVENT before any handler sees it. */
+export type JobHandler<S extends JobSubject = JobSubject> = (event: JobPayload<S>, ctx: JobContext<S>) => Promise<void>;
 
 export interface SettledInfo {
   readonly id: string;
@@ -65,8 +60,9 @@ export interface Consumption {
 }
 
 export interface JobBus {
-  publish(subject: JobSubject, event: unknown, opts: PublishOptions): Promise<PublishResult>;
-  consume(subject: JobSubject, handler: JobHandler, opts?: ConsumeOptions): Promise<Consumption>;
+  /** Rejects with JOB_BAD_EVENT (nothing sent) when `event` does not match the subject's contract. */
+  publish<S extends JobSubject>(subject: S, event: JobPayload<S>, opts: PublishOptions): Promise<PublishResult>;
+  consume<S extends JobSubject>(subject: S, handler: JobHandler<S>, opts?: ConsumeOptions): Promise<Consumption>;
   /** Jobs on `subject` not yet acknowledged (queued, waiting for retry, or running). */
   depth(subject: JobSubject): Promise<number>;
   /** Stops consumers (draining) and releases resources; queued in-process jobs are lost. */
@@ -107,9 +103,14 @@ export function backoffFor(attempt: number, backoffMs: readonly number[]): numbe
   return backoffMs[Math.min(attempt - 1, backoffMs.length - 1)] ?? 0;
 }
 
-export function checkSubject(subject: string): JobSubject {
-  if (!(JOB_SUBJECTS as readonly string[]).includes(subject)) throw badRequest(`unknown job subject ${JSON.stringify(subject)}`);
-  return subject as JobSubject;
+export function checkSubject<S extends JobSubject>(subject: S): S {
+  if (!isJobSubject(subject)) throw badRequest(`unknown job subject ${JSON.stringify(subject)} (jobs: ${JOB_SUBJECTS.join(', ')})`);
+  return subject;
+}
+
+/** Publish side of the contract: validate, then encode. */
+export function encodeJob(subject: JobSubject, event: unknown): Uint8Array {
+  return encodeEvent(checkJob(subject, event, 'publish'));
 }
 
 export function checkId(id: string): string {

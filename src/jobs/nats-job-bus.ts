@@ -21,7 +21,7 @@ import {
   JOB_SUBJECTS,
   checkId,
   checkSubject,
-  encodeEvent,
+  encodeJob,
   resolveConsumeOptions,
   type JobBus,
   type JobHandler,
@@ -82,7 +82,15 @@ export async function createNatsJobBus(o: NatsJobBusOptions): Promise<NatsJobBus
 
   const ensureStream = async (): Promise<void> => {
     try {
-      await jsm.streams.info(stream);
+      const info = await jsm.streams.info(stream);
+      // A stream from before notifications left the work queue also holds `model.updated`: nothing
+      // consumes those there, so drop them and narrow the stream to job subjects.
+      const stray = info.config.subjects.filter((s) => !(JOB_SUBJECTS as readonly string[]).includes(s));
+      if (stray.length > 0) {
+        for (const filter of stray) await jsm.streams.purge(stream, { filter });
+        await jsm.streams.update(stream, { subjects: [...JOB_SUBJECTS] });
+        logger.info('job stream narrowed to job subjects', { stream, removed: stray });
+      }
     } catch (err) {
       if (!(err instanceof JetStreamApiError) || err.code !== JetStreamApiCodes.StreamNotFound) throw err;
       await jsm.streams.add({
@@ -178,7 +186,7 @@ export async function createNatsJobBus(o: NatsJobBusOptions): Promise<NatsJobBus
       if (closed) throw new JobError(JobErrorCode.CLOSED, 'bus is closed');
       const s = checkSubject(subject);
       checkId(id);
-      const payload = encodeEvent(event);
+      const payload = encodeJob(s, event);
       // Anything already waiting goes first: order is preserved across an outage.
       if (!up || nc.isClosed() || outbox.size > 0) return enqueue(s, id, payload);
       try {
@@ -214,7 +222,8 @@ export async function createNatsJobBus(o: NatsJobBusOptions): Promise<NatsJobBus
       } catch (cause) {
         throw new JobError(JobErrorCode.NATS, `cannot create consumer ${durable}`, { cause });
       }
-      const c = startWorker(s, durable, handler, r);
+      // Deliveries are checked against `subject`'s contract before the handler runs (runAttempt).
+      const c = startWorker(s, durable, handler as JobHandler, r);
       consumers.add(c);
       return {
         stop: async () => {

@@ -1,5 +1,6 @@
 // One delivery attempt, shared by both bus implementations so retry/term rules cannot drift.
 import type { Logger } from '../logger.js';
+import { checkJob } from './contracts.js';
 import { JobError, JobErrorCode } from './errors.js';
 import { backoffFor, decodeEvent, type JobHandler, type JobSubject, type ResolvedConsumeOptions } from './job-bus.js';
 
@@ -21,7 +22,8 @@ export async function runAttempt(d: Delivery, handler: JobHandler, opts: Resolve
   const ctl = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   try {
-    const event = decodeEvent(d.payload);
+    // Consume side of the contract: a payload that does not match is terminated (JOB_BAD_EVENT).
+    const event = checkJob(d.subject, decodeEvent(d.payload), 'consume');
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         const err = new JobError(JobErrorCode.TIMEOUT, `handler exceeded ackWaitMs=${opts.ackWaitMs}`);
@@ -29,7 +31,7 @@ export async function runAttempt(d: Delivery, handler: JobHandler, opts: Resolve
         reject(err);
       }, opts.ackWaitMs);
     });
-    await Promise.race([handler(event, { id: d.id, subject: d.subject, attempt: d.attempt, signal: ctl.signal }), deadline]);
+    await Promise.race([(handler as JobHandler)(event, { id: d.id, subject: d.subject, attempt: d.attempt, signal: ctl.signal }), deadline]);
     return { kind: 'ack' };
   } catch (error) {
     const permanent = error instanceof JobError && error.permanent;

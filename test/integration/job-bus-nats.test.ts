@@ -12,6 +12,7 @@ import { Outbox } from '../../src/jobs/outbox.js';
 import { deferred, within } from '../src/jobs/deferred.js';
 import { jobBusSuite } from '../src/jobs/job-bus.suite.js';
 import { startNatsServer, type NatsServerHandle } from '../src/jobs/nats-server.js';
+import { completed, taskpackRequest } from '../src/jobs/payloads.js';
 
 let server: NatsServerHandle;
 beforeAll(async () => {
@@ -57,7 +58,7 @@ describe('NATS bus outbox', () => {
         backoffMs: [5],
         onSettled: (i) => (i.id === 'before' ? first.resolve(i) : i.id === 'after' ? last.resolve(i) : undefined),
       });
-      expect(await bus.publish(S, { n: 0 }, { id: 'before' })).toEqual({ status: 'sent', duplicate: false });
+      expect(await bus.publish(S, taskpackRequest('n0'), { id: 'before' })).toEqual({ status: 'sent', duplicate: false });
       await within(first.promise, 10_000, 'first delivery');
 
       await server.stop();
@@ -67,24 +68,24 @@ describe('NATS bus outbox', () => {
       })();
       await within(disconnected.promise, 5_000, 'client notices the outage');
       const queued = [];
-      for (let i = 1; i <= 3; i++) queued.push(await bus.publish(S, { n: i }, { id: `during-${i}` }));
+      for (let i = 1; i <= 3; i++) queued.push(await bus.publish(S, taskpackRequest(`n${i}`), { id: `during-${i}` }));
       expect(queued.map((r) => r.status)).toEqual(['queued', 'queued', 'queued']);
       expect(bus.queued).toBe(3);
 
       await server.restart();
       await bus.flushed(15_000);
-      expect(await bus.publish(S, { n: 4 }, { id: 'after' })).toEqual({ status: 'sent', duplicate: false });
+      expect(await bus.publish(S, taskpackRequest('n4'), { id: 'after' })).toEqual({ status: 'sent', duplicate: false });
       // Replaying an id that went through the outbox is still deduplicated by JetStream.
-      expect(await bus.publish(S, { n: 1 }, { id: 'during-1' })).toEqual({ status: 'sent', duplicate: true });
+      expect(await bus.publish(S, taskpackRequest('n1'), { id: 'during-1' })).toEqual({ status: 'sent', duplicate: true });
 
       await within(last.promise, 15_000, 'all delivered');
       await c.stop();
       expect(seen).toEqual([
-        ['before', { n: 0 }],
-        ['during-1', { n: 1 }],
-        ['during-2', { n: 2 }],
-        ['during-3', { n: 3 }],
-        ['after', { n: 4 }],
+        ['before', taskpackRequest('n0')],
+        ['during-1', taskpackRequest('n1')],
+        ['during-2', taskpackRequest('n2')],
+        ['during-3', taskpackRequest('n3')],
+        ['after', taskpackRequest('n4')],
       ]);
       // Exactly once: nothing left in the work queue to redeliver.
       expect(await bus.depth(S)).toBe(0);
@@ -100,12 +101,12 @@ describe('NATS bus outbox', () => {
       const jsm = await jetstreamManager(nc);
       await jsm.streams.delete(DEFAULT_STREAM).catch(() => false);
       const left = await Outbox.open(dir);
-      await left.append({ subject: JobSubject.ASSESSMENT_COMPLETED, id: 'left-behind', payload: encodeEvent({ sessionId: 's9' }) });
+      await left.append({ subject: JobSubject.ASSESSMENT_COMPLETED, id: 'left-behind', payload: encodeEvent(completed('s9')) });
       const bus = await createNatsJobBus({ nc, outbox: await Outbox.open(dir), pollMs: 1_000 });
       await bus.flushed(10_000);
       const got = deferred<[string, unknown]>();
       const c = await bus.consume(JobSubject.ASSESSMENT_COMPLETED, async (ev, ctx) => got.resolve([ctx.id, ev]));
-      expect(await within(got.promise, 10_000, 'delivery')).toEqual(['left-behind', { sessionId: 's9' }]);
+      expect(await within(got.promise, 10_000, 'delivery')).toEqual(['left-behind', completed('s9')]);
       await c.stop();
       await bus.close();
     } finally {
@@ -120,10 +121,10 @@ describe('NATS bus outbox', () => {
     try {
       const bus = await createNatsJobBus({ nc, outbox: await Outbox.open(dir, { maxEvents: 2 }), pollMs: 1_000 });
       await nc.close();
-      const S = JobSubject.MODEL_UPDATED;
-      expect(await bus.publish(S, { v: 1 }, { id: 'm1' })).toEqual({ status: 'queued', duplicate: false });
-      expect(await bus.publish(S, { v: 2 }, { id: 'm2' })).toEqual({ status: 'queued', duplicate: false });
-      await expect(bus.publish(S, { v: 3 }, { id: 'm3' })).rejects.toMatchObject({ name: 'JobError', code: JobErrorCode.OUTBOX_FULL });
+      const S = JobSubject.ASSESSMENT_COMPLETED;
+      expect(await bus.publish(S, completed('m1'), { id: 'm1' })).toEqual({ status: 'queued', duplicate: false });
+      expect(await bus.publish(S, completed('m2'), { id: 'm2' })).toEqual({ status: 'queued', duplicate: false });
+      await expect(bus.publish(S, completed('m3'), { id: 'm3' })).rejects.toMatchObject({ name: 'JobError', code: JobErrorCode.OUTBOX_FULL });
       expect(bus.queued).toBe(2);
       await bus.close();
       // Still on disk for the next process.
@@ -141,9 +142,9 @@ describe('NATS bus outbox', () => {
       await jsm.streams.delete(DEFAULT_STREAM).catch(() => false);
       const bus = await createNatsJobBus({ nc, outbox: await Outbox.open(dir), maxStreamJobs: 2 });
       const S = JobSubject.ASSESSMENT_COMPLETED;
-      await bus.publish(S, 1, { id: 'f1' });
-      await bus.publish(S, 2, { id: 'f2' });
-      await expect(bus.publish(S, 3, { id: 'f3' })).rejects.toMatchObject({ name: 'JobError', code: JobErrorCode.BUS_FULL });
+      await bus.publish(S, completed('f1'), { id: 'f1' });
+      await bus.publish(S, completed('f2'), { id: 'f2' });
+      await expect(bus.publish(S, completed('f3'), { id: 'f3' })).rejects.toMatchObject({ name: 'JobError', code: JobErrorCode.BUS_FULL });
       expect(bus.queued).toBe(0);
       await bus.close();
       await jsm.streams.delete(DEFAULT_STREAM);

@@ -21,7 +21,10 @@ import { JobSubject, type JobBus, type SettledInfo } from '../../src/jobs/job-bu
 import { createPatientCheckpointResolver } from '../../src/jobs/workers/patient-checkpoints.js';
 import { RetrainError, RetrainErrorCode } from '../../src/jobs/workers/retrain-errors.js';
 import { resultExists } from '../../src/jobs/idempotent.js';
-import { resultKey, startRetrainWorker, type ModelUpdatedEvent, type RetrainResult, type RetrainWorker } from '../../src/jobs/workers/retrain-worker.js';
+import { resultKey, startRetrainWorker, type RetrainResult, type RetrainWorker } from '../../src/jobs/workers/retrain-worker.js';
+import { NoticeSubject, type AssessmentCompleted, type ModelUpdated } from '../../src/jobs/contracts.js';
+import { JobErrorCode } from '../../src/jobs/errors.js';
+import { createLocalNoticeBus, type NoticeBus } from '../../src/jobs/notices.js';
 import type { ArtifactStore } from '../../src/storage/artifact-store.js';
 import { DiskArtifactStore } from '../../src/storage/disk-artifact-store.js';
 import { StorageError, StorageErrorCode } from '../../src/storage/errors.js';
@@ -66,8 +69,12 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+/** The live configuration's horizons are [1, 5, 10, 30]; these are the gate's here (short recordings). */
+const HORIZONS = [1, 5, 10];
+
 interface Rig {
   bus: JobBus;
+  notices: NoticeBus;
   worker: RetrainWorker;
   settled: SettledInfo[];
   /** Resolves when job `id` settled (its `attempt`-th delivery, if given). */
@@ -84,10 +91,13 @@ afterEach(async () => {
 
 async function rig(artifacts: ArtifactStore, registry: LocalModelRegistry, modelsDir: string, trainArgs: TrainArgs = { epochs: 6, seed: 2 }): Promise<Rig> {
   const bus = createInProcessBus();
+  const notices = createLocalNoticeBus();
   const settled: SettledInfo[] = [];
   const waiters: { match: (s: SettledInfo) => boolean; resolve: (s: SettledInfo) => void }[] = [];
   const worker = await startRetrainWorker({
     bus,
+    notices,
+    horizons: HORIZONS,
     registry,
     artifacts,
     baseCheckpointDir: baseDir,
@@ -104,6 +114,7 @@ async function rig(artifacts: ArtifactStore, registry: LocalModelRegistry, model
   });
   const r: Rig = {
     bus,
+    notices,
     worker,
     settled,
     waitSettled: (id, attempt) => {
@@ -119,7 +130,7 @@ async function rig(artifacts: ArtifactStore, registry: LocalModelRegistry, model
   return r;
 }
 
-function completed(sessionId: string, fx: { path: string; sha256: string; frames: number }) {
+function completed(sessionId: string, fx: { path: string; sha256: string; frames: number }): AssessmentCompleted {
   return {
     sessionId,
     clinic: 'c1',
@@ -155,8 +166,8 @@ describe.skipIf(!hasMotionData)('retrain worker (in-process bus, real recordings
     });
     try {
       const r = await rig(artifacts, registry, modelsDir);
-      const updated = deferred<ModelUpdatedEvent>();
-      const taskpack = await r.bus.consume(JobSubject.MODEL_UPDATED, async (e) => updated.resolve(e as ModelUpdatedEvent));
+      const updated = deferred<ModelUpdated>();
+      const listener = r.notices.subscribe(NoticeSubject.MODEL_UPDATED, updated.resolve);
       const fx = await writeSessionRecording(join(dir, 's1.jmrl'), walk, { patientId: PATIENT, sessionId: 's1', assessment: 'gait' });
       const jobId = 'assessment.completed.s1';
       const tensorsBefore = tf.memory().numTensors;
@@ -165,13 +176,13 @@ describe.skipIf(!hasMotionData)('retrain worker (in-process bus, real recordings
       const ev = await within(updated.promise, 25_000, 'model.updated');
       expect(performance.now() - t0).toBeLessThan(25_000);
       expect((await r.waitSettled(jobId)).outcome).toBe('ack');
-      await taskpack.stop();
+      listener.stop();
       expect(tf.memory().numTensors).toBe(tensorsBefore);
 
       // Registry, watch and event agree.
       const ref = await registry.get(PATIENT);
       expect(ref).toEqual({ id: `models/c1/${PATIENT}/v1`, version: 1, sha256: ev.ref.sha256, kind: 'patient-adapter' });
-      expect(ev).toEqual({ patientId: PATIENT, ref, jobId, sessionId: 's1' });
+      expect(ev).toEqual({ clinic: 'c1', patientId: PATIENT, ref, jobId, sessionIds: ['s1'] });
       expect(await within(watched.promise, 1000, 'registry watch')).toEqual({ patientId: PATIENT, ref });
 
       // The checkpoint is a patient adapter on this base, stored locally and in the artifact store.
@@ -208,7 +219,6 @@ describe.skipIf(!hasMotionData)('retrain worker (in-process bus, real recordings
       await again.bus.publish(JobSubject.ASSESSMENT_COMPLETED, completed('s1', fx), { id: jobId });
       expect((await again.waitSettled(jobId)).outcome).toBe('ack');
       expect(performance.now() - t1).toBeLessThan(2000);
-      expect(await again.bus.depth(JobSubject.MODEL_UPDATED)).toBe(0);
       expect((await registry.get(PATIENT))?.version).toBe(1);
       expect(seen).toHaveLength(1);
       expect(
@@ -268,8 +278,11 @@ describe.skipIf(!hasMotionData)('retrain worker (in-process bus, real recordings
         code: RetrainErrorCode.RECORDING_NOT_FOUND,
       },
       { id: 'j-mismatch', event: completed('whole', { ...whole, sha256: sha(garbage) }), code: RetrainErrorCode.RECORDING_MISMATCH },
-      { id: 'j-bad-event', event: { sessionId: 'x', patientId: '../etc' }, code: RetrainErrorCode.BAD_EVENT },
     ];
+    // A payload outside the contract never reaches the worker: the bus refuses it on publish.
+    await expect(r.bus.publish(JobSubject.ASSESSMENT_COMPLETED, { ...completed('x', short), patientId: '../etc' }, { id: 'j-bad-event' })).rejects.toMatchObject({
+      code: JobErrorCode.BAD_EVENT,
+    });
     for (const c of cases) await r.bus.publish(JobSubject.ASSESSMENT_COMPLETED, c.event, { id: c.id });
     for (const c of cases) {
       const s = await r.waitSettled(c.id);
@@ -319,7 +332,6 @@ describe.skipIf(!hasMotionData)('retrain worker (in-process bus, real recordings
     expect(result.gate.patientMean).toBeGreaterThan(result.gate.baseMean);
     expect(result.ref).toBeUndefined();
     expect(await registry.list()).toEqual([]);
-    expect(await r.bus.depth(JobSubject.MODEL_UPDATED)).toBe(0);
     expect(await artifacts.list('models/')).toEqual([]);
     // The session still joins the patient's history for the next retrain.
     expect(await artifacts.list(`retrain/${PATIENT}/features/`)).toHaveLength(1);
@@ -329,9 +341,21 @@ describe.skipIf(!hasMotionData)('retrain worker (in-process bus, real recordings
     const bus = createInProcessBus();
     const artifacts = await DiskArtifactStore.open(join(dir, 'artifacts-start'));
     const registry = await LocalModelRegistry.open();
-    const common = { bus, registry, artifacts, baseCheckpointDir: baseDir, modelsDir: join(dir, 'models-start') };
+    const common = { bus, notices: createLocalNoticeBus(), horizons: HORIZONS, evalPasses: 2, registry, artifacts, baseCheckpointDir: baseDir, modelsDir: join(dir, 'models-start') };
     try {
-      for (const bad of [{ minFrames: 5 }, { holdoutFraction: 1 }, { tolerance: -0.1 }, { historyLimit: 1.5 }, { maxFrames: 50 }]) {
+      for (const bad of [
+        { minFrames: 5 },
+        { minFrames: 60, horizons: [1, 30] },
+        { horizons: [] },
+        { horizons: [5, 1] },
+        { evalPasses: 0 },
+        { holdoutFraction: 1 },
+        { tolerance: -0.1 },
+        { historyLimit: 1.5 },
+        { maxFrames: 50 },
+        { trainers: 0 },
+        { trainers: 4, holdLimit: 2 },
+      ]) {
         const err = await startRetrainWorker({ ...common, ...bad }).catch((e: unknown) => e);
         expect(err, JSON.stringify(bad)).toBeInstanceOf(RetrainError);
         expect((err as RetrainError).code).toBe(RetrainErrorCode.BAD_OPTIONS);

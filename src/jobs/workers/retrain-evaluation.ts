@@ -12,7 +12,6 @@ import { evaluateWorldModel, fitProbeForModel, type EvaluationReport } from '../
 import type { FeatureSequence, Normalization } from '../../../models/types.js';
 import type { WorldModel } from '../../../models/world-model.js';
 
-export const RETRAIN_EVAL_HORIZONS: readonly number[] = [1, 5, 10];
 /**
  * Slack per horizon: a held-out tail of a few hundred frames gives MSE estimates that move by a few
  * percent between equally good models; 2 % lets a model that is better overall through.
@@ -37,10 +36,11 @@ export interface GateDecision {
 
 export interface GateOptions {
   readonly backend: string;
-  readonly horizons?: readonly number[];
+  /** The configured prediction horizons (config.horizons): the gate judges what live inference serves. */
+  readonly horizons: readonly number[];
   readonly tolerance?: number;
-  /** MC-dropout passes for the uncertainty columns of the reports. Default 10 (evaluate's). */
-  readonly passes?: number;
+  /** MC-dropout passes for the uncertainty columns of the reports (config.mcPasses). */
+  readonly passes: number;
 }
 
 /** Pure decision on two sets of per-horizon normalised MSEs (exported for its own tests). */
@@ -86,9 +86,9 @@ export async function gatePatientModel(
   norm: Normalization,
   opts: GateOptions,
 ): Promise<GateDecision> {
-  const horizons = opts.horizons ?? RETRAIN_EVAL_HORIZONS;
+  const horizons = opts.horizons;
   const tolerance = opts.tolerance ?? DEFAULT_TOLERANCE;
-  const evalOpts = { backend: opts.backend, ...(opts.passes !== undefined ? { passes: opts.passes } : {}) };
+  const evalOpts = { backend: opts.backend, passes: opts.passes };
   const baseEval = evaluableWorldModel(base, evalOpts);
   const patientEval = evaluableWorldModel(patient, evalOpts);
   // The probe decodes target-encoder latents, which the base and the adapter share: fit once.

@@ -1,18 +1,22 @@
 // The retrain job: `assessment.completed` → features of the session recording → adapter fine-tune of
 // the shared base on this patient's recordings → gate against the base on a held-out tail →
-// patient checkpoint (local dir + artifact store) → registry → `model.updated`.
+// patient checkpoint (local dir + artifact store) → registry → `model.updated` (a notification).
 //
-// Ordering for at-least-once delivery: the job resolves (= ack) only after the checkpoint is stored,
-// registered and announced, and the result record is written; a redelivered job whose result record
+// Coalescing: jobs of one patient that queue behind each other run as ONE retrain over all of their
+// recordings (src/jobs/coalesce.ts): the newest recording's tail is the gate's held-out part, the
+// earlier ones of the batch train in full like the patient's history. Every job of the batch gets its
+// own result record, so each is acked once and a redelivery of any of them does nothing.
+//
+// Ordering for at-least-once delivery: a job resolves (= ack) only after the checkpoint is stored,
+// registered and announced, and its result record is written; a redelivered job whose result record
 // exists does nothing (skipIfDone). A crash between registering and writing the result retrains once
 // more and registers the next version: harmless, never a lost model.
 //
-// CPU: training runs on this thread (tfjs, single-threaded wasm) and yields to the event loop once per
-// epoch only; default concurrency is 1 because two trainings on a 2-core box would starve live
-// inference. Run the worker in its own process (distributed mode) where that matters.
+// CPU: training is synchronous tfjs work. Where a batch runs is the `executor`'s business: in this
+// thread (the `worker` command's trainer threads, tests) or in a job thread of `serve`
+// (src/jobs/job-host.ts), never on the thread that answers frames.
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { mergeAdapter } from '../../../models/adapters.js';
 import { selectBackend, type BackendPreference } from '../../../models/backend.js';
 import { checkFeatureNames, checkpointFromTraining, loadCheckpoint, saveCheckpoint, type LoadedCheckpoint } from '../../../models/checkpoint.js';
@@ -26,13 +30,16 @@ import { silentLogger, type Logger } from '../../logger.js';
 import type { ArtifactStore } from '../../storage/artifact-store.js';
 import { StorageError, StorageErrorCode } from '../../storage/errors.js';
 import type { ModelRef, ModelRegistry } from '../../storage/model-registry.js';
+import { coalesce, type BatchFailures } from '../coalesce.js';
+import { NoticeSubject, type AssessmentCompleted } from '../contracts.js';
 import { resultExists, skipIfDone } from '../idempotent.js';
-import { JobSubject, type ConsumeOptions, type JobBus, type JobContext, type JobHandler } from '../job-bus.js';
+import { JobSubject, type ConsumeOptions, type JobBus } from '../job-bus.js';
+import type { NoticeBus } from '../notices.js';
 import { historyKey, keySegment, loadHistory, saveHistory } from './feature-history.js';
 import { localCheckpointDir, patientModelId, publishCheckpoint } from './patient-checkpoints.js';
 import { recordingToFeatures } from './recording-to-features.js';
 import { RetrainError, RetrainErrorCode, toJobError } from './retrain-errors.js';
-import { gatePatientModel, RETRAIN_EVAL_HORIZONS, type GateDecision } from './retrain-evaluation.js';
+import { gatePatientModel, type GateDecision } from './retrain-evaluation.js';
 
 /** 2 s at 60 Hz: the smallest recording that leaves a training part and a held-out tail for Δh = 10. */
 export const DEFAULT_MIN_FRAMES = 120;
@@ -40,30 +47,14 @@ export const DEFAULT_MIN_FRAMES = 120;
 export const DEFAULT_HOLDOUT_FRACTION = 0.2;
 /** Adapter fine-tune defaults: 20 epochs is what models/adapters.ts measured its layer choice with. */
 export const DEFAULT_RETRAIN_EPOCHS = 20;
+/** Jobs taken from the bus at once (waiting to coalesce + running). The rest wait in the bus. */
+export const DEFAULT_HOLD_LIMIT = 16;
 
-/** The fields of src/sessions AssessmentCompleted this worker relies on (validated, untrusted). */
-export const AssessmentCompletedEvent = z.object({
-  sessionId: z.string().min(1).max(200),
-  clinic: z.string().min(1).max(200),
-  patientId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/),
-  assessment: z.string().min(1).max(64),
-  endedAt: z.string().max(64).optional(),
-  recording: z.object({
-    path: z.string().min(1).max(4096),
-    sha256: z.string().regex(/^[0-9a-f]{64}$/),
-    frames: z.number().int().nonnegative(),
-  }),
-});
-export type AssessmentCompletedEvent = z.infer<typeof AssessmentCompletedEvent>;
+/** The payload (validated by the bus against src/jobs/contracts.ts before the handler runs). */
+export type AssessmentCompletedEvent = AssessmentCompleted;
 
-/** What `model.updated` carries. */
-export interface ModelUpdatedEvent {
-  readonly patientId: string;
-  readonly ref: ModelRef;
-  /** The assessment.completed job that produced it. */
-  readonly jobId: string;
-  readonly sessionId: string;
-}
+/** What the worker needs of the registry (a job thread reaches the owner's registry through a port). */
+export type RegistryWriter = Pick<ModelRegistry, 'get' | 'register'>;
 
 /** Stored per job under `resultKey(jobId)`: the idempotency marker and the audit record. */
 export interface RetrainResult {
@@ -73,6 +64,8 @@ export interface RetrainResult {
   readonly status: 'registered' | 'rejected';
   readonly ref?: ModelRef;
   readonly gate: GateDecision;
+  /** The jobs (and their sessions) trained together in this run, oldest first; this one included. */
+  readonly batch: { readonly jobIds: readonly string[]; readonly sessionIds: readonly string[] };
   readonly training: {
     readonly frames: number;
     readonly recordings: number;
@@ -95,86 +88,162 @@ export const resultKey = (jobId: string): string => `retrain/results/${keySegmen
 /** Where a node that does not share the session's disk finds the recording (distributed mode). */
 export const recordingKey = (clinic: string, sessionId: string): string => `recordings/${keySegment(clinic)}/${keySegment(sessionId)}.jmrl`;
 
-export interface RetrainWorkerOptions {
-  readonly bus: JobBus;
-  readonly registry: ModelRegistry;
-  readonly artifacts: ArtifactStore;
+/** How a retrain runs: structured-cloneable, so a job thread gets the same settings. */
+export interface RetrainSettings {
   /** The shared base (pretrained/clinic) checkpoint directory the live inference serves. */
   readonly baseCheckpointDir: string;
   /** Local cache of patient checkpoint directories (see patient-checkpoints.ts). */
   readonly modelsDir: string;
-  readonly logger?: Logger;
+  /** The configured prediction horizons (config.horizons): the gate judges what live inference serves. */
+  readonly horizons: readonly number[];
+  /** MC passes of the gate's evaluation reports (config.mcPasses). */
+  readonly evalPasses: number;
   /** Fine-tune settings; mode is always 'adapter'. Default epochs DEFAULT_RETRAIN_EPOCHS. */
-  readonly trainArgs?: Omit<TrainArgs, 'mode'>;
+  readonly trainArgs?: Omit<TrainArgs, 'mode' | 'signal'>;
   readonly sampler?: SamplerArgs;
   /** Fewer pipeline frames → permanent RETRAIN_RECORDING_TOO_SHORT. Default DEFAULT_MIN_FRAMES. */
   readonly minFrames?: number;
   readonly holdoutFraction?: number;
-  /** Earlier recordings of the patient trained on together with the new one. Default 8. */
+  /** Earlier recordings of the patient trained on together with the new ones. Default 8. */
   readonly historyLimit?: number;
   /** Gate slack per horizon (retrain-evaluation.ts). */
   readonly tolerance?: number;
-  /** MC passes of the gate's evaluation reports. */
-  readonly evalPasses?: number;
   readonly features?: FeatureOptions;
   readonly maxFrames?: number;
   /** tfjs backend for training (selectBackend; a no-op when it is already active). 'auto' (default):
    *  tensorflow, else wasm, else cpu — the same values as config.backend. */
   readonly backend?: BackendPreference | 'auto';
-  /** Bus consume options; concurrency defaults to 1 (see the file comment). */
-  readonly consume?: ConsumeOptions;
+}
+
+/** One job of a batch as it crosses a thread boundary. */
+export interface BatchJob {
+  readonly id: string;
+  readonly attempt: number;
+  readonly event: AssessmentCompletedEvent;
+}
+
+/** Runs one coalesced batch (one patient) somewhere: this thread or a job thread. */
+export interface RetrainExecutor {
+  run(batch: readonly BatchJob[], signal: AbortSignal): Promise<BatchFailures>;
+  close(): Promise<void>;
+}
+
+export interface RetrainWorkerOptions extends RetrainSettings {
+  readonly bus: JobBus;
+  readonly registry: RegistryWriter;
+  readonly artifacts: ArtifactStore;
+  readonly notices: NoticeBus;
+  readonly logger?: Logger;
+  /** Batches (of different patients) running at once. Default 1. With the default in-thread executor
+   *  they share this thread; pass an executor with as many threads to run them in parallel. */
+  readonly trainers?: number;
+  /** Jobs held at once (waiting to coalesce + running); the bus keeps the rest. Default DEFAULT_HOLD_LIMIT. */
+  readonly holdLimit?: number;
+  /** Where batches run. Default: this thread (loads the base checkpoint here). */
+  readonly executor?: RetrainExecutor;
+  /** Bus consume options; the concurrency is the hold limit. */
+  readonly consume?: Omit<ConsumeOptions, 'concurrency'>;
+  /** A batch starts (metrics, tests). */
+  readonly onBatch?: (patientId: string, jobIds: readonly string[]) => void;
 }
 
 export interface RetrainWorker {
-  readonly base: LoadedCheckpoint;
-  readonly backend: string;
-  /** Stops taking jobs; resolves after the running one has settled. */
+  /** Stops taking jobs; resolves after the running batches have settled. */
   stop(): Promise<void>;
 }
 
-/** What the handler needs; startRetrainWorker builds it. */
-export interface RetrainHandlerDeps {
-  readonly o: RetrainWorkerOptions;
+/** What a batch run needs; built once per thread by createRetrainRunner. */
+export interface RetrainDeps {
+  readonly o: RetrainSettings;
   readonly base: LoadedCheckpoint & { kind: 'base' };
   readonly backend: string;
+  readonly artifacts: ArtifactStore;
+  readonly registry: RegistryWriter;
+  readonly notices: Pick<NoticeBus, 'notify'>;
   readonly logger: Logger;
 }
 
-/** Loads the base checkpoint (fails fast if it is missing) and starts consuming. */
+/** Consumes `assessment.completed`, coalescing each patient's queued jobs into one retrain. */
 export async function startRetrainWorker(o: RetrainWorkerOptions): Promise<RetrainWorker> {
-  checkOptions(o);
+  checkSettings(o);
+  const logger = o.logger ?? silentLogger;
+  const trainers = o.trainers ?? 1;
+  const holdLimit = o.holdLimit ?? DEFAULT_HOLD_LIMIT;
+  if (!Number.isInteger(trainers) || trainers < 1) throw new RetrainError(RetrainErrorCode.BAD_OPTIONS, `trainers must be an integer ≥ 1, got ${trainers}`);
+  if (!Number.isInteger(holdLimit) || holdLimit < trainers)
+    throw new RetrainError(RetrainErrorCode.BAD_OPTIONS, `holdLimit must be an integer ≥ trainers (${trainers}), got ${holdLimit}`);
+  const executor = o.executor ?? (await inThreadExecutor(o, logger));
+  const c = coalesce<AssessmentCompletedEvent>({
+    keyOf: (e) => `${e.clinic}/${e.patientId}`,
+    slots: trainers,
+    maxBatch: holdLimit,
+    run: async (batch, signal) => {
+      o.onBatch?.(batch[0]?.event.patientId ?? '', batch.map((j) => j.ctx.id));
+      return executor.run(
+        batch.map((j) => ({ id: j.ctx.id, attempt: j.ctx.attempt, event: j.event })),
+        signal,
+      );
+    },
+  });
+  const handler = skipIfDone<typeof JobSubject.ASSESSMENT_COMPLETED>(
+    resultExists(o.artifacts, (job) => resultKey(job.id)),
+    c.handler,
+    (job) => logger.info('retrain job already done', { id: job.id }),
+  );
+  const consumption = await o.bus.consume(JobSubject.ASSESSMENT_COMPLETED, handler, { ...o.consume, concurrency: holdLimit });
+  return {
+    stop: async () => {
+      await consumption.stop();
+      await executor.close();
+    },
+  };
+}
+
+/** Loads the base checkpoint (fails fast if it is missing) and selects the training backend. */
+export async function createRetrainDeps(
+  o: RetrainSettings,
+  io: { artifacts: ArtifactStore; registry: RegistryWriter; notices: Pick<NoticeBus, 'notify'>; logger: Logger },
+): Promise<RetrainDeps> {
+  checkSettings(o);
   const backend = await selectBackend(o.backend === 'auto' || o.backend === undefined ? undefined : o.backend);
   const base = await loadCheckpoint(o.baseCheckpointDir);
   if (base.kind !== 'base')
     throw new ModelError(ModelErrorCode.INVALID_ARGS, `${o.baseCheckpointDir} is a ${base.kind} checkpoint; the retrain worker fine-tunes from a base`);
-  const handler = createRetrainHandler({ o, base, backend, logger: o.logger ?? silentLogger });
-  const consumption = await o.bus.consume(JobSubject.ASSESSMENT_COMPLETED, handler, { concurrency: 1, ...o.consume });
-  return { base, backend, stop: () => consumption.stop() };
+  return { o, base, backend, ...io };
 }
 
-/** The bus handler (exported for composition roots that consume themselves). */
-export function createRetrainHandler(ctx: RetrainHandlerDeps): JobHandler {
-  const run: JobHandler = async (event, job) => {
-    try {
-      await retrain(ctx, event, job);
-    } catch (err) {
-      throw toJobError(err);
-    }
-  };
-  return skipIfDone(
-    resultExists(ctx.o.artifacts, (job) => resultKey(job.id)),
-    run,
-    (job) => ctx.logger.info('retrain job already done', { id: job.id }),
-  );
+async function inThreadExecutor(o: RetrainWorkerOptions, logger: Logger): Promise<RetrainExecutor> {
+  const deps = await createRetrainDeps(o, { artifacts: o.artifacts, registry: o.registry, notices: o.notices, logger });
+  return { run: (batch, signal) => retrainBatch(deps, batch, signal), close: async () => undefined };
 }
 
-async function retrain(ctx: RetrainHandlerDeps, raw: unknown, job: JobContext): Promise<void> {
-  const { o, base, logger } = ctx;
-  const parsed = AssessmentCompletedEvent.safeParse(raw);
-  if (!parsed.success) {
-    throw new RetrainError(RetrainErrorCode.BAD_EVENT, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+interface NewRecording {
+  readonly job: BatchJob;
+  readonly seq: FeatureSequence;
+  readonly historyKey: string;
+  readonly droppedFrames: number;
+  readonly rejectedRecords: number;
+  readonly sha256: string;
+}
+
+/**
+ * One retrain over every job of the batch (one patient, oldest first). A job whose recording cannot be
+ * used fails alone (its error in the returned map); the others still train. Never throws for a job's
+ * own problem; throws (failing the whole batch) for what concerns all of them (training, storage).
+ */
+export async function retrainBatch(deps: RetrainDeps, batch: readonly BatchJob[], signal: AbortSignal): Promise<BatchFailures> {
+  const failures = new Map<string, unknown>();
+  try {
+    await runBatch(deps, batch, signal, failures);
+  } catch (err) {
+    const e = toJobError(err);
+    for (const j of batch) if (!failures.has(j.id)) failures.set(j.id, e);
   }
-  const ev = parsed.data;
+  return failures;
+}
+
+async function runBatch(deps: RetrainDeps, batch: readonly BatchJob[], signal: AbortSignal, failures: Map<string, unknown>): Promise<void> {
+  const { o, base, logger } = deps;
   const started = performance.now();
   const seconds: Record<string, number> = {};
   const lap = (name: string, since: number): number => {
@@ -182,7 +251,134 @@ async function retrain(ctx: RetrainHandlerDeps, raw: unknown, job: JobContext): 
     seconds[name] = (now - since) / 1000;
     return now;
   };
-  const { path, cleanup } = await locateRecording(o, ev);
+  const fresh: NewRecording[] = [];
+  for (const job of batch) {
+    try {
+      fresh.push(await newRecording(deps, job));
+    } catch (err) {
+      failures.set(job.id, toJobError(err));
+    }
+  }
+  if (fresh.length === 0) return;
+  // The newest session (by end time, then arrival) gives the held-out tail; the earlier ones train in full.
+  fresh.sort((a, b) => eventTime(a.job.event).getTime() - eventTime(b.job.event).getTime());
+  const newest = fresh[fresh.length - 1] as NewRecording;
+  const ev = newest.job.event;
+  const seq = newest.seq;
+  let mark = lap('features', started);
+  const { train, heldOut } = splitTail(seq, o.holdoutFraction ?? DEFAULT_HOLDOUT_FRACTION, maxHorizon(o));
+  const ownKeys = new Set(fresh.map((f) => f.historyKey));
+  const history = (
+    await loadHistory(deps.artifacts, ev.patientId, {
+      ...(o.historyLimit !== undefined ? { limit: o.historyLimit + ownKeys.size } : {}),
+      onBad: (key, error) => logger.warn('skipping unreadable feature history entry', { key, error }),
+    })
+  )
+    .filter((h) => !ownKeys.has(h.key))
+    .slice(-(o.historyLimit ?? Number.POSITIVE_INFINITY));
+  const trainSeqs = [...history.map((h) => h.sequence), ...fresh.slice(0, -1).map((f) => f.seq)].filter((s) => sameNames(s, seq));
+  trainSeqs.push(train);
+  signal.throwIfAborted();
+
+  const sampler = createTransitionSampler(trainSeqs, base.normalization, o.sampler);
+  const baseModel = new WorldModel(base.modelConfig, base.weights);
+  let patientModel: WorldModel | undefined;
+  let result;
+  let gate: GateDecision;
+  try {
+    result = await trainWorldModel(
+      { sampler, init: baseModel, signal, onEpoch: () => new Promise<void>((r) => setImmediate(r)) },
+      { epochs: DEFAULT_RETRAIN_EPOCHS, ...o.trainArgs, mode: 'adapter' },
+    );
+    // The copy of the frozen base is not needed: the adapter plus `base` is the patient model
+    // (checkpointFromTraining reads only result.model.config, plain data, afterwards).
+    result.model.dispose();
+    mark = lap('train', mark);
+    if (!result.adapter) throw new ModelError(ModelErrorCode.INVALID_ARGS, 'adapter training returned no adapter');
+    patientModel = new WorldModel(base.modelConfig, mergeAdapter(base.weights, result.adapter));
+    gate = await gatePatientModel(baseModel, patientModel, trainSeqs, heldOut, base.normalization, {
+      backend: deps.backend,
+      horizons: o.horizons,
+      passes: o.evalPasses,
+      ...(o.tolerance !== undefined ? { tolerance: o.tolerance } : {}),
+    });
+    lap('gate', mark);
+  } finally {
+    baseModel.dispose();
+    patientModel?.dispose();
+  }
+  // Kept whatever the gate says: the next retrain of this patient learns from these sessions too.
+  for (const f of fresh) await saveHistory(deps.artifacts, f.historyKey, f.seq);
+  signal.throwIfAborted();
+
+  const jobIds = fresh.map((f) => f.job.id);
+  const sessionIds = fresh.map((f) => f.job.event.sessionId);
+  const training = {
+    frames: trainSeqs.reduce((a, s) => a + s.t.length, 0),
+    recordings: trainSeqs.length,
+    steps: result.steps,
+    seconds: result.seconds,
+    lossCurve: result.lossCurve,
+  };
+  const recordOf = (f: NewRecording) => ({
+    jobId: f.job.id,
+    patientId: f.job.event.patientId,
+    sessionId: f.job.event.sessionId,
+    gate,
+    batch: { jobIds, sessionIds },
+    training,
+    recording: { path: f.job.event.recording.path, sha256: f.sha256, frames: f.seq.t.length, droppedFrames: f.droppedFrames, rejectedRecords: f.rejectedRecords },
+    seconds,
+  });
+  const fields = { id: newest.job.id, patientId: ev.patientId, jobs: jobIds.length, base: gate.baseMean, patient: gate.patientMean, seconds: (performance.now() - started) / 1000 };
+  if (!gate.accepted) {
+    for (const f of fresh) await putResult(deps.artifacts, { ...recordOf(f), status: 'rejected' });
+    logger.info('patient model rejected by the gate; base stays', { ...fields, reason: gate.reason });
+    return;
+  }
+  const version = ((await deps.registry.get(ev.patientId))?.version ?? 0) + 1;
+  const dir = localCheckpointDir(o.modelsDir, patientModelId(ev.clinic, ev.patientId, version));
+  const provenance = {
+    inputs: [
+      ...[...fresh].reverse().map((f) => ({ file: f.job.event.recording.path, sha256: f.sha256 })),
+      ...history.map((h) => ({ file: h.sequence.source.file, sha256: h.sequence.source.sha256 })),
+      { file: join(base.dir, 'weights.bin'), sha256: base.weightsSha256 },
+    ],
+  };
+  try {
+    await saveCheckpoint(
+      dir,
+      checkpointFromTraining(result, { featureNames: base.featureNames, normalization: base.normalization, backend: deps.backend, provenance, base }),
+    );
+  } catch (cause) {
+    if (cause instanceof ModelError) throw cause;
+    throw new RetrainError(RetrainErrorCode.IO, `cannot write the patient checkpoint to ${dir}`, { cause });
+  }
+  const ref = await publishCheckpoint(deps.artifacts, dir, ev.clinic, ev.patientId, version).catch((cause: unknown) => {
+    throw cause instanceof StorageError ? cause : new RetrainError(RetrainErrorCode.IO, `cannot read back ${dir}`, { cause });
+  });
+  try {
+    await deps.registry.register(ev.patientId, ref);
+  } catch (err) {
+    // A concurrent job took this version: retried, it registers the next one.
+    if (err instanceof StorageError && err.code === StorageErrorCode.REGISTRY_STALE) throw new RetrainError(RetrainErrorCode.IO, err.message, { cause: err });
+    throw err;
+  }
+  // Hot swap follows the registry (its watch); this notification is for everyone else (at most once).
+  await deps.notices.notify(
+    NoticeSubject.MODEL_UPDATED,
+    { clinic: ev.clinic, patientId: ev.patientId, ref, jobId: fresh[0]?.job.id ?? newest.job.id, sessionIds },
+    { id: `${NoticeSubject.MODEL_UPDATED}.${keySegment(ev.patientId)}.v${version}` },
+  );
+  for (const f of fresh) await putResult(deps.artifacts, { ...recordOf(f), status: 'registered', ref });
+  logger.info('patient model registered', { ...fields, ref: ref.id, version });
+}
+
+/** One new recording of the batch as features, checked against the base and the minimum length. */
+async function newRecording(deps: RetrainDeps, job: BatchJob): Promise<NewRecording> {
+  const { o, base } = deps;
+  const ev = job.event;
+  const { path, cleanup } = await locateRecording({ artifacts: deps.artifacts, modelsDir: o.modelsDir }, ev);
   let features;
   try {
     features = await recordingToFeatures(path, {
@@ -194,7 +390,6 @@ async function retrain(ctx: RetrainHandlerDeps, raw: unknown, job: JobContext): 
   } finally {
     await cleanup();
   }
-  let mark = lap('features', started);
   const seq = features.sequence;
   const frames = seq.t.length;
   const minFrames = o.minFrames ?? DEFAULT_MIN_FRAMES;
@@ -209,108 +404,30 @@ async function retrain(ctx: RetrainHandlerDeps, raw: unknown, job: JobContext): 
   } catch (cause) {
     throw new RetrainError(RetrainErrorCode.FEATURE_MISMATCH, `recording features do not fit the base model ${o.baseCheckpointDir}`, { cause });
   }
-  const { train, heldOut } = splitTail(seq, o.holdoutFraction ?? DEFAULT_HOLDOUT_FRACTION);
-  const ownKey = historyKey(ev.patientId, eventTime(ev), ev.sessionId);
-  const history = await loadHistory(o.artifacts, ev.patientId, {
-    exceptKey: ownKey,
-    ...(o.historyLimit !== undefined ? { limit: o.historyLimit } : {}),
-    onBad: (key, error) => logger.warn('skipping unreadable feature history entry', { key, error }),
-  });
-  const trainSeqs = [...history.map((h) => h.sequence).filter((s) => sameNames(s, seq)), train];
-  job.signal.throwIfAborted();
-
-  const sampler = createTransitionSampler(trainSeqs, base.normalization, o.sampler);
-  const baseModel = new WorldModel(base.modelConfig, base.weights);
-  let patientModel: WorldModel | undefined;
-  let result;
-  let gate: GateDecision;
-  try {
-    result = await trainWorldModel(
-      { sampler, init: baseModel, signal: job.signal, onEpoch: () => new Promise<void>((r) => setImmediate(r)) },
-      { epochs: DEFAULT_RETRAIN_EPOCHS, ...o.trainArgs, mode: 'adapter' },
-    );
-    // The copy of the frozen base is not needed: the adapter plus `base` is the patient model
-    // (checkpointFromTraining reads only result.model.config, plain data, afterwards).
-    result.model.dispose();
-    mark = lap('train', mark);
-    if (!result.adapter) throw new ModelError(ModelErrorCode.INVALID_ARGS, 'adapter training returned no adapter');
-    patientModel = new WorldModel(base.modelConfig, mergeAdapter(base.weights, result.adapter));
-    gate = await gatePatientModel(baseModel, patientModel, trainSeqs, heldOut, base.normalization, {
-      backend: ctx.backend,
-      horizons: RETRAIN_EVAL_HORIZONS,
-      ...(o.tolerance !== undefined ? { tolerance: o.tolerance } : {}),
-      ...(o.evalPasses !== undefined ? { passes: o.evalPasses } : {}),
-    });
-    lap('gate', mark);
-  } finally {
-    baseModel.dispose();
-    patientModel?.dispose();
-  }
-  // Kept whatever the gate says: the next retrain of this patient learns from this session too.
-  await saveHistory(o.artifacts, ownKey, seq);
-  job.signal.throwIfAborted();
-
-  const record = {
-    jobId: job.id,
-    patientId: ev.patientId,
-    sessionId: ev.sessionId,
-    gate,
-    training: {
-      frames: trainSeqs.reduce((a, s) => a + s.t.length, 0),
-      recordings: trainSeqs.length,
-      steps: result.steps,
-      seconds: result.seconds,
-      lossCurve: result.lossCurve,
-    },
-    recording: { path: ev.recording.path, sha256: features.sha256, frames, droppedFrames: features.droppedFrames, rejectedRecords: features.rejectedRecords },
-    seconds,
+  return {
+    job,
+    seq,
+    historyKey: historyKey(ev.patientId, eventTime(ev), ev.sessionId),
+    droppedFrames: features.droppedFrames,
+    rejectedRecords: features.rejectedRecords,
+    sha256: features.sha256,
   };
-  const fields = { id: job.id, patientId: ev.patientId, base: gate.baseMean, patient: gate.patientMean, seconds: (performance.now() - started) / 1000 };
-  if (!gate.accepted) {
-    await putResult(o.artifacts, { ...record, status: 'rejected' });
-    logger.info('patient model rejected by the gate; base stays', { ...fields, reason: gate.reason });
-    return;
-  }
-  const version = ((await o.registry.get(ev.patientId))?.version ?? 0) + 1;
-  const dir = localCheckpointDir(o.modelsDir, patientModelId(ev.clinic, ev.patientId, version));
-  const provenance = {
-    inputs: [
-      { file: ev.recording.path, sha256: features.sha256 },
-      ...history.map((h) => ({ file: h.sequence.source.file, sha256: h.sequence.source.sha256 })),
-      { file: join(base.dir, 'weights.bin'), sha256: base.weightsSha256 },
-    ],
-  };
-  try {
-    await saveCheckpoint(
-      dir,
-      checkpointFromTraining(result, { featureNames: base.featureNames, normalization: base.normalization, backend: ctx.backend, provenance, base }),
-    );
-  } catch (cause) {
-    if (cause instanceof ModelError) throw cause;
-    throw new RetrainError(RetrainErrorCode.IO, `cannot write the patient checkpoint to ${dir}`, { cause });
-  }
-  const ref = await publishCheckpoint(o.artifacts, dir, ev.clinic, ev.patientId, version).catch((cause: unknown) => {
-    throw cause instanceof StorageError ? cause : new RetrainError(RetrainErrorCode.IO, `cannot read back ${dir}`, { cause });
-  });
-  try {
-    await o.registry.register(ev.patientId, ref);
-  } catch (err) {
-    // A concurrent job took this version: retried, it registers the next one.
-    if (err instanceof StorageError && err.code === StorageErrorCode.REGISTRY_STALE) throw new RetrainError(RetrainErrorCode.IO, err.message, { cause: err });
-    throw err;
-  }
-  const updated: ModelUpdatedEvent = { patientId: ev.patientId, ref, jobId: job.id, sessionId: ev.sessionId };
-  await o.bus.publish(JobSubject.MODEL_UPDATED, updated, { id: `${JobSubject.MODEL_UPDATED}.${ev.patientId}.v${version}` });
-  await putResult(o.artifacts, { ...record, status: 'registered', ref });
-  logger.info('patient model registered', { ...fields, ref: ref.id, version });
 }
 
-function checkOptions(o: RetrainWorkerOptions): void {
+const maxHorizon = (o: RetrainSettings): number => Math.max(...o.horizons);
+
+function checkSettings(o: RetrainSettings): void {
   const bad = (msg: string): never => {
     throw new RetrainError(RetrainErrorCode.BAD_OPTIONS, msg);
   };
-  // 14 = the smallest split that still has a training part and a held-out tail of 12 (Δh 10 + 2).
-  if (o.minFrames !== undefined && !(Number.isInteger(o.minFrames) && o.minFrames >= 14)) bad(`minFrames must be an integer ≥ 14, got ${o.minFrames}`);
+  const h = o.horizons;
+  if (!Array.isArray(h) || h.length === 0 || h.some((v, i) => !Number.isInteger(v) || v < 1 || (i > 0 && v <= (h[i - 1] as number))))
+    bad(`horizons must be ascending integers ≥ 1, got ${JSON.stringify(h)}`);
+  if (!Number.isInteger(o.evalPasses) || o.evalPasses < 1) bad(`evalPasses must be an integer ≥ 1, got ${o.evalPasses}`);
+  // The smallest split that still has a training part and a held-out tail of max horizon + 2 frames.
+  const least = 2 * (maxHorizon(o) + 2);
+  if (o.minFrames !== undefined && !(Number.isInteger(o.minFrames) && o.minFrames >= least)) bad(`minFrames must be an integer ≥ ${least}, got ${o.minFrames}`);
+  if ((o.minFrames ?? DEFAULT_MIN_FRAMES) < least) bad(`the largest horizon ${maxHorizon(o)} needs minFrames ≥ ${least}`);
   if (o.holdoutFraction !== undefined && !(o.holdoutFraction > 0 && o.holdoutFraction < 1)) bad(`holdoutFraction must be in (0, 1), got ${o.holdoutFraction}`);
   if (o.tolerance !== undefined && !(o.tolerance >= 0 && o.tolerance < 1)) bad(`tolerance must be in [0, 1), got ${o.tolerance}`);
   if (o.historyLimit !== undefined && !(Number.isInteger(o.historyLimit) && o.historyLimit >= 0))
@@ -324,10 +441,10 @@ async function putResult(artifacts: ArtifactStore, r: RetrainResult): Promise<vo
   await artifacts.put(resultKey(r.jobId), new TextEncoder().encode(JSON.stringify(r, null, 1)));
 }
 
-/** First (1 − fraction) of the frames for training, the rest (at least 12: Δh 10 + 2) held out. */
-export function splitTail(s: FeatureSequence, fraction: number): { train: FeatureSequence; heldOut: FeatureSequence } {
+/** First (1 − fraction) of the frames for training, the rest (at least the largest horizon + 2) held out. */
+export function splitTail(s: FeatureSequence, fraction: number, maxHorizon: number): { train: FeatureSequence; heldOut: FeatureSequence } {
   const n = s.t.length;
-  const hold = Math.min(n - 2, Math.max(12, Math.ceil(n * fraction)));
+  const hold = Math.min(n - 2, Math.max(maxHorizon + 2, Math.ceil(n * fraction)));
   const cut = n - hold;
   const f = s.names.length;
   const slice = (a: number, b: number): FeatureSequence => {
@@ -342,15 +459,15 @@ function sameNames(a: FeatureSequence, b: FeatureSequence): boolean {
 }
 
 function eventTime(ev: AssessmentCompletedEvent): Date {
-  const d = ev.endedAt !== undefined ? new Date(ev.endedAt) : undefined;
-  return d && Number.isFinite(d.getTime()) ? d : new Date(0);
+  const d = new Date(ev.endedAt);
+  return Number.isFinite(d.getTime()) ? d : new Date(0);
 }
 
 /**
  * The recording as a local file: its published path, or (on a node that does not share the session's
  * disk) a temporary copy of `recordings/<clinic>/<session>.jmrl` from the artifact store.
  */
-async function locateRecording(o: RetrainWorkerOptions, ev: AssessmentCompletedEvent): Promise<{ path: string; cleanup: () => Promise<void> }> {
+async function locateRecording(o: { readonly artifacts: ArtifactStore; readonly modelsDir: string }, ev: AssessmentCompletedEvent): Promise<{ path: string; cleanup: () => Promise<void> }> {
   const none = async (): Promise<void> => undefined;
   try {
     await stat(ev.recording.path);

@@ -1,6 +1,9 @@
 import { expect, it } from 'vitest';
 import { skipIfDone, resultExists } from '../../../src/jobs/idempotent.js';
 import { JobSubject, type JobContext } from '../../../src/jobs/job-bus.js';
+import { completed } from './payloads.js';
+
+const ev = completed('s1');
 
 const ctx = (id: string, attempt = 1): JobContext => ({ id, subject: JobSubject.ASSESSMENT_COMPLETED, attempt, signal: new AbortController().signal });
 
@@ -17,9 +20,9 @@ it('runs a job once and skips it when its stored result exists', async () => {
     },
     (c) => skipped.push(`${c.id}#${c.attempt}`),
   );
-  await handler({}, ctx('j1'));
-  await handler({}, ctx('j1', 2)); // redelivery after a lost ack
-  await handler({}, ctx('j2'));
+  await handler(ev, ctx('j1'));
+  await handler(ev, ctx('j1', 2)); // redelivery after a lost ack
+  await handler(ev, ctx('j2'));
   expect(runs).toEqual(['j1', 'j2']);
   expect(skipped).toEqual(['j1#2']);
 });
@@ -28,5 +31,5 @@ it('propagates handler failures (so the runner naks) and does not mark the job d
   const handler = skipIfDone({ isDone: async () => false }, async () => {
     throw new Error('disk full');
   });
-  await expect(handler({}, ctx('j3'))).rejects.toThrow('disk full');
+  await expect(handler(ev, ctx('j3'))).rejects.toThrow('disk full');
 });

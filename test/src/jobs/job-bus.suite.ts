@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { JobError, JobErrorCode } from '../../../src/jobs/errors.js';
 import { JobSubject, type JobBus, type SettledInfo } from '../../../src/jobs/job-bus.js';
 import { countdown, deferred, within } from './deferred.js';
+import { completed } from './payloads.js';
 
 export interface BusFixture {
   readonly bus: JobBus;
@@ -31,7 +32,7 @@ export function jobBusSuite(name: string, make: () => Promise<BusFixture>): void
         const got: Array<[unknown, string, number]> = [];
         const done = countdown(3);
         for (let i = 0; i < 3; i++) {
-          expect(await bus.publish(S, { sessionId: `s${i}`, frames: i, joints: new Float32Array([i, 0.5]) }, { id: `job-${i}` })).toMatchObject({
+          expect(await bus.publish(S, completed(`s${i}`, { frames: i }), { id: `job-${i}` })).toMatchObject({
             duplicate: false,
           });
         }
@@ -44,7 +45,7 @@ export function jobBusSuite(name: string, make: () => Promise<BusFixture>): void
         );
         await within(done.done, T, '3 acks');
         await c.stop();
-        expect(got).toEqual([0, 1, 2].map((i) => [{ sessionId: `s${i}`, frames: i, joints: new Float32Array([i, 0.5]) }, `job-${i}`, 1]));
+        expect(got).toEqual([0, 1, 2].map((i) => [completed(`s${i}`, { frames: i }), `job-${i}`, 1]));
         expect(await bus.depth(S)).toBe(0);
       }),
     );
@@ -55,7 +56,7 @@ export function jobBusSuite(name: string, make: () => Promise<BusFixture>): void
         const started = deferred();
         const release = deferred();
         const settled = deferred<SettledInfo>();
-        await bus.publish(S, { n: 1 }, { id: 'slow-1' });
+        await bus.publish(S, completed('n1'), { id: 'slow-1' });
         const c = await bus.consume(
           S,
           async () => {
@@ -79,7 +80,7 @@ export function jobBusSuite(name: string, make: () => Promise<BusFixture>): void
         const attempts: number[] = [];
         const acked = deferred<SettledInfo>();
         const outcomes: string[] = [];
-        await bus.publish(S, { n: 1 }, { id: 'flaky-1' });
+        await bus.publish(S, completed('n1'), { id: 'flaky-1' });
         const c = await bus.consume(
           S,
           async (_ev, ctx) => {
@@ -102,8 +103,8 @@ export function jobBusSuite(name: string, make: () => Promise<BusFixture>): void
         const attempts = new Map<string, number[]>();
         const terms = new Map<string, SettledInfo>();
         const done = countdown(2);
-        await bus.publish(S, { n: 1 }, { id: 'always-fails' });
-        await bus.publish(S, { n: 2 }, { id: 'bad-input' });
+        await bus.publish(S, completed('n1'), { id: 'always-fails' });
+        await bus.publish(S, completed('n2'), { id: 'bad-input' });
         const c = await bus.consume(
           S,
           async (_ev, ctx) => {
@@ -125,22 +126,22 @@ export function jobBusSuite(name: string, make: () => Promise<BusFixture>): void
     it(
       'drops a duplicate publish (same id): delivered once',
       withBus(async (bus) => {
-        expect(await bus.publish(S, { v: 'first' }, { id: 'dup-1' })).toEqual({ status: 'sent', duplicate: false });
-        expect(await bus.publish(S, { v: 'second' }, { id: 'dup-1' })).toEqual({ status: 'sent', duplicate: true });
-        await bus.publish(S, { v: 'sentinel' }, { id: 'dup-2' });
+        expect(await bus.publish(S, completed('first'), { id: 'dup-1' })).toEqual({ status: 'sent', duplicate: false });
+        expect(await bus.publish(S, completed('second'), { id: 'dup-1' })).toEqual({ status: 'sent', duplicate: true });
+        await bus.publish(S, completed('sentinel'), { id: 'dup-2' });
         const seen: unknown[] = [];
         const sentinel = deferred();
         const c = await bus.consume(
           S,
           async (ev) => {
             seen.push(ev);
-            if ((ev as { v: string }).v === 'sentinel') sentinel.resolve();
+            if (ev.sessionId === 'sentinel') sentinel.resolve();
           },
           fast,
         );
         await within(sentinel.promise, T, 'sentinel');
         await c.stop();
-        expect(seen).toEqual([{ v: 'first' }, { v: 'sentinel' }]);
+        expect(seen).toEqual([completed('first'), completed('sentinel')]);
       }),
     );
 
@@ -152,14 +153,14 @@ export function jobBusSuite(name: string, make: () => Promise<BusFixture>): void
         const gates = Array.from({ length: 8 }, () => deferred());
         const three = countdown(3);
         const all = countdown(8);
-        for (let i = 0; i < 8; i++) await bus.publish(S, { i }, { id: `c-${i}` });
+        for (let i = 0; i < 8; i++) await bus.publish(S, completed(String(i)), { id: `c-${i}` });
         const c = await bus.consume(
           S,
           async (ev) => {
             running += 1;
             peak = Math.max(peak, running);
             three.hit();
-            await gates[(ev as { i: number }).i]?.promise;
+            await gates[Number(ev.sessionId)]?.promise;
             running -= 1;
           },
           { ...fast, concurrency: 3, onSettled: all.hit },
@@ -180,7 +181,7 @@ export function jobBusSuite(name: string, make: () => Promise<BusFixture>): void
         const release = deferred();
         let stopped = false;
         const handled: string[] = [];
-        await bus.publish(S, { n: 1 }, { id: 'drain-1' });
+        await bus.publish(S, completed('n1'), { id: 'drain-1' });
         const c = await bus.consume(
           S,
           async (_ev, ctx) => {
@@ -197,7 +198,7 @@ export function jobBusSuite(name: string, make: () => Promise<BusFixture>): void
         release.resolve();
         await within(stopping, T, 'stop');
         expect(await bus.depth(S)).toBe(0);
-        await bus.publish(S, { n: 2 }, { id: 'drain-2' });
+        await bus.publish(S, completed('n2'), { id: 'drain-2' });
         expect(await bus.depth(S)).toBe(1);
         expect(handled).toEqual(['drain-1']);
         // A new consumer picks up what the stopped one left.
@@ -213,7 +214,7 @@ export function jobBusSuite(name: string, make: () => Promise<BusFixture>): void
       withBus(async (bus) => {
         const aborted = deferred<unknown>();
         const acked = deferred<SettledInfo>();
-        await bus.publish(S, { n: 1 }, { id: 'hang-1' });
+        await bus.publish(S, completed('n1'), { id: 'hang-1' });
         const c = await bus.consume(
           S,
           async (_ev, ctx) => {
@@ -233,12 +234,15 @@ export function jobBusSuite(name: string, make: () => Promise<BusFixture>): void
     it(
       'rejects bad subjects, ids and unencodable events with coded errors',
       withBus(async (bus) => {
-        await expect(bus.publish('nope' as never, {}, { id: 'x' })).rejects.toMatchObject({ name: 'JobError', code: JobErrorCode.BAD_REQUEST });
-        await expect(bus.publish(S, {}, { id: '' })).rejects.toMatchObject({ code: JobErrorCode.BAD_REQUEST });
-        await expect(bus.publish(S, {}, { id: 'has space' })).rejects.toMatchObject({ code: JobErrorCode.BAD_REQUEST });
-        const cyclic: Record<string, unknown> = {};
-        cyclic['self'] = cyclic;
-        await expect(bus.publish(S, cyclic, { id: 'cyc' })).rejects.toMatchObject({ code: JobErrorCode.ENCODE });
+        await expect(bus.publish('nope' as never, completed('x') as never, { id: 'x' })).rejects.toMatchObject({ name: 'JobError', code: JobErrorCode.BAD_REQUEST });
+        // Notifications are not jobs: they never enter the work queue.
+        await expect(bus.publish('model.updated' as never, completed('x') as never, { id: 'x' })).rejects.toMatchObject({ code: JobErrorCode.BAD_REQUEST });
+        await expect(bus.publish(S, completed('x'), { id: '' })).rejects.toMatchObject({ code: JobErrorCode.BAD_REQUEST });
+        await expect(bus.publish(S, completed('x'), { id: 'has space' })).rejects.toMatchObject({ code: JobErrorCode.BAD_REQUEST });
+        // The subject's contract is checked before anything is sent.
+        const { patientId: _missing, ...noPatient } = completed('x');
+        await expect(bus.publish(S, noPatient as never, { id: 'no-patient' })).rejects.toMatchObject({ code: JobErrorCode.BAD_EVENT, permanent: true });
+        await expect(bus.publish(S, { ...completed('x'), patientId: 'a/b' }, { id: 'bad-patient' })).rejects.toMatchObject({ code: JobErrorCode.BAD_EVENT });
         await expect(bus.consume(S, async () => undefined, { concurrency: 0 })).rejects.toMatchObject({ code: JobErrorCode.BAD_REQUEST });
         expect(await bus.depth(S)).toBe(0);
       }),
