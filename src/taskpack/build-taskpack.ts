@@ -61,6 +61,8 @@ export interface TaskPackInput {
   readonly clinic?: string;
   readonly assessment?: Assessment;
   readonly now?: () => Date;
+  /** Called after each stage (the job's heartbeat to the bus). */
+  readonly onProgress?: (stage: string) => void;
 }
 
 export interface TaskPackResult {
@@ -154,6 +156,7 @@ export async function buildTaskPack(inp: TaskPackInput): Promise<TaskPackResult>
     const now = performance.now();
     seconds[name] = (now - mark) / 1000;
     mark = now;
+    inp.onProgress?.(name);
   };
   const now = inp.now ?? (() => new Date());
   const recordingSha256 = await fileSha256(inp.recordingPath).catch((cause: unknown) => {
