@@ -14,7 +14,7 @@
 // retrain finished (registered a model or kept the old one) publishes its taskpack.requested.
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { basename, extname, join, relative } from 'node:path';
 import type { Logger } from '../../logger.js';
 import { silentLogger } from '../../logger.js';
 import type { ArtifactStore } from '../../storage/artifact-store.js';
@@ -130,7 +130,8 @@ export async function startTaskpackWorker(o: TaskpackWorkerOptions): Promise<Con
     const scratch = join(o.workDir, `${keySegment(name)}-${randomUUID()}`);
     await mkdir(scratch, { recursive: true });
     try {
-      const recPath = join(scratch, 'recording.jmrl');
+      // The key's file name keeps the recording's extension: it says which adapter reads it.
+      const recPath = join(scratch, basename(e.recordingKey));
       await writeFile(recPath, await o.artifacts.get(e.recordingKey));
       if ((await fileSha256(recPath)) !== e.recordingSha256)
         throw new JobError(JobErrorCode.HANDLER, `recording ${e.recordingKey} does not match its SHA-256 ${e.recordingSha256}`, { permanent: true });
@@ -213,7 +214,9 @@ export function requestTaskpacks(bus: JobBus, artifacts: ArtifactStore, logger: 
       if (subject !== JobSubject.ASSESSMENT_COMPLETED) return bus.consume(subject, handler, opts);
       const wrapped: JobHandler<typeof JobSubject.ASSESSMENT_COMPLETED> = async (e, ctx) => {
         await (handler as JobHandler<typeof JobSubject.ASSESSMENT_COMPLETED>)(e, ctx);
-        const key = recordingKey(e.clinic, e.sessionId);
+        // Session recordings are .jmrl; anything else (an imported file) keeps its extension for its adapter.
+        const ext = extname(e.recording.path);
+        const key = ext === '.jmrl' || ext === '' ? recordingKey(e.clinic, e.sessionId) : recordingKey(e.clinic, e.sessionId).replace(/\.jmrl$/, ext);
         if (!(await artifacts.has(key))) await artifacts.put(key, await readFile(e.recording.path));
         const r = await bus.publish(
           JobSubject.TASKPACK_REQUESTED,
