@@ -92,6 +92,9 @@ export interface LoadedPlanningModel {
 
 /** Loads a base or patient checkpoint (merged onto its base) and its probe as a PlanningModel. */
 export async function loadPlanningModel(src: ModelSource): Promise<LoadedPlanningModel> {
+  // A no-op when a backend is active; a process that only serves HTTP (inference runs in its worker
+  // threads) has none on this thread yet.
+  await selectBackend();
   const ckpt = await loadCheckpoint(src.dir, { featureNames: featureNames() });
   let merged: BaseCheckpoint;
   if (ckpt.kind === 'base') merged = ckpt;
@@ -261,7 +264,6 @@ export async function buildTaskPack(inp: TaskPackInput): Promise<TaskPackResult>
   await w.write('5-dataset', P.datasetJson, ds.json);
   lap('stage_5');
 
-  await selectBackend();
   const loaded = await loadPlanningModel(inp.model);
   const weightsSha256 = loaded.weightsSha256;
   try {

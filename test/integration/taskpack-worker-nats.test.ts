@@ -179,10 +179,13 @@ describe.runIf(hasMotionData)('taskpack job on NATS JetStream', () => {
         },
       }),
     );
-    await bus.publish(JobSubject.TASKPACK_REQUESTED, request('always-bad'), { id: 'tp-bad' });
+    // Another recording (packs are idempotent on recording + model: the same one would count as done).
+    await bus.publish(JobSubject.TASKPACK_REQUESTED, { ...request('always-bad'), recordingSha256: 'b'.repeat(64) }, { id: 'tp-bad' });
     await bus.publish(JobSubject.TASKPACK_REQUESTED, { ...request('good-one'), recordingSha256: walkSha }, { id: 'tp-good' });
     await within(good.promise, 3 * ACK_WAIT_MS, 'the good job completed');
-    await within(terminated.promise, 3 * ACK_WAIT_MS, 'the bad job terminated');
+    await within(terminated.promise, 3 * ACK_WAIT_MS, 'the bad job terminated').catch((e: unknown) => {
+      throw new Error(`${String(e)}; settled: ${JSON.stringify(settled)}`);
+    });
     const dead = await artifacts.list(`${DEAD_LETTER_PREFIX}/clinic-1/`);
     expect(dead).toHaveLength(1);
     const record = JSON.parse(new TextDecoder().decode(await artifacts.get(dead[0]!)));

@@ -100,6 +100,9 @@ async function resolveModel(o: TaskpackWorkerOptions, e: TaskpackRequested): Pro
 
 export async function startTaskpackWorker(o: TaskpackWorkerOptions): Promise<Consumption> {
   const logger = o.logger ?? silentLogger;
+  // stop() ends running builds (their threads are terminated, the jobs nak and are redelivered) rather
+  // than waiting tens of seconds for them: a shutting-down server must not hang on a report.
+  const stopping = new AbortController();
   const maxDeliver = o.consume?.maxDeliver ?? DEFAULT_MAX_DELIVER;
   const build = async (e: TaskpackRequested, ctx: JobContext<typeof JobSubject.TASKPACK_REQUESTED>): Promise<void> => {
     const model = await resolveModel(o, e);
@@ -138,7 +141,7 @@ export async function startTaskpackWorker(o: TaskpackWorkerOptions): Promise<Con
       const out = join(scratch, 'pack');
       const r = await buildTaskPackInThread(
         { recordingPath: recPath, out, model: model.source, patient: e.patientId, session: e.sessionId, clinic: e.clinic, onProgress: () => ctx.working?.() },
-        ctx.signal,
+        AbortSignal.any([ctx.signal, stopping.signal]),
       );
       if (ctx.signal.aborted) throw ctx.signal.reason;
       const prefix = filesPrefix(e.clinic, name);
@@ -178,7 +181,7 @@ export async function startTaskpackWorker(o: TaskpackWorkerOptions): Promise<Con
     try {
       await build(e, ctx);
     } catch (error) {
-      const last = ctx.attempt >= maxDeliver || (error instanceof JobError && error.permanent);
+      const last = !stopping.signal.aborted && (ctx.attempt >= maxDeliver || (error instanceof JobError && error.permanent));
       if (last) {
         const key = `${DEAD_LETTER_PREFIX}/${keySegment(e.clinic)}/${keySegment(ctx.id)}.json`;
         await o.artifacts
@@ -194,7 +197,13 @@ export async function startTaskpackWorker(o: TaskpackWorkerOptions): Promise<Con
       throw error;
     }
   };
-  return o.bus.consume(JobSubject.TASKPACK_REQUESTED, handler, { ackWaitMs: 10 * 60_000, ...o.consume });
+  const consumption = await o.bus.consume(JobSubject.TASKPACK_REQUESTED, handler, { ackWaitMs: 10 * 60_000, ...o.consume });
+  return {
+    stop: async () => {
+      stopping.abort(new JobError(JobErrorCode.HANDLER, 'task pack worker stopping', { permanent: false }));
+      await consumption.stop();
+    },
+  };
 }
 
 /**

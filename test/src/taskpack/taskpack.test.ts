@@ -121,4 +121,13 @@ describe.runIf(hasMotionData)('jepa-motion taskpack and audit', () => {
     expect(err).toContain('audit: 7-planning/variants.npz: missing');
     expect(err).toContain('needed by stage 8-sim-execution');
   });
+
+  it('usage mistakes exit 2, an unreadable recording exits 1 naming it', async () => {
+    const usage = captureIo();
+    expect(await main(['taskpack', motion('opensim-gait', 'subject01_walk1.trc')], usage)).toBe(2);
+    expect(usage.stderr()).toContain('--out <dir> is required');
+    const bad = captureIo();
+    expect(await main(['taskpack', join(dir, 'no-such-file.trc'), '--out', join(dir, 'x')], bad)).toBe(1);
+    expect(bad.stderr()).toContain('no-such-file.trc');
+  });
 });
