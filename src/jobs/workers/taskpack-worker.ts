@@ -22,7 +22,7 @@ import type { ModelRef, ModelRegistry } from '../../storage/model-registry.js';
 import { planSummary, taskPackId, type ModelSource } from '../../taskpack/build-taskpack.js';
 import { buildTaskPackInThread } from '../../taskpack/build-in-thread.js';
 import { fileSha256 } from '../../storage/file-hash.js';
-import { NoticeSubject, type TaskpackRequested } from '../contracts.js';
+import { NoticeSubject, type AssessmentCompleted, type TaskpackRequested } from '../contracts.js';
 import { describeReason } from '../run-attempt.js';
 import { JobError, JobErrorCode } from '../errors.js';
 import { DEFAULT_MAX_DELIVER, JobSubject, type ConsumeOptions, type Consumption, type JobBus, type JobContext, type JobHandler } from '../job-bus.js';
@@ -208,7 +208,8 @@ export async function startTaskpackWorker(o: TaskpackWorkerOptions): Promise<Con
 
 /**
  * The bus the retrain worker should consume from: identical, except that an assessment.completed job
- * that finished (its handler resolved: model registered, or gate kept the old one) publishes its
+ * that finished (its handler resolved: model registered, or gate kept the old one; or it failed for
+ * good, e.g. too short to train on) publishes its
  * taskpack.requested before it is acked — so a crash in between redelivers the retrain job, which
  * skips the retrain (its own idempotency) and publishes again (the request id makes that a no-op).
  * The recording is copied into the artifact store first when only the local path has it.
@@ -222,7 +223,18 @@ export function requestTaskpacks(bus: JobBus, artifacts: ArtifactStore, logger: 
     consume(subject, handler, opts) {
       if (subject !== JobSubject.ASSESSMENT_COMPLETED) return bus.consume(subject, handler, opts);
       const wrapped: JobHandler<typeof JobSubject.ASSESSMENT_COMPLETED> = async (e, ctx) => {
-        await (handler as JobHandler<typeof JobSubject.ASSESSMENT_COMPLETED>)(e, ctx);
+        try {
+          await (handler as JobHandler<typeof JobSubject.ASSESSMENT_COMPLETED>)(e, ctx);
+        } catch (error) {
+          // A retrain that can never succeed (e.g. a recording too short to train on) still leaves a
+          // session to report on, with the model that served it; a retryable failure requests nothing
+          // yet (the redelivered retrain will).
+          if (error instanceof JobError && error.permanent) await request(e).catch(() => undefined);
+          throw error;
+        }
+        await request(e);
+      };
+      const request = async (e: AssessmentCompleted): Promise<void> => {
         // Session recordings are .jmrl; anything else (an imported file) keeps its extension for its adapter.
         const ext = extname(e.recording.path);
         const key = ext === '.jmrl' || ext === '' ? recordingKey(e.clinic, e.sessionId) : recordingKey(e.clinic, e.sessionId).replace(/\.jmrl$/, ext);
