@@ -259,6 +259,14 @@ const SETTINGS: readonly Setting[] = [
     description: 'Per-patient models kept loaded (LRU).',
   },
   {
+    key: 'logLevel',
+    env: 'LOG_LEVEL',
+    flag: '--log-level',
+    default: 'info',
+    schema: oneOf(['debug', 'info', 'warn', 'error', 'silent']),
+    description: 'Log verbosity.',
+  },
+  {
     key: 'jobWorkers',
     env: 'JEPA_WORKERS',
     flag: '--workers',
@@ -274,14 +282,6 @@ const SETTINGS: readonly Setting[] = [
     default: '16',
     schema: int(1, 1024),
     description: "Retrain jobs one process takes from the bus at once (waiting to coalesce with the same patient's, or training); the rest wait in the bus.",
-  },
-  {
-    key: 'logLevel',
-    env: 'LOG_LEVEL',
-    flag: '--log-level',
-    default: 'info',
-    schema: oneOf(['debug', 'info', 'warn', 'error', 'silent']),
-    description: 'Log verbosity.',
   },
 ];
 
@@ -411,10 +411,16 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     );
   }
   if (role === 'worker' && natsUrl === undefined) {
-    contradiction('natsUrl', 'jepa-motion worker needs NATS_URL (or --nats): without NATS the jobs live inside the `serve` process, which runs its own retrain threads');
+    contradiction(
+      'natsUrl',
+      'jepa-motion worker needs NATS_URL (or --nats): without NATS the jobs live inside the `serve` process, which runs its own retrain threads',
+    );
   }
   if (get<number>('jobHold') < get<number>('jobWorkers')) {
-    contradiction('jobHold', `${label.get('jobHold')} ${get<number>('jobHold')} is below ${label.get('jobWorkers')} ${get<number>('jobWorkers')}: some threads could never get a job`);
+    contradiction(
+      'jobHold',
+      `${label.get('jobHold')} ${get<number>('jobHold')} is below ${label.get('jobWorkers')} ${get<number>('jobWorkers')}: some threads could never get a job`,
+    );
   }
   const fsync = get<FsyncMode>('fsync');
   if (given.has('fsyncIntervalMs') && fsync !== 'batch') {

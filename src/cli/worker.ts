@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { loadConfig, renderHelp, wantsHelp, type Config } from '../config.js';
+import { JobError, JobErrorCode } from '../jobs/errors.js';
 import { createNatsJobBus } from '../jobs/nats-job-bus.js';
 import { createNatsNoticeBus } from '../jobs/notices.js';
 import { Outbox } from '../jobs/outbox.js';
@@ -43,7 +44,8 @@ export function parseWorkerArgs(args: readonly string[]): WorkerArgs {
     if (flag === '--jobs') {
       const names = value.split(',').map((s) => s.trim());
       const unknown = names.filter((n) => !(JOB_KINDS as readonly string[]).includes(n));
-      if (names.length === 0 || unknown.length > 0) throw new UsageError(`--jobs ${value}: unknown job kind ${unknown.join(', ') || '(none)'} (known: ${JOB_KINDS.join(', ')})`);
+      if (names.length === 0 || unknown.length > 0)
+        throw new UsageError(`--jobs ${value}: unknown job kind ${unknown.join(', ') || '(none)'} (known: ${JOB_KINDS.join(', ')})`);
       kinds = [...new Set(names)] as JobKind[];
     } else {
       const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
@@ -66,11 +68,18 @@ export async function startWorker(config: Readonly<Config>, a: Pick<WorkerArgs, 
   const threads = a.concurrency ?? config.jobWorkers;
   if (threads < 1) throw new UsageError(`a worker needs at least one retrain thread (--concurrency or JEPA_WORKERS), got ${threads}`);
   const closers: (() => Promise<unknown>)[] = [];
-  const closeAll = async (): Promise<void> => {
-    for (const close of closers.reverse()) await close().catch((cause: unknown) => logger.error('shutdown step failed', { cause }));
-  };
+  let closing: Promise<void> | undefined;
+  // Idempotent: a second close waits for the first.
+  const closeAll = (): Promise<void> =>
+    (closing ??= (async () => {
+      for (const close of closers.reverse()) await close().catch((cause: unknown) => logger.error('shutdown step failed', { cause }));
+    })());
   try {
-    const nc: NatsConnection = await connect({ servers: config.natsUrl.split(','), name: 'jepa-motion-worker', maxReconnectAttempts: -1 });
+    const nc: NatsConnection = await connect({ servers: config.natsUrl.split(','), name: 'jepa-motion-worker', maxReconnectAttempts: -1 }).catch(
+      (cause: unknown) => {
+        throw new JobError(JobErrorCode.NATS, `cannot connect to NATS at ${config.natsUrl}: ${(cause as Error).message}`, { cause });
+      },
+    );
     closers.push(() => nc.drain());
     const bus = await createNatsJobBus({ nc, outbox: await Outbox.open(join(config.dataDir, 'outbox')), logger });
     closers.push(() => bus.close());
@@ -90,7 +99,9 @@ export async function startWorker(config: Readonly<Config>, a: Pick<WorkerArgs, 
 /** Runs until SIGINT/SIGTERM; running jobs finish (or are redelivered elsewhere after ack_wait). */
 export async function workerCommand(args: string[], io: CliIo): Promise<number> {
   if (wantsHelp(args)) {
-    io.out(`usage: ${workerUsage}\n  --jobs KINDS         job kinds to consume (default: all: ${JOB_KINDS.join(',')})\n  --concurrency N      retrain threads (default JEPA_WORKERS)\n${renderHelp()}\n`);
+    io.out(
+      `usage: ${workerUsage}\n  --jobs KINDS         job kinds to consume (default: all: ${JOB_KINDS.join(',')})\n  --concurrency N      retrain threads (default JEPA_WORKERS)\n${renderHelp()}\n`,
+    );
     return 0;
   }
   const a = parseWorkerArgs(args);

@@ -6,6 +6,7 @@
 //                 (a limits-based stream that drops the oldest): never in the work queue, where nothing
 //                 would consume them and they would fill it.
 import { z } from 'zod';
+import { Id } from '../protocol/fields.js';
 import { JobError, JobErrorCode } from './errors.js';
 
 /** Work-queue subjects: each event is handled by ONE worker. */
@@ -30,8 +31,9 @@ const Key = z
   .min(1)
   .max(512)
   .regex(/^[\w.:\-/@]+$/);
-/** A clinic or patient id (a NATS subject token and a file-name segment). */
-const Token = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/);
+/** A clinic or patient id exactly as the wire protocol and the tokens accept it: a job must never
+ *  refuse an id the session that produced it was allowed to use. */
+const Token = Id;
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 const IsoTime = z.iso.datetime({ offset: true });
 

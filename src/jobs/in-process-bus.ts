@@ -135,7 +135,14 @@ export function createInProcessBus(options: InProcessBusOptions = {}): JobBus {
       try {
         if (closed) throw new JobError(JobErrorCode.CLOSED, 'bus is closed');
         // Deliveries are checked against `subject`'s contract before the handler runs (runAttempt).
-        const w: Worker = { subject: checkSubject(subject), handler: handler as JobHandler, opts: resolveConsumeOptions(opts), active: 0, stopped: false, idle: [] };
+        const w: Worker = {
+          subject: checkSubject(subject),
+          handler: handler as JobHandler,
+          opts: resolveConsumeOptions(opts),
+          active: 0,
+          stopped: false,
+          idle: [],
+        };
         workers.push(w);
         pump(w.subject);
         const stop = async (): Promise<void> => {

@@ -63,8 +63,11 @@ export function fromWire(w: WireError): Error {
   if (w.name === 'JobError' && w.code) return new JobError(w.code as JobErrorCode, w.message, { ...options, permanent: w.permanent ?? false });
   if (w.name === 'RetrainError' && w.code) return new RetrainError(w.code as RetrainErrorCode, w.message, options);
   if (w.name === 'StorageError' && w.code) return new StorageError(w.code as StorageErrorCode, w.message, options);
-  const e = new Error(w.message, options);
+  // Other classes (ModelError, InferenceError…) keep their name and code, so logs and the CLI still
+  // report them precisely.
+  const e: Error & { code?: string } = new Error(w.message, options);
   e.name = w.name;
+  if (w.code !== undefined) e.code = w.code;
   return e;
 }
 

@@ -168,6 +168,26 @@ describe.skipIf(!hasMotionData)('inference service with the tfjs engine (real re
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('takes horizons and MC passes from its options (the configuration) and refuses them missing or malformed', async () => {
+    const dirOf = { checkpointDir: ck.base.dir };
+    for (const options of [
+      dirOf,
+      { ...dirOf, passes: 3 },
+      { ...dirOf, horizons: [5, 1], passes: 3 },
+      { ...dirOf, horizons: [], passes: 3 },
+      { ...dirOf, horizons: HORIZONS },
+      { ...dirOf, horizons: HORIZONS, passes: 0 },
+    ]) {
+      await expect(createEngine({ backend: 'cpu', options }), JSON.stringify(options)).rejects.toMatchObject({
+        name: 'InferenceError',
+        code: InferenceErrorCode.INVALID_OPTIONS,
+      });
+    }
+    const engine = await createEngine({ backend: 'cpu', options: { ...dirOf, horizons: [2, 30], passes: 2 } });
+    expect(engine.horizons).toEqual([2, 30]);
+    engine.dispose?.();
+  });
+
   it('refuses a checkpoint that is not a patient adapter of this base, and keeps serving the old model', async () => {
     const s = service!;
     const notPatient = await s.swapModel('patient-a', ck.base.dir).catch((e: unknown) => e);

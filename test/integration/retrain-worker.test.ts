@@ -3,7 +3,7 @@
 // subject's walking (CMU 131_02) → gate → checkpoint + artifacts → registry (watch) → model.updated.
 import { readFile, rm, mkdtemp, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { tmpdir } from 'node:os';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Subscription } from 'rxjs';
@@ -21,7 +21,10 @@ import { JobSubject, type JobBus, type SettledInfo } from '../../src/jobs/job-bu
 import { createPatientCheckpointResolver } from '../../src/jobs/workers/patient-checkpoints.js';
 import { RetrainError, RetrainErrorCode } from '../../src/jobs/workers/retrain-errors.js';
 import { resultExists } from '../../src/jobs/idempotent.js';
-import { resultKey, startRetrainWorker, type RetrainResult, type RetrainWorker } from '../../src/jobs/workers/retrain-worker.js';
+import { resultKey, startRetrainWorker, type RetrainExecutor, type RetrainResult, type RetrainWorker } from '../../src/jobs/workers/retrain-worker.js';
+import { startRetrainThreads } from '../../src/jobs/job-host.js';
+import type { Logger } from '../../src/logger.js';
+import { captureLogger } from '../src/jobs/log-capture.js';
 import { NoticeSubject, type AssessmentCompleted, type ModelUpdated } from '../../src/jobs/contracts.js';
 import { JobErrorCode } from '../../src/jobs/errors.js';
 import { createLocalNoticeBus, type NoticeBus } from '../../src/jobs/notices.js';
@@ -89,9 +92,22 @@ afterEach(async () => {
   }
 });
 
-async function rig(artifacts: ArtifactStore, registry: LocalModelRegistry, modelsDir: string, trainArgs: TrainArgs = { epochs: 6, seed: 2 }): Promise<Rig> {
+async function rig(
+  artifacts: ArtifactStore,
+  registry: LocalModelRegistry,
+  modelsDir: string,
+  trainArgs: TrainArgs = { epochs: 6, seed: 2 },
+  extra: {
+    before?: (bus: JobBus) => Promise<void>;
+    onBatch?: (patientId: string, jobIds: readonly string[]) => void;
+    notices?: NoticeBus;
+    executor?: RetrainExecutor;
+    logger?: Logger;
+  } = {},
+): Promise<Rig> {
   const bus = createInProcessBus();
-  const notices = createLocalNoticeBus();
+  const notices = extra.notices ?? createLocalNoticeBus();
+  await extra.before?.(bus);
   const settled: SettledInfo[] = [];
   const waiters: { match: (s: SettledInfo) => boolean; resolve: (s: SettledInfo) => void }[] = [];
   const worker = await startRetrainWorker({
@@ -104,6 +120,9 @@ async function rig(artifacts: ArtifactStore, registry: LocalModelRegistry, model
     modelsDir,
     trainArgs,
     evalPasses: 2,
+    ...(extra.onBatch ? { onBatch: extra.onBatch } : {}),
+    ...(extra.executor ? { executor: extra.executor } : {}),
+    ...(extra.logger ? { logger: extra.logger } : {}),
     consume: {
       backoffMs: [5],
       onSettled: (s) => {
@@ -255,6 +274,100 @@ describe.skipIf(!hasMotionData)('retrain worker (in-process bus, real recordings
     }
   });
 
+  it("coalesces a patient's queued retrains into one over all new recordings; every job gets its own result", async () => {
+    const artifacts = await DiskArtifactStore.open(join(dir, 'artifacts-coalesce'));
+    const registry = await LocalModelRegistry.open();
+    const notices = createLocalNoticeBus();
+    const updates: ModelUpdated[] = [];
+    notices.subscribe(NoticeSubject.MODEL_UPDATED, (n) => updates.push(n));
+    const batches: { patientId: string; jobIds: readonly string[] }[] = [];
+    const sessions = ['c1', 'c2', 'c3'];
+    const fxs = await Promise.all(
+      sessions.map((id) => writeSessionRecording(join(dir, `${id}.jmrl`), walk, { patientId: PATIENT, sessionId: id, assessment: 'gait' })),
+    );
+    const other = await writeSessionRecording(join(dir, 'q1.jmrl'), walk, { patientId: 'patient-8', sessionId: 'q1', assessment: 'gait' });
+    // Three sessions of one patient ended together and queued (plus one of another patient) before the worker ran.
+    const r = await rig(artifacts, registry, join(dir, 'models-coalesce'), undefined, {
+      notices,
+      onBatch: (patientId, jobIds) => batches.push({ patientId, jobIds }),
+      before: async (bus) => {
+        for (const [i, id] of sessions.entries())
+          await bus.publish(JobSubject.ASSESSMENT_COMPLETED, { ...completed(id, fxs[i]!), endedAt: `2026-11-24T01:0${i + 1}:00.000Z` }, { id: `j-${id}` });
+        await bus.publish(JobSubject.ASSESSMENT_COMPLETED, { ...completed('q1', other), patientId: 'patient-8' }, { id: 'j-q1' });
+      },
+    });
+    for (const id of [...sessions, 'q1']) expect((await r.waitSettled(`j-${id}`)).outcome).toBe('ack');
+    // One retrain for the three queued jobs instead of three in a row.
+    expect(batches).toEqual([
+      { patientId: PATIENT, jobIds: ['j-c1', 'j-c2', 'j-c3'] },
+      { patientId: 'patient-8', jobIds: ['j-q1'] },
+    ]);
+    const results = await Promise.all(
+      sessions.map(async (id) => JSON.parse(new TextDecoder().decode(await artifacts.get(resultKey(`j-${id}`)))) as RetrainResult),
+    );
+    for (const [i, res] of results.entries()) {
+      expect(res.jobId).toBe(`j-${sessions[i]}`);
+      expect(res.sessionId).toBe(sessions[i]);
+      expect(res.batch).toEqual({ jobIds: ['j-c1', 'j-c2', 'j-c3'], sessionIds: sessions });
+      expect(res.training.recordings).toBe(3);
+      expect(res.status).toBe(results[0]!.status);
+      expect(res.ref).toEqual(results[0]!.ref);
+    }
+    expect(await artifacts.list(`retrain/${PATIENT}/features/`)).toHaveLength(3);
+    // One model version for the patient, announced once, naming every session it learned from.
+    expect(results[0]!.status).toBe('registered');
+    expect((await registry.get(PATIENT))?.version).toBe(1);
+    expect(updates.filter((u) => u.patientId === PATIENT)).toEqual([
+      { clinic: 'c1', patientId: PATIENT, ref: results[0]!.ref, jobId: 'j-c1', sessionIds: sessions },
+    ]);
+  });
+
+  it('runs on a retrain thread: the registration reaches the owner registry (watch → hot swap) and the notification goes out', async () => {
+    const artifactsDir = join(dir, 'artifacts-thread');
+    const artifacts = await DiskArtifactStore.open(artifactsDir);
+    const registry = await LocalModelRegistry.open();
+    const watched = deferred<ModelUpdate>();
+    const sub = registry.watch().subscribe(watched.resolve);
+    const notices = createLocalNoticeBus();
+    const updated = deferred<ModelUpdated>();
+    notices.subscribe(NoticeSubject.MODEL_UPDATED, updated.resolve);
+    const logger = captureLogger();
+    const modelsDir = join(dir, 'models-thread');
+    const executor = await startRetrainThreads({
+      count: 1,
+      init: {
+        settings: { baseCheckpointDir: baseDir, modelsDir, horizons: HORIZONS, evalPasses: 2, trainArgs: { epochs: 6, seed: 2 }, backend: 'wasm' },
+        artifacts: { kind: 'disk', dir: artifactsDir },
+      },
+      registry,
+      notices,
+      logger,
+    });
+    try {
+      expect(executor.backend).toBe('wasm');
+      const r = await rig(artifacts, registry, modelsDir, undefined, { notices, executor, logger });
+      const fx = await writeSessionRecording(join(dir, 't1.jmrl'), walk, { patientId: PATIENT, sessionId: 't1', assessment: 'gait' });
+      await r.bus.publish(JobSubject.ASSESSMENT_COMPLETED, completed('t1', fx), { id: 'j-t1' });
+      expect((await r.waitSettled('j-t1')).outcome).toBe('ack');
+      const ref = await registry.get(PATIENT);
+      expect(ref?.version).toBe(1);
+      expect(await within(watched.promise, 1000, 'registry watch')).toEqual({ patientId: PATIENT, ref });
+      expect(await within(updated.promise, 1000, 'model.updated')).toMatchObject({ patientId: PATIENT, ref, sessionIds: ['t1'] });
+      // Training is background work: the thread runs at nice 19, the process (frames) keeps its priority.
+      const lowered = logger.lines.find((l) => l.msg === 'retrain thread priority lowered');
+      expect(lowered?.fields).toMatchObject({ nice: 19, retrainThread: 0 });
+      const stat = await readFile(`/proc/${process.pid}/task/${String(lowered?.fields['tid'])}/stat`, 'utf8');
+      expect(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])).toBe(19);
+      expect(getPriority()).not.toBe(19);
+      // The work happened on the thread: its log lines arrive tagged with the thread.
+      expect(logger.lines.find((l) => l.msg === 'patient model registered')?.fields).toMatchObject({ retrainThread: 0, patientId: PATIENT, version: 1 });
+      const result = JSON.parse(new TextDecoder().decode(await artifacts.get(resultKey('j-t1')))) as RetrainResult;
+      expect(result).toMatchObject({ status: 'registered', ref });
+    } finally {
+      sub.unsubscribe();
+    }
+  }, 60_000);
+
   it('terminates bad recordings at once with a clear code and registers nothing', async () => {
     const artifacts = await DiskArtifactStore.open(join(dir, 'artifacts-bad'));
     const registry = await LocalModelRegistry.open();
@@ -280,7 +393,9 @@ describe.skipIf(!hasMotionData)('retrain worker (in-process bus, real recordings
       { id: 'j-mismatch', event: completed('whole', { ...whole, sha256: sha(garbage) }), code: RetrainErrorCode.RECORDING_MISMATCH },
     ];
     // A payload outside the contract never reaches the worker: the bus refuses it on publish.
-    await expect(r.bus.publish(JobSubject.ASSESSMENT_COMPLETED, { ...completed('x', short), patientId: '../etc' }, { id: 'j-bad-event' })).rejects.toMatchObject({
+    await expect(
+      r.bus.publish(JobSubject.ASSESSMENT_COMPLETED, { ...completed('x', short), patientId: '../etc' }, { id: 'j-bad-event' }),
+    ).rejects.toMatchObject({
       code: JobErrorCode.BAD_EVENT,
     });
     for (const c of cases) await r.bus.publish(JobSubject.ASSESSMENT_COMPLETED, c.event, { id: c.id });
@@ -341,11 +456,21 @@ describe.skipIf(!hasMotionData)('retrain worker (in-process bus, real recordings
     const bus = createInProcessBus();
     const artifacts = await DiskArtifactStore.open(join(dir, 'artifacts-start'));
     const registry = await LocalModelRegistry.open();
-    const common = { bus, notices: createLocalNoticeBus(), horizons: HORIZONS, evalPasses: 2, registry, artifacts, baseCheckpointDir: baseDir, modelsDir: join(dir, 'models-start') };
+    const common = {
+      bus,
+      notices: createLocalNoticeBus(),
+      horizons: HORIZONS,
+      evalPasses: 2,
+      registry,
+      artifacts,
+      baseCheckpointDir: baseDir,
+      modelsDir: join(dir, 'models-start'),
+    };
     try {
       for (const bad of [
         { minFrames: 5 },
-        { minFrames: 60, horizons: [1, 30] },
+        { minFrames: 22 },
+        { minFrames: 60, horizons: [50, 60] },
         { horizons: [] },
         { horizons: [5, 1] },
         { evalPasses: 0 },
@@ -363,6 +488,18 @@ describe.skipIf(!hasMotionData)('retrain worker (in-process bus, real recordings
       const missing = await startRetrainWorker({ ...common, baseCheckpointDir: join(dir, 'no-base') }).catch((e: unknown) => e);
       expect(missing).toBeInstanceOf(ModelError);
       expect((missing as ModelError).code).toBe(ModelErrorCode.CHECKPOINT_NOT_FOUND);
+      // The same failure inside a retrain thread reaches the caller as the thread starts, named and coded.
+      const inThread = await startRetrainThreads({
+        count: 1,
+        init: {
+          settings: { baseCheckpointDir: join(dir, 'no-base'), modelsDir: join(dir, 'models-start'), horizons: HORIZONS, evalPasses: 2, backend: 'wasm' },
+          artifacts: { kind: 'disk', dir: join(dir, 'artifacts-start') },
+        },
+        registry,
+        notices: common.notices,
+        logger: captureLogger(),
+      }).catch((e: unknown) => e);
+      expect(inThread).toMatchObject({ name: 'ModelError', code: ModelErrorCode.CHECKPOINT_NOT_FOUND, message: expect.stringContaining('no-base') as unknown });
     } finally {
       await bus.close();
     }

@@ -46,6 +46,8 @@ describe('loadConfig', () => {
       maxMsgsPerS: 240,
       modelCache: 256,
       logLevel: 'info',
+      jobWorkers: 1,
+      jobHold: 16,
     });
     expect(SHIPPED_MODEL_DIR).toBe(join(repoRoot, 'models', 'pretrained'));
   });
@@ -133,8 +135,24 @@ describe('loadConfig', () => {
       'MAX_BACKPRESSURE_BYTES 2048 is below MAX_PAYLOAD_BYTES 4096: one message would overflow the send buffer',
     ],
     [[], { MAX_MSGS_PER_S: '60' }, 'MAX_MSGS_PER_S', 'MAX_MSGS_PER_S 60 is below 90: an iPad streams 60 frames/s and would be rate limited'],
+    [
+      [],
+      { JEPA_WORKERS: '0' },
+      'JEPA_WORKERS',
+      'JEPA_WORKERS 0 without NATS_URL: the in-process bus lives in this process, so no other process could take its jobs (set NATS_URL and run `jepa-motion worker`, or keep at least 1)',
+    ],
+    [['--workers', '4', '--job-hold', '2'], {}, '--job-hold', '--job-hold 2 is below --workers 4: some threads could never get a job'],
   ] as const)('contradiction %#: %s', (argv, env, setting, message) => {
     expect(configError([...argv], env)).toMatchObject({ code: 'CONFIG_CONTRADICTION', setting, message });
+  });
+
+  it('job consumers: serve runs one retrain thread by default, none with NATS; a worker needs NATS but no token key', () => {
+    expect(loadConfig([], {}, fixed)).toMatchObject({ jobWorkers: 1, jobHold: 16 });
+    expect(loadConfig(['--workers', '0', '--nats', 'nats://127.0.0.1:4222'], { JEPA_JWT_SECRET: SECRET }, fixed).jobWorkers).toBe(0);
+    expect(loadConfig(['--nats', 'nats://127.0.0.1:4222'], {}, { ...fixed, role: 'worker' })).toMatchObject({ mode: 'distributed', jobWorkers: 1 });
+    expect(() => loadConfig([], {}, { ...fixed, role: 'worker' })).toThrow(
+      'jepa-motion worker needs NATS_URL (or --nats): without NATS the jobs live inside the `serve` process, which runs its own retrain threads',
+    );
   });
 
   it('never echoes the secret in an error', () => {

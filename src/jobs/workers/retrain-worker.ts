@@ -178,7 +178,10 @@ export async function startRetrainWorker(o: RetrainWorkerOptions): Promise<Retra
     slots: trainers,
     maxBatch: holdLimit,
     run: async (batch, signal) => {
-      o.onBatch?.(batch[0]?.event.patientId ?? '', batch.map((j) => j.ctx.id));
+      o.onBatch?.(
+        batch[0]?.event.patientId ?? '',
+        batch.map((j) => j.ctx.id),
+      );
       return executor.run(
         batch.map((j) => ({ id: j.ctx.id, attempt: j.ctx.attempt, event: j.event })),
         signal,
@@ -266,7 +269,8 @@ async function runBatch(deps: RetrainDeps, batch: readonly BatchJob[], signal: A
   const ev = newest.job.event;
   const seq = newest.seq;
   let mark = lap('features', started);
-  const { train, heldOut } = splitTail(seq, o.holdoutFraction ?? DEFAULT_HOLDOUT_FRACTION, maxHorizon(o));
+  const { train, heldOut } = splitTail(seq, o.holdoutFraction ?? DEFAULT_HOLDOUT_FRACTION, minHold(o));
+  const horizons = gateHorizons(o.horizons, heldOut.t.length);
   const ownKeys = new Set(fresh.map((f) => f.historyKey));
   const history = (
     await loadHistory(deps.artifacts, ev.patientId, {
@@ -298,7 +302,7 @@ async function runBatch(deps: RetrainDeps, batch: readonly BatchJob[], signal: A
     patientModel = new WorldModel(base.modelConfig, mergeAdapter(base.weights, result.adapter));
     gate = await gatePatientModel(baseModel, patientModel, trainSeqs, heldOut, base.normalization, {
       backend: deps.backend,
-      horizons: o.horizons,
+      horizons,
       passes: o.evalPasses,
       ...(o.tolerance !== undefined ? { tolerance: o.tolerance } : {}),
     });
@@ -327,10 +331,23 @@ async function runBatch(deps: RetrainDeps, batch: readonly BatchJob[], signal: A
     gate,
     batch: { jobIds, sessionIds },
     training,
-    recording: { path: f.job.event.recording.path, sha256: f.sha256, frames: f.seq.t.length, droppedFrames: f.droppedFrames, rejectedRecords: f.rejectedRecords },
+    recording: {
+      path: f.job.event.recording.path,
+      sha256: f.sha256,
+      frames: f.seq.t.length,
+      droppedFrames: f.droppedFrames,
+      rejectedRecords: f.rejectedRecords,
+    },
     seconds,
   });
-  const fields = { id: newest.job.id, patientId: ev.patientId, jobs: jobIds.length, base: gate.baseMean, patient: gate.patientMean, seconds: (performance.now() - started) / 1000 };
+  const fields = {
+    id: newest.job.id,
+    patientId: ev.patientId,
+    jobs: jobIds.length,
+    base: gate.baseMean,
+    patient: gate.patientMean,
+    seconds: (performance.now() - started) / 1000,
+  };
   if (!gate.accepted) {
     for (const f of fresh) await putResult(deps.artifacts, { ...recordOf(f), status: 'rejected' });
     logger.info('patient model rejected by the gate; base stays', { ...fields, reason: gate.reason });
@@ -414,7 +431,20 @@ async function newRecording(deps: RetrainDeps, job: BatchJob): Promise<NewRecord
   };
 }
 
-const maxHorizon = (o: RetrainSettings): number => Math.max(...o.horizons);
+/**
+ * Held-out transitions a horizon needs before the gate judges it: fewer give an MSE estimate too noisy
+ * to accept or reject a model on (a 151-frame session's 31-frame tail holds one transition at Δh 30).
+ */
+export const MIN_GATE_TRANSITIONS = 20;
+
+/** The smallest held-out tail: enough transitions at the smallest configured horizon. */
+const minHold = (o: RetrainSettings): number => Math.min(...o.horizons) + MIN_GATE_TRANSITIONS;
+
+/** The configured horizons this tail can judge (at least the smallest one, which minHold guarantees). */
+export function gateHorizons(horizons: readonly number[], heldOutFrames: number): readonly number[] {
+  const judged = horizons.filter((h) => heldOutFrames - h >= MIN_GATE_TRANSITIONS);
+  return judged.length > 0 ? judged : horizons.slice(0, 1);
+}
 
 function checkSettings(o: RetrainSettings): void {
   const bad = (msg: string): never => {
@@ -424,10 +454,10 @@ function checkSettings(o: RetrainSettings): void {
   if (!Array.isArray(h) || h.length === 0 || h.some((v, i) => !Number.isInteger(v) || v < 1 || (i > 0 && v <= (h[i - 1] as number))))
     bad(`horizons must be ascending integers ≥ 1, got ${JSON.stringify(h)}`);
   if (!Number.isInteger(o.evalPasses) || o.evalPasses < 1) bad(`evalPasses must be an integer ≥ 1, got ${o.evalPasses}`);
-  // The smallest split that still has a training part and a held-out tail of max horizon + 2 frames.
-  const least = 2 * (maxHorizon(o) + 2);
+  // The smallest recording that still leaves a training part (≥ 2 frames) and the smallest held-out tail.
+  const least = minHold(o) + 2;
   if (o.minFrames !== undefined && !(Number.isInteger(o.minFrames) && o.minFrames >= least)) bad(`minFrames must be an integer ≥ ${least}, got ${o.minFrames}`);
-  if ((o.minFrames ?? DEFAULT_MIN_FRAMES) < least) bad(`the largest horizon ${maxHorizon(o)} needs minFrames ≥ ${least}`);
+  if ((o.minFrames ?? DEFAULT_MIN_FRAMES) < least) bad(`the smallest horizon ${Math.min(...h)} needs minFrames ≥ ${least}`);
   if (o.holdoutFraction !== undefined && !(o.holdoutFraction > 0 && o.holdoutFraction < 1)) bad(`holdoutFraction must be in (0, 1), got ${o.holdoutFraction}`);
   if (o.tolerance !== undefined && !(o.tolerance >= 0 && o.tolerance < 1)) bad(`tolerance must be in [0, 1), got ${o.tolerance}`);
   if (o.historyLimit !== undefined && !(Number.isInteger(o.historyLimit) && o.historyLimit >= 0))
@@ -441,10 +471,10 @@ async function putResult(artifacts: ArtifactStore, r: RetrainResult): Promise<vo
   await artifacts.put(resultKey(r.jobId), new TextEncoder().encode(JSON.stringify(r, null, 1)));
 }
 
-/** First (1 − fraction) of the frames for training, the rest (at least the largest horizon + 2) held out. */
-export function splitTail(s: FeatureSequence, fraction: number, maxHorizon: number): { train: FeatureSequence; heldOut: FeatureSequence } {
+/** First (1 − fraction) of the frames for training, the rest (at least `minHold` frames) held out. */
+export function splitTail(s: FeatureSequence, fraction: number, minHold: number): { train: FeatureSequence; heldOut: FeatureSequence } {
   const n = s.t.length;
-  const hold = Math.min(n - 2, Math.max(maxHorizon + 2, Math.ceil(n * fraction)));
+  const hold = Math.min(n - 2, Math.max(minHold, Math.ceil(n * fraction)));
   const cut = n - hold;
   const f = s.names.length;
   const slice = (a: number, b: number): FeatureSequence => {
@@ -467,7 +497,10 @@ function eventTime(ev: AssessmentCompletedEvent): Date {
  * The recording as a local file: its published path, or (on a node that does not share the session's
  * disk) a temporary copy of `recordings/<clinic>/<session>.jmrl` from the artifact store.
  */
-async function locateRecording(o: { readonly artifacts: ArtifactStore; readonly modelsDir: string }, ev: AssessmentCompletedEvent): Promise<{ path: string; cleanup: () => Promise<void> }> {
+async function locateRecording(
+  o: { readonly artifacts: ArtifactStore; readonly modelsDir: string },
+  ev: AssessmentCompletedEvent,
+): Promise<{ path: string; cleanup: () => Promise<void> }> {
   const none = async (): Promise<void> => undefined;
   try {
     await stat(ev.recording.path);

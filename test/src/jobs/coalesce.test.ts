@@ -95,7 +95,12 @@ describe('coalesce', () => {
     // 7 jobs, 4 runs; every job settled once; the bad recording failed alone and is retried.
     expect(l.runs.map((r) => r.ids)).toEqual([['a1', 'a2', 'a3'], ['b1'], ['a4', 'a5'], ['b2']]);
     expect(l.peak()).toBe(2);
-    expect(settled.filter((s) => s.outcome === 'ack').map((s) => s.id).sort()).toEqual(['a1', 'a2', 'a3', 'a4', 'b1', 'b2']);
+    expect(
+      settled
+        .filter((s) => s.outcome === 'ack')
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual(['a1', 'a2', 'a3', 'a4', 'b1', 'b2']);
     expect(settled.find((s) => s.id === 'a5')).toMatchObject({ outcome: 'nak', attempt: 1 });
     await bus.close();
   });

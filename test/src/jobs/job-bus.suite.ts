@@ -234,7 +234,10 @@ export function jobBusSuite(name: string, make: () => Promise<BusFixture>): void
     it(
       'rejects bad subjects, ids and unencodable events with coded errors',
       withBus(async (bus) => {
-        await expect(bus.publish('nope' as never, completed('x') as never, { id: 'x' })).rejects.toMatchObject({ name: 'JobError', code: JobErrorCode.BAD_REQUEST });
+        await expect(bus.publish('nope' as never, completed('x') as never, { id: 'x' })).rejects.toMatchObject({
+          name: 'JobError',
+          code: JobErrorCode.BAD_REQUEST,
+        });
         // Notifications are not jobs: they never enter the work queue.
         await expect(bus.publish('model.updated' as never, completed('x') as never, { id: 'x' })).rejects.toMatchObject({ code: JobErrorCode.BAD_REQUEST });
         await expect(bus.publish(S, completed('x'), { id: '' })).rejects.toMatchObject({ code: JobErrorCode.BAD_REQUEST });

@@ -4,7 +4,10 @@ import type { AssessmentCompleted, ModelUpdated, TaskpackRequested } from '../..
 const SHA = 'a'.repeat(64);
 
 /** An `assessment.completed` event told apart by its session id. */
-export function completed(sessionId: string, o: { patientId?: string; clinic?: string; path?: string; sha256?: string; frames?: number } = {}): AssessmentCompleted {
+export function completed(
+  sessionId: string,
+  o: { patientId?: string; clinic?: string; path?: string; sha256?: string; frames?: number } = {},
+): AssessmentCompleted {
   return {
     sessionId,
     clinic: o.clinic ?? 'clinic-1',
