@@ -1,6 +1,7 @@
 // Composition of the live server: uWS app (ingest, live, HTTP) + sessions + inference + storage + jobs.
 // Everything stateful is created here per server (no module singletons); collaborators that outlive a
 // server (bus, inference service, model registry) are passed in and closed by their owner (the CLI).
+import type { TaskpackApi } from './transport/http-routes.js';
 import { readFileSync } from 'node:fs';
 import type { Observable } from 'rxjs';
 import { join } from 'node:path';
@@ -69,7 +70,7 @@ export interface ServerDeps {
   /** Per-session stream pipeline (adapt → sessionPipeline), see sessions/live-pipeline.ts. */
   readonly pipeline: PipelineFactory;
   readonly models: ModelChooser & { list(clinic: string): Promise<unknown[]> };
-  readonly taskpacks: { list(clinic: string): Promise<unknown[]>; get(clinic: string, id: string): Promise<unknown | undefined> };
+  readonly taskpacks: TaskpackApi;
   /** Extra readiness check of the bus (NATS connected or outbox accepting). Default: ready. */
   readonly busReady?: () => boolean;
   readonly clock?: Clock;

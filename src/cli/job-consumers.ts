@@ -11,8 +11,10 @@ import { startRetrainWorker, type RetrainSettings } from '../jobs/workers/retrai
 import type { Logger } from '../logger.js';
 import type { ArtifactStore } from '../storage/artifact-store.js';
 import type { ModelRegistry } from '../storage/model-registry.js';
+import { loadCheckpoint } from '../../models/checkpoint.js';
+import { requestTaskpacks, startTaskpackWorker } from '../jobs/workers/taskpack-worker.js';
 
-export const JOB_KINDS = ['retrain'] as const;
+export const JOB_KINDS = ['retrain', 'taskpack'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 export interface JobConsumerDeps {
@@ -65,7 +67,8 @@ export async function startJobConsumers(
       });
       const worker = await startRetrainWorker({
         ...settings,
-        bus: deps.bus,
+        // Every finished retrain requests its session's task pack (whoever consumes 'taskpack').
+        bus: requestTaskpacks(deps.bus, deps.artifacts, deps.logger),
         registry: deps.registry,
         artifacts: deps.artifacts,
         notices: deps.notices,
@@ -81,6 +84,23 @@ export async function startJobConsumers(
       // Stops consuming, waits for running batches, then ends the threads.
       stops.push(() => worker.stop());
       deps.logger.info('job consumers started', { kinds: o.kinds, threads: o.threads, backend: executor.backend, hold: config.jobHold });
+    }
+    if (o.kinds.includes('taskpack')) {
+      const settings = retrainSettings(config);
+      const base = await loadCheckpoint(settings.baseCheckpointDir);
+      const tp = await startTaskpackWorker({
+        bus: deps.bus,
+        artifacts: deps.artifacts,
+        registry: deps.registry,
+        notices: deps.notices,
+        baseCheckpointDir: settings.baseCheckpointDir,
+        baseVersion: `weights:${base.weightsSha256.slice(0, 16)}`,
+        modelsDir: settings.modelsDir,
+        workDir: resolve(config.dataDir, 'taskpack-work'),
+        logger: deps.logger,
+      });
+      stops.push(() => tp.stop());
+      deps.logger.info('task pack consumer started', { baseVersion: `weights:${base.weightsSha256.slice(0, 16)}` });
     }
   } catch (error) {
     for (const s of stops.reverse()) await s().catch(() => undefined);

@@ -10,6 +10,7 @@ import { serveCommand, serveUsage } from './serve.js';
 import { inferCommand, inferUsage } from './infer.js';
 import { processIo, UsageError, type CliIo } from './io.js';
 import { tokenCommand, tokenUsage } from './token.js';
+import { taskpackCommand, taskpackUsage } from './taskpack.js';
 import { workerCommand, workerUsage } from './worker.js';
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
@@ -22,7 +23,8 @@ const commands: Record<string, { run: Command; usage: string; summary: string }>
   eval: { run: evalCommand, usage: evalUsage, summary: 'Evaluate a model on held-out recordings against its baselines' },
   replay: { run: replayCommand, usage: replayUsage, summary: 'Stream recordings as an iPad would (ARKit frames, real time) and report latency' },
   pipeline: { run: pipelineCommand, usage: pipelineUsage, summary: 'Stages 0–3 on recordings: artifacts, manifest, summary' },
-  audit: { run: auditCommand, usage: auditUsage, summary: 'Re-hash every artifact of a run against its manifest' },
+  audit: { run: auditCommand, usage: auditUsage, summary: 'Re-hash every artifact of a run against its manifest (and a task pack’s stage chain)' },
+  taskpack: { run: taskpackCommand, usage: taskpackUsage, summary: 'Stages 0–9 on recordings: a task pack per recording with report.html' },
   token: { run: (a, io) => tokenCommand(a, io), usage: tokenUsage, summary: 'Mint a JWT for a device, therapist or admin' },
 };
 

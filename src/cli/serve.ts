@@ -14,6 +14,7 @@ import { loadConfig, renderHelp, wantsHelp, type Config } from '../config.js';
 import { createRemoteInference } from '../inference/remote-client.js';
 import type { InferenceService } from '../inference/types.js';
 import { createInProcessBus } from '../jobs/in-process-bus.js';
+import { createTaskpackService } from '../taskpack/taskpack-service.js';
 import type { JobBus } from '../jobs/job-bus.js';
 import { createNatsLiveFanout } from '../jobs/live-fanout.js';
 import { createNatsJobBus } from '../jobs/nats-job-bus.js';
@@ -100,12 +101,16 @@ export async function startServe(config: Readonly<Config>, logger: Logger, io: C
       pretrained: { id: 'pretrained', kind: 'pretrained', version: base.weightsSha256.slice(0, 12) },
       logger,
     });
+    const taskpacks = createTaskpackService({ artifacts, baseCheckpointDir: resolve(config.modelDir), modelsDir: resolve(config.dataDir, 'models') });
+    closers.push(async () => taskpacks.close());
     const server = await createServer(config, {
       logger,
       bus,
       inference,
       pipeline: livePipeline(() => adapt()),
       ...catalogDeps(catalog),
+      // Task packs: list/index/report from the artifact store, counterfactuals planned on a stored pack.
+      taskpacks,
       modelUpdates: registry.watch(),
       publishRecording: (r) => recordingPublisher.publish(r),
       jointNames: ARKIT_JOINTS,
@@ -118,7 +123,11 @@ export async function startServe(config: Readonly<Config>, logger: Logger, io: C
     // node may run some (JetStream hands each job to one of them), or none (JEPA_WORKERS=0) when
     // `jepa-motion worker` processes take the jobs.
     if (config.jobWorkers > 0) {
-      const jobs = await startJobConsumers(config, { bus, registry, artifacts, notices, logger }, { kinds: ['retrain'], threads: config.jobWorkers });
+      const jobs = await startJobConsumers(
+        config,
+        { bus, registry, artifacts, notices, logger },
+        { kinds: ['retrain', 'taskpack'], threads: config.jobWorkers },
+      );
       closers.push(() => jobs.stop());
     }
 

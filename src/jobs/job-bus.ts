@@ -25,6 +25,9 @@ export interface JobContext<S extends JobSubject = JobSubject> {
   readonly attempt: number;
   /** Aborted when the attempt exceeds `ackWaitMs` or the consumer is stopped hard. */
   readonly signal: AbortSignal;
+  /** Tells the bus the job is still being worked on (JetStream `working()`: the server's redelivery
+   *  timer restarts). Long handlers call it between steps. A no-op on the in-process bus. */
+  readonly working?: () => void;
 }
 
 /** Resolve → ack. Throw → nak with backoff, or term after `maxDeliver` / on a permanent JobError.

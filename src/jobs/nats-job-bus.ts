@@ -278,7 +278,7 @@ export async function createNatsJobBus(o: NatsJobBusOptions): Promise<NatsJobBus
     const handle = async (m: JsMsg): Promise<void> => {
       const attempt = m.info.deliveryCount;
       const id = m.headers?.get('Nats-Msg-Id') || `${stream}:${m.seq}`;
-      const out = await runAttempt({ id, subject, attempt, payload: m.data }, handler, r, logger);
+      const out = await runAttempt({ id, subject, attempt, payload: m.data, working: () => m.working() }, handler, r, logger);
       try {
         if (out.kind === 'ack') await m.ackAck();
         else if (out.kind === 'nak') m.nak(out.delayMs);

@@ -12,6 +12,8 @@ export interface Delivery {
   readonly subject: JobSubject;
   readonly attempt: number;
   readonly payload: Uint8Array;
+  /** The transport's in-progress signal (JetStream msg.working()), passed to the handler's context. */
+  readonly working?: () => void;
 }
 
 /**
@@ -31,7 +33,10 @@ export async function runAttempt(d: Delivery, handler: JobHandler, opts: Resolve
         reject(err);
       }, opts.ackWaitMs);
     });
-    await Promise.race([(handler as JobHandler)(event, { id: d.id, subject: d.subject, attempt: d.attempt, signal: ctl.signal }), deadline]);
+    await Promise.race([
+      (handler as JobHandler)(event, { id: d.id, subject: d.subject, attempt: d.attempt, signal: ctl.signal, working: d.working ?? (() => undefined) }),
+      deadline,
+    ]);
     return { kind: 'ack' };
   } catch (error) {
     const permanent = error instanceof JobError && error.permanent;

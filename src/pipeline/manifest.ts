@@ -1,5 +1,10 @@
 // Stage 10 (audit): every artifact a run writes is listed with its SHA-256 in <dir>/manifest.json,
 // so anyone can re-hash the directory and see that nothing changed since it was written.
+// A task pack's manifest also carries the CHAIN: per stage, the SHA-256 of each input it was computed
+// from (recording → states → dataset → model → variants → pack). Re-hashing alone cannot tell an
+// artifact that was replaced AND re-listed in the manifest; the chain can, because the next stage still
+// names the hash of what it actually read. Inputs from outside the pack (the recording file, the model
+// checkpoint) are checked against the artifact that declares them (their hash must appear in it).
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, relative, sep } from 'node:path';
@@ -16,11 +21,31 @@ export interface ManifestEntry {
   readonly stage: string;
 }
 
+/** One input of a stage: an artifact of the pack (path) or an outside input declared in an artifact. */
+export interface ChainInput {
+  readonly name: string;
+  readonly sha256: string;
+  /** Path of the input artifact inside the pack. */
+  readonly path?: string;
+  /** For an outside input: the pack artifact that records its hash (e.g. the recording's provenance). */
+  readonly declared_in?: string;
+}
+
+export interface ChainLink {
+  readonly stage: string;
+  readonly inputs: readonly ChainInput[];
+  readonly outputs: readonly string[];
+}
+
 export interface Manifest {
   readonly version: number;
   readonly tool: string;
   readonly created: string;
   readonly artifacts: readonly ManifestEntry[];
+  /** Task packs: the hash chain through the stages (absent in stage 0–3 pipeline manifests). */
+  readonly chain?: readonly ChainLink[];
+  /** Free-form identification (patient, session, model version) of what the run was about. */
+  readonly subject?: Readonly<Record<string, string>>;
 }
 
 export const sha256 = (bytes: Uint8Array | string): string => createHash('sha256').update(bytes).digest('hex');
@@ -46,12 +71,21 @@ export class ArtifactWriter {
     return entry;
   }
 
-  async finish(): Promise<Manifest> {
+  /** The entry written under `path` (throws when nothing was: a chain must name real artifacts). */
+  entry(path: string): ManifestEntry {
+    const e = this.entries.find((x) => x.path === path);
+    if (!e) throw new AuditError('AUDIT_BAD_MANIFEST', `chain names ${path}, which was not written`);
+    return e;
+  }
+
+  async finish(extra: { chain?: readonly ChainLink[]; subject?: Readonly<Record<string, string>> } = {}): Promise<Manifest> {
     const manifest: Manifest = {
       version: MANIFEST_VERSION,
       tool: this.tool,
       created: this.now().toISOString(),
       artifacts: [...this.entries].sort((a, b) => a.path.localeCompare(b.path)),
+      ...(extra.chain ? { chain: extra.chain } : {}),
+      ...(extra.subject ? { subject: extra.subject } : {}),
     };
     await writeFile(join(this.dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
     return manifest;
@@ -60,9 +94,12 @@ export class ArtifactWriter {
 
 export interface AuditProblem {
   readonly path: string;
-  readonly problem: 'missing' | 'modified' | 'outside';
+  /** 'chain': a stage's recorded input hash differs from the artifact now in the pack (or its declaration). */
+  readonly problem: 'missing' | 'modified' | 'outside' | 'chain';
   readonly expected?: string;
   readonly actual?: string;
+  /** For 'chain': the stage whose input does not match. */
+  readonly stage?: string;
 }
 
 export class AuditError extends Error {
@@ -110,5 +147,49 @@ export async function auditDirectory(dir: string): Promise<{ checked: number; pr
     const actual = sha256(bytes);
     if (actual !== entry.sha256) problems.push({ path: entry.path, problem: 'modified', expected: entry.sha256, actual });
   }
+  problems.push(...(await auditChain(dir, manifest)));
   return { checked: manifest.artifacts.length, problems };
+}
+
+/** Checks every stage's recorded inputs against the artifacts in the pack. */
+async function auditChain(dir: string, manifest: Manifest): Promise<AuditProblem[]> {
+  if (!manifest.chain) return [];
+  const listed = new Map(manifest.artifacts.map((a) => [a.path, a.sha256]));
+  const problems: AuditProblem[] = [];
+  const seen = new Set<string>();
+  const add = (p: AuditProblem): void => {
+    const key = `${p.stage}|${p.path}|${p.problem}`;
+    if (!seen.has(key)) problems.push(p);
+    seen.add(key);
+  };
+  const actualOf = async (path: string): Promise<string | null> => {
+    const rel = normalize(path);
+    if (isAbsolute(rel) || relative(dir, join(dir, rel)).startsWith('..')) return null;
+    try {
+      return sha256(await readFile(join(dir, rel)));
+    } catch {
+      return null;
+    }
+  };
+  for (const link of manifest.chain) {
+    for (const out of link.outputs) if (!listed.has(out)) add({ path: out, problem: 'missing', stage: link.stage });
+    for (const input of link.inputs) {
+      if (input.path !== undefined) {
+        const actual = await actualOf(input.path);
+        if (actual === null) add({ path: input.path, problem: 'missing', stage: link.stage, expected: input.sha256 });
+        else if (actual !== input.sha256 || listed.get(input.path) !== input.sha256)
+          add({ path: input.path, problem: 'chain', stage: link.stage, expected: input.sha256, actual });
+      } else if (input.declared_in !== undefined) {
+        let text: string;
+        try {
+          text = await readFile(join(dir, normalize(input.declared_in)), 'utf8');
+        } catch {
+          add({ path: input.declared_in, problem: 'missing', stage: link.stage, expected: input.sha256 });
+          continue;
+        }
+        if (!text.includes(input.sha256)) add({ path: input.declared_in, problem: 'chain', stage: link.stage, expected: input.sha256 });
+      }
+    }
+  }
+  return problems;
 }

@@ -22,7 +22,7 @@ export interface HttpDeps {
   readonly metrics: () => string;
   readonly sessions: { list(clinic: string): SessionView[]; get(id: string): SessionView | undefined };
   readonly models: { list(clinic: string): Promise<unknown[]> };
-  readonly taskpacks: { list(clinic: string): Promise<unknown[]>; get(clinic: string, id: string): Promise<unknown | undefined> };
+  readonly taskpacks: TaskpackApi;
   /** Finished sessions (this node's recordings) and their replay; absent = those routes answer 404. */
   readonly finished?: SessionReplaySource;
   readonly mounts: readonly Mount[];
@@ -31,6 +31,19 @@ export interface HttpDeps {
 
 /** Replays computed at once per node (each runs a whole recording through the pipeline); more get 503. */
 export const MAX_CONCURRENT_REPLAYS = 2;
+
+/** Stored task packs as the API serves them (src/taskpack/taskpack-service.ts; the catalog lists only). */
+export interface TaskpackApi {
+  list(clinic: string, patient?: string): Promise<unknown[]>;
+  get(clinic: string, id: string): Promise<unknown | undefined>;
+  /** report.html of a pack, undefined when there is none. */
+  report?(clinic: string, id: string): Promise<string | undefined>;
+  /** Answers a goal on a stored pack: { status, body } (400 bad goal, 404 no pack, 422 not plannable). */
+  counterfactual?(clinic: string, id: string, goal: unknown): Promise<{ status: number; body: unknown }>;
+}
+
+/** Largest counterfactual request body; a goal is a few dozen bytes. */
+export const MAX_GOAL_BYTES = 4096;
 
 type Reply = { status: number; body: string | Buffer; contentType: string; headers?: Record<string, string> };
 
@@ -42,6 +55,7 @@ const STATUS_TEXT: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   413: 'Payload Too Large',
+  422: 'Unprocessable Entity',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -88,6 +102,45 @@ export function httpRoutes(app: TemplatedApp, deps: HttpDeps): void {
             return { ...json(401, { code: auth.code, message: auth.message }), headers: { 'www-authenticate': 'Bearer' } };
           }
           return handle(auth.principal, params, query);
+        },
+        deps.onError,
+      );
+    });
+  };
+  /** A clinic-scoped POST route with a JSON body of at most `maxBytes` (413 beyond; 400 if not JSON). */
+  const postApi = (pattern: string, maxBytes: number, handle: (p: Principal, params: string[], body: unknown) => Promise<Reply>) => {
+    app.post(pattern, (res: HttpResponse, req: HttpRequest) => {
+      const token = bearer(req.getHeader('authorization'));
+      const params = [req.getParameter(0) ?? ''];
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let tooBig = false;
+      const body = new Promise<Buffer | null>((resolve) => {
+        res.onData((chunk, last) => {
+          size += chunk.byteLength;
+          if (size > maxBytes) tooBig = true;
+          // uWS reuses the chunk's memory after this callback: copy it.
+          else chunks.push(Buffer.from(new Uint8Array(chunk)));
+          if (last) resolve(tooBig ? null : Buffer.concat(chunks));
+        });
+      });
+      serve(
+        res,
+        async () => {
+          const raw = await body;
+          const auth = await deps.auth.verify(token);
+          if (!auth.ok) {
+            deps.onError(auth.code);
+            return { ...json(401, { code: auth.code, message: auth.message }), headers: { 'www-authenticate': 'Bearer' } };
+          }
+          if (raw === null) return json(413, { code: 'PAYLOAD_TOO_LARGE', message: `body over ${maxBytes} bytes` });
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(raw.toString('utf8'));
+          } catch {
+            return json(400, { code: 'BAD_JSON', message: 'body is not JSON' });
+          }
+          return handle(auth.principal, params, parsed);
         },
         deps.onError,
       );
@@ -146,7 +199,24 @@ export function httpRoutes(app: TemplatedApp, deps: HttpDeps): void {
     return json(200, { sessions: deps.finished ? await deps.finished.list(p.clinic, patient) : [] });
   });
   api('/v1/models', async (p) => (staff(p) ? json(200, { models: await deps.models.list(p.clinic) }) : forbidden()));
-  api('/v1/taskpacks', async (p) => (staff(p) ? json(200, { taskpacks: await deps.taskpacks.list(p.clinic) }) : forbidden()));
+  // Task packs: therapists and admins of the pack's clinic only (the key is clinic-scoped, so another
+  // clinic's pack is "not found").
+  api('/v1/taskpacks', async (p, _params, q) =>
+    staff(p) ? json(200, { taskpacks: await deps.taskpacks.list(p.clinic, q.get('patient') ?? undefined) }) : forbidden(),
+  );
+  api('/v1/taskpacks/:id/report', async (p, [id]) => {
+    if (!staff(p)) return forbidden();
+    const html = await deps.taskpacks.report?.(p.clinic, id ?? '');
+    return html === undefined
+      ? json(404, { code: 'NOT_FOUND', message: `no task pack report ${id}` })
+      : { status: 200, body: html, contentType: 'text/html; charset=utf-8' };
+  });
+  postApi('/v1/taskpacks/:id/counterfactual', MAX_GOAL_BYTES, async (p, [id], body) => {
+    if (!staff(p)) return forbidden();
+    if (!deps.taskpacks.counterfactual) return json(404, { code: 'NOT_FOUND', message: 'counterfactuals are not served here' });
+    const r = await deps.taskpacks.counterfactual(p.clinic, id ?? '', body);
+    return json(r.status, r.body);
+  });
   api('/v1/taskpacks/:id', async (p, [id]) => {
     if (!staff(p)) return forbidden();
     const tp = await deps.taskpacks.get(p.clinic, id ?? '');

@@ -70,11 +70,12 @@ describe.runIf(hasMotionData)('serve (JEPA_WORKERS=0) + jepa-motion worker on on
     expect(serveLog.lines.filter((l) => /retrain|job consumers/.test(l.msg))).toEqual([]);
     // Stopping the worker waits for its running job to be acknowledged.
     await worker.close();
-    // The work queue holds jobs only (and none is left); notifications have their own stream.
+    // The work queue holds jobs only; notifications have their own stream. The finished retrain
+    // requested its task pack, which waits there: this worker consumes retrain jobs only.
     const jsm = await jetstreamManager(nc);
-    const jobs = await jsm.streams.info(DEFAULT_STREAM);
+    const jobs = await jsm.streams.info(DEFAULT_STREAM, { subjects_filter: '>' });
     expect(jobs.config.subjects.sort()).toEqual([...JOB_SUBJECTS].sort());
-    expect(jobs.state.messages).toBe(0);
+    expect(jobs.state.subjects).toEqual({ 'taskpack.requested': 1 });
     const notices = await jsm.streams.info(DEFAULT_NOTICE_STREAM);
     expect(notices.config.subjects.sort()).toEqual([...NOTICE_SUBJECTS].sort());
     // One model.updated, kept in the notification stream for audit.

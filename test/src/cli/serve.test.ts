@@ -62,7 +62,7 @@ describe('jepa-motion serve (embedded defaults, shipped model)', () => {
       const done = await logger.waitFor((l) => /^patient model (registered|rejected)/.test(l.msg), 60_000, 'the retrain of the session');
       expect(done.msg).toBe('patient model registered');
       expect(done.fields).toMatchObject({ retrainThread: 0, patientId: 'dev-patient', jobs: 1 });
-      expect(logger.lines.find((l) => l.msg === 'job consumers started')?.fields).toMatchObject({ kinds: ['retrain'], threads: 1 });
+      expect(logger.lines.find((l) => l.msg === 'job consumers started')?.fields).toMatchObject({ kinds: ['retrain', 'taskpack'], threads: 1 });
       const therapist = (io.stderr().match(/^eyJ[\w-]+\.[\w-]+\.[\w-]+$/gm) ?? [])[0]!;
       const models = await fetch(`${handle.url}/v1/models`, { headers: { authorization: `Bearer ${therapist}` } });
       expect(((await models.json()) as { models: { id: string }[] }).models.map((m) => m.id)).toContain(done.fields['ref']);

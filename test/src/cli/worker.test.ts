@@ -6,7 +6,7 @@ import { captureIo } from './cli-helpers.js';
 
 describe('jepa-motion worker', () => {
   it('takes --jobs and --concurrency, and leaves every other flag to the configuration', () => {
-    expect(parseWorkerArgs([])).toEqual({ kinds: ['retrain'], concurrency: undefined, rest: [] });
+    expect(parseWorkerArgs([])).toEqual({ kinds: ['retrain', 'taskpack'], concurrency: undefined, rest: [] });
     expect(parseWorkerArgs(['--jobs', 'retrain', '--concurrency=3', '--nats', 'nats://h:4222', '--model', '/m'])).toEqual({
       kinds: ['retrain'],
       concurrency: 3,
@@ -15,7 +15,7 @@ describe('jepa-motion worker', () => {
   });
 
   it.each([
-    [['--jobs', 'retrain,bogus'], '--jobs retrain,bogus: unknown job kind bogus (known: retrain)'],
+    [['--jobs', 'retrain,bogus'], '--jobs retrain,bogus: unknown job kind bogus (known: retrain, taskpack)'],
     [['--concurrency', '0'], '--concurrency 0: must be an integer from 1 to 16'],
     [['--concurrency', 'many'], '--concurrency many: must be an integer from 1 to 16'],
     [['--jobs'], '--jobs needs a value'],
@@ -41,6 +41,6 @@ describe('jepa-motion worker', () => {
   it('is listed in the usage', async () => {
     const io = captureIo();
     expect(await main(['--help'], io)).toBe(0);
-    expect(io.stdout()).toContain('jepa-motion worker [--jobs retrain] [--concurrency N]');
+    expect(io.stdout()).toContain('jepa-motion worker [--jobs retrain,taskpack] [--concurrency N]');
   });
 });

@@ -1,0 +1,129 @@
+// Stages 7 and 8 on real recordings with the shipped model: the physics filter, goal-conditioned
+// planning judged on held-back frames, and corrections that make failed variants pass.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { judge } from '../../../models/planning/criteria.js';
+import { planGoal } from '../../../models/planning/goal.js';
+import { keyframes, KEYFRAMES_FALLBACK, rootSpeedPhases } from '../../../models/planning/keyframes.js';
+import type { PlanningModel } from '../../../models/planning/latent-model.js';
+import { physicsFilter } from '../../../models/planning/physics-filter.js';
+import { PlanningError } from '../../../models/planning/planning-error.js';
+import type { LatentContext } from '../../../models/planning/rollout.js';
+import { executeVariants } from '../../../models/planning/sim-execution.js';
+import { planVariants, variantTrack, type VariantPlan } from '../../../models/planning/variants.js';
+import { hasMotionData, motion } from '../../helpers/motion-data.js';
+import { pretrainedPlanningModel, sessionContext } from './fixture.js';
+
+describe('root-speed phases and keyframes', () => {
+  it('a body that never changes speed has no phase change: 5 evenly spaced keyframes', () => {
+    const T = 101;
+    const t = Float64Array.from({ length: T }, (_, i) => i / 60);
+    const joints = new Float32Array(T * 60);
+    for (let i = 0; i < T; i++) joints[i * 60 + 2] = i * 0.02; // root at constant 1.2 m/s
+    const ph = rootSpeedPhases(t, joints);
+    expect(ph.segments).toHaveLength(1);
+    expect(keyframes(ph)).toEqual([0, 25, 50, 75, 100]);
+    expect(keyframes(ph)).toHaveLength(KEYFRAMES_FALLBACK);
+  });
+
+  it('walk, slow down, walk, speed up: keyframes at first, last and every phase change', () => {
+    // 1.2 m/s, 0.3 m/s, 1.2 m/s, 2.4 m/s: mean 1.25, std 0.61 → static < 0.64, dynamic > 1.86.
+    const T = 180;
+    const t = Float64Array.from({ length: T }, (_, i) => i / 60);
+    const joints = new Float32Array(T * 60);
+    let z = 0;
+    for (let i = 0; i < T; i++) {
+      z += (i >= 60 && i < 90 ? 0.3 : i >= 150 ? 2.4 : 1.2) / 60;
+      joints[i * 60 + 2] = z;
+    }
+    const ph = rootSpeedPhases(t, joints);
+    const keys = keyframes(ph);
+    expect(keys[0]).toBe(0);
+    expect(keys[keys.length - 1]).toBe(T - 1);
+    expect(ph.phase[30]).toBe('transition');
+    expect(ph.phase[75]).toBe('static');
+    expect(ph.phase[165]).toBe('dynamic');
+    expect(ph.segments.map((s) => s.phase)).toEqual(['transition', 'static', 'transition', 'dynamic']);
+    expect(keys.slice(1, -1)).toEqual(ph.segments.slice(1).map((s) => s.start));
+  });
+});
+
+describe.skipIf(!hasMotionData)('planning on real recordings (shipped model)', () => {
+  let pm: { model: PlanningModel; dispose(): void };
+  let gait: LatentContext;
+  let plan: VariantPlan;
+  beforeAll(async () => {
+    pm = await pretrainedPlanningModel();
+    gait = await sessionContext(pm.model, motion('shida-pd-gait', 'figshare_pd_SUB05_off_walk_8.c3d'), 'gait');
+    plan = planVariants(gait);
+  }, 120_000);
+  afterAll(() => pm?.dispose());
+
+  it('variants: small perturbations are mostly accepted, large ones mostly rejected, each rejection with its reason', () => {
+    const rate = (m: number): number => {
+      const v = plan.variants.filter((x) => x.magnitude === m);
+      return v.filter((x) => x.accepted).length / v.length;
+    };
+    expect(rate(0.1)).toBeGreaterThan(0.6);
+    expect(rate(1)).toBeLessThan(rate(0.1));
+    for (const v of plan.variants.filter((x) => !x.accepted)) {
+      expect(v.reasons.length).toBeGreaterThan(0);
+      for (const r of v.reasons) expect(r.detail.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('the physics filter rejects an accepted variant pushed 5 cm into the floor, naming the foot and depth', () => {
+    const v = plan.variants.find((x) => x.accepted)!;
+    const s = gait.session;
+    expect(physicsFilter({ t: s.t, observed: s.joints, variant: v.joints, start: v.start, end: v.end, reference: plan.reference })).toEqual([]);
+    const sunk = v.joints.slice();
+    for (let i = v.start; i <= v.end; i++) for (let j = 0; j < 20; j++) sunk[i * 60 + 3 * j + 1]! -= 0.05;
+    const reasons = physicsFilter({ t: s.t, observed: s.joints, variant: sunk, start: v.start, end: v.end, reference: plan.reference });
+    const pen = reasons.find((r) => r.check === 'ground_penetration');
+    expect(pen).toBeDefined();
+    expect(pen!.value).toBeGreaterThan(0.03);
+    expect(pen!.detail).toMatch(/(left|right) foot \d+\.\d cm below the floor/);
+  });
+
+  it('goal: +5° right knee flexion in mid-stance moves it by ≈ +5° on held-back steps, with uncertainty', () => {
+    const up = planGoal(gait, { quantity: 'knee_flexion_r', phase: 'mid_stance', delta: 5 });
+    expect(up.reached).toBe(true);
+    expect(up.held_back).not.toBeNull();
+    expect(up.held_back!.frames).toBeGreaterThan(20);
+    expect(up.held_back!.change!).toBeGreaterThan(2.5);
+    expect(up.held_back!.change!).toBeLessThan(7.5);
+    expect(up.held_back!.uncertainty_sd).not.toBeNull();
+    const knee = up.metrics.find((m) => m.quantity === 'knee_flexion_r')!;
+    expect(knee.unit).toBe('deg');
+    expect(knee.change!).toBeGreaterThan(2.5);
+    expect(up.metrics.map((m) => m.quantity)).toContain('step_time_asymmetry');
+    const down = planGoal(gait, { quantity: 'knee_flexion_r', phase: 'mid_stance', delta: -5 });
+    expect(down.held_back!.change!).toBeLessThan(-2.5);
+  });
+
+  it('goal: a phase the session does not have is a coded PlanningError', () => {
+    expect(() => planGoal(gait, { quantity: 'squat_depth', delta: 0.05 })).toThrow(PlanningError);
+  });
+
+  it('sim execution: every corrected failed variant passes the gait criteria when re-executed', () => {
+    const ex = executeVariants(gait, plan);
+    expect(ex.failure_analysis.labelled).toBe(plan.variants.filter((v) => v.accepted).length);
+    expect(ex.corrections.length).toBeGreaterThan(0);
+    for (const c of ex.corrections) {
+      const v = plan.variants.find((x) => x.id === c.variant)!;
+      expect(judge(gait.session, v.joints, range(v.start, v.end)).every((x) => x.passed)).toBe(false);
+      const fixed = variantTrack(
+        gait,
+        v.start,
+        v.end,
+        v.w.map((x, d) => x + c.c[d]!),
+      );
+      expect(judge(gait.session, fixed, range(v.start, v.end)).every((x) => x.passed)).toBe(true);
+      expect(c.verified).toBe(true);
+    }
+    expect(ex.failure_analysis.ranking.length).toBeGreaterThan(0);
+    const strengths = ex.failure_analysis.ranking.map((f) => f.strength);
+    expect(strengths).toEqual([...strengths].sort((a, b) => b - a));
+  });
+});
+
+const range = (a: number, b: number): number[] => Array.from({ length: b - a + 1 }, (_, i) => a + i);
