@@ -122,7 +122,8 @@ describe.skipIf((!hasChromium && process.env.CI !== 'true') || !hasMotionData)('
     await until(page, 'connected', (d) => d.connection === 'open');
     expect(await page.evaluate(() => new URL(window.location.href).searchParams.has('token'))).toBe(false);
 
-    const running = replay(BRAVO, longWalk, 1);
+    // Half speed: 24 s of session, so a loaded CI box still draws the plots and a flagged moment before `end`.
+    const running = replay(BRAVO, longWalk, 0.5);
     const id = await sessionOf(page, BRAVO);
     const row = page.locator(`#live-sessions tr[data-session-id="${id}"]`);
     await row.waitFor({ timeout: 10_000 });
