@@ -71,7 +71,7 @@ export async function startRetrainThreads(o: RetrainThreadsOptions): Promise<Ret
 
   const spawn = (index: number): Promise<Slot> =>
     new Promise<Slot>((resolve, reject) => {
-      const worker = new Worker(BOOTSTRAP, { workerData: { entry: ENTRY.href, init: o.init } });
+      const worker = new Worker(BOOTSTRAP, { workerData: { entry: ENTRY.href, init: o.init, background: true } });
       const slot: Slot = { index, worker, dead: false, inflight: null };
       let ready = false;
       worker.on('message', (m: FromThread) => {

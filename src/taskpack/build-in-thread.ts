@@ -15,7 +15,8 @@ type FromThread =
 export function buildTaskPackInThread(input: Omit<TaskPackInput, 'now'>, signal?: AbortSignal): Promise<TaskPackResult> {
   const { onProgress, ...data } = input;
   return new Promise<TaskPackResult>((resolve, reject) => {
-    const worker = new Worker(BOOTSTRAP, { workerData: { entry: ENTRY.href, input: data } });
+    // Background priority from the first instruction (the bootstrap lowers it before loading the entry).
+    const worker = new Worker(BOOTSTRAP, { workerData: { entry: ENTRY.href, input: data, background: true } });
     let settled = false;
     const finish = (fn: () => void): void => {
       if (settled) return;

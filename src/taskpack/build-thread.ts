@@ -2,6 +2,8 @@
 // the seconds of planning and rendering never run on the thread that answers frames.
 import { parentPort, workerData } from 'node:worker_threads';
 import { buildTaskPack, type TaskPackInput } from './build-taskpack.js';
+// Planning and rendering are background work: build-in-thread.ts starts this thread at background
+// priority (src/jobs/background-thread.ts), so it takes only the CPU the frame path leaves.
 
 const port = parentPort;
 if (!port) throw new Error('build-thread.ts runs only as a worker thread (build-in-thread.ts starts it)');

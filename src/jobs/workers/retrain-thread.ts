@@ -2,8 +2,6 @@
 // its own tfjs runtime, so training never blocks the thread that answers frames. The model registry
 // and notifications stay with the main thread (one owner, one watch for hot swaps) and are reached
 // through calls on the parent port; artifacts are read and written directly.
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { connect } from '@nats-io/transport-node';
 import type { Logger, LogFields } from '../../logger.js';
@@ -12,6 +10,7 @@ import { DiskArtifactStore } from '../../storage/disk-artifact-store.js';
 import type { ModelRef } from '../../storage/model-registry.js';
 import { NatsArtifactStore } from '../../storage/nats-artifact-store.js';
 import { fromWire, toWire, wireFields, type Call, type FromThread, type RetrainThreadInit, type ToThread } from '../job-thread-protocol.js';
+import { BACKGROUND_THREAD_NICE, lowerThreadPriority } from '../background-thread.js';
 import { createRetrainDeps, retrainBatch } from './retrain-worker.js';
 
 const port = parentPort;
@@ -36,25 +35,11 @@ const log =
   };
 const logger: Logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 
-/**
- * Training is background work: this thread asks the kernel for the lowest CPU priority (nice 19), so
- * on a busy box the threads answering frames win every contended time slice and training takes what
- * is left. Linux lets one thread's priority be set through its thread id (/proc/thread-self); elsewhere
- * the thread keeps the process's priority and says so.
- */
-export const RETRAIN_THREAD_NICE = 19;
-
-function lowerPriority(): void {
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (!Number.isInteger(tid) || tid <= 0) throw new Error('no thread id in /proc/thread-self');
-    setPriority(tid, RETRAIN_THREAD_NICE);
-    logger.debug('retrain thread priority lowered', { tid, nice: RETRAIN_THREAD_NICE });
-  } catch (error) {
-    logger.warn('retrain thread runs at the process priority (cannot lower it here)', { error });
-  }
-}
-lowerPriority();
+/** Training is background work: the lowest CPU priority (src/jobs/background-thread.ts). */
+export const RETRAIN_THREAD_NICE = BACKGROUND_THREAD_NICE;
+const lowered = lowerThreadPriority();
+if ('tid' in lowered) logger.debug('retrain thread priority lowered', { tid: lowered.tid, nice: RETRAIN_THREAD_NICE });
+else logger.warn('retrain thread runs at the process priority (cannot lower it here)', { error: lowered.error });
 
 const aborts = new Map<number, AbortController>();
 

@@ -205,10 +205,7 @@ export async function startRetrainWorker(o: RetrainWorkerOptions): Promise<Retra
 }
 
 /** Loads the base checkpoint (fails fast if it is missing) and selects the training backend. */
-export async function createRetrainDeps(
-  o: RetrainSettings,
-  io: { artifacts: ArtifactStore; registry: RegistryWriter; notices: Pick<NoticeBus, 'notify'>; logger: Logger },
-): Promise<RetrainDeps> {
+export async function createRetrainDeps(o: RetrainSettings, io: Pick<RetrainDeps, 'artifacts' | 'registry' | 'notices' | 'logger'>): Promise<RetrainDeps> {
   checkSettings(o);
   const backend = await selectBackend(o.backend === 'auto' || o.backend === undefined ? undefined : o.backend);
   const base = await loadCheckpoint(o.baseCheckpointDir);
