@@ -26,9 +26,9 @@ export const FinishedEntry = z.object({
   patientId: z.string().min(1),
   assessment: z.string().min(1),
   /** ISO 8601. */
-  startedAt: z.string().datetime(),
+  startedAt: z.iso.datetime(),
   /** ISO 8601: when the recording was finalised. */
-  endedAt: z.string().datetime(),
+  endedAt: z.iso.datetime(),
   /** The recording's artifact key (keys.ts recordingKey). */
   recording: z.string().min(1),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
