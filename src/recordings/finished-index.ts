@@ -52,7 +52,8 @@ export async function finishedEntryOf(path: string, sha256: string): Promise<Fin
     if (cause instanceof StorageError && cause.code === StorageErrorCode.LOG_BAD_HEADER) return undefined;
     throw cause;
   }
-  if (!meta) return undefined;
+  // A record without a valid start time (not written by a server) has nothing to be listed by either.
+  if (!meta || !Number.isFinite(meta.startedAt)) return undefined;
   const endedAt = (await stat(path)).mtime;
   const parsed = FinishedEntry.safeParse({
     sessionId: meta.sessionId,
