@@ -2,7 +2,7 @@
 // (no NATS_URL): in-process job bus, model registry and artifacts on the local disk. Distributed mode:
 // JetStream jobs with an on-disk outbox, KV model registry, object store artifacts, NATS live fan-out.
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ensureDashboardBuilt } from '../../clients/dashboard/build.js';
@@ -25,6 +25,7 @@ import { createServer, type RunningServer } from '../server.js';
 import { catalogDeps, createCatalog } from '../sessions/catalog.js';
 import { createRecordingPublisher } from '../recordings/publish-recording.js';
 import { livePipeline } from '../sessions/live-pipeline.js';
+import { createSessionReplay } from '../sessions/session-replay.js';
 import type { ArtifactStore } from '../storage/artifact-store.js';
 import { DiskArtifactStore } from '../storage/disk-artifact-store.js';
 import { LocalModelRegistry, type ModelRegistry } from '../storage/model-registry.js';
@@ -101,13 +102,30 @@ export async function startServe(config: Readonly<Config>, logger: Logger, io: C
       pretrained: { id: 'pretrained', kind: 'pretrained', version: base.weightsSha256.slice(0, 12) },
       logger,
     });
+    // Finished sessions of every node: this node's disk, and what every node published to the artifact
+    // store (a recording from elsewhere is replayed from a copy under replayTmp, removed after; copies a
+    // crash left behind are cleared here). Sessions live on this node are not "finished": the server
+    // that knows them exists only below, and nothing asks before it listens.
+    const pipeline = livePipeline(() => adapt());
+    const replayTmp = join(config.dataDir, 'replay-tmp');
+    await rm(replayTmp, { recursive: true, force: true });
+    const live: { sessions?: RunningServer['sessions'] } = {};
+    const finished = createSessionReplay({
+      recordingsDir: join(config.dataDir, 'recordings'),
+      pipeline,
+      inference,
+      updateHz: config.liveUpdateHz,
+      isLive: (id) => live.sessions?.get(id) !== undefined,
+      published: { artifacts, tmpDir: replayTmp },
+    });
     const taskpacks = createTaskpackService({ artifacts, baseCheckpointDir: resolve(config.modelDir), modelsDir: resolve(config.dataDir, 'models') });
     closers.push(async () => taskpacks.close());
     const server = await createServer(config, {
       logger,
       bus,
       inference,
-      pipeline: livePipeline(() => adapt()),
+      pipeline,
+      finished,
       ...catalogDeps(catalog),
       // Task packs: list/index/report from the artifact store, counterfactuals planned on a stored pack.
       taskpacks,
@@ -117,6 +135,7 @@ export async function startServe(config: Readonly<Config>, logger: Logger, io: C
       ...(nc ? { liveFanout: createNatsLiveFanout(nc, { nodeId: randomUUID(), logger }) } : {}),
     });
     closers.push(() => server.close());
+    live.sessions = server.sessions;
 
     // assessment.completed → per-patient adapter → registry → hot swap (createServer watches the registry).
     // Training runs on retrain threads, never on this thread, which answers frames. With NATS every

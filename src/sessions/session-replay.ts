@@ -1,5 +1,7 @@
-// Finished sessions for the dashboard: the clinic's recordings on this node's disk, and one recording
-// replayed into the states a dashboard saw live. The replay runs the recorded wire frames through the
+// Finished sessions for the dashboard: the clinic's recordings on this node's disk and, with an
+// artifact store, those every node published (src/recordings/finished-index: listed from their small
+// entries; a recording from another node is replayed from a temporary copy, removed after), and one
+// recording replayed into the states a dashboard saw live. The replay runs the recorded wire frames through the
 // same per-session pipeline factory and the same inference service as live ingest (frames answered in
 // order, a bounded number in flight so live sessions keep their share of the batches), then keeps
 // one state per 1/updateHz of device time, as the live hub's throttle does.
@@ -8,6 +10,10 @@ import { join } from 'node:path';
 import { BehaviorSubject, Subject } from 'rxjs';
 import type { PlaneAnchor } from '../../streams/types.js';
 import { decodeClientMessage, Id, MAX_REPLAY_UPDATES, type Replay, type ReplayState } from '../protocol/index.js';
+import { RecordingError, RecordingErrorCode } from '../recordings/errors.js';
+import { createFinishedIndex } from '../recordings/finished-index.js';
+import { locateRecording } from '../recordings/locate-recording.js';
+import type { ArtifactStore } from '../storage/artifact-store.js';
 import { RECORDING_EXT } from '../storage/recording-format.js';
 import { RecordingReader } from '../storage/recording-reader.js';
 import { SESSION_RECORD_TYPE, type SessionRecord } from './recording-store.js';
@@ -45,6 +51,12 @@ export interface SessionReplayOptions {
   readonly updateHz: number;
   /** A session that is still live is not "finished" (its recording is still being written). */
   readonly isLive: (sessionId: string) => boolean;
+  /**
+   * Where every node publishes its finalised recordings (distributed: the NATS object store): its
+   * sessions are listed and replayed too; a copy of a recording from another node is written under
+   * `tmpDir` for the replay and removed after it.
+   */
+  readonly published?: { readonly artifacts: ArtifactStore; readonly tmpDir: string };
 }
 
 const isId = (s: string): boolean => Id.safeParse(s).success;
@@ -60,149 +72,184 @@ async function sessionRecord(path: string): Promise<SessionRecord | undefined> {
 
 export function createSessionReplay(o: SessionReplayOptions): SessionReplaySource {
   const pathOf = (sessionId: string) => join(o.recordingsDir, `${sessionId}${RECORDING_EXT}`);
+  const index = o.published ? createFinishedIndex(o.published.artifacts) : undefined;
+
+  const listLocal = async (clinic: string, patient: string | undefined): Promise<FinishedSession[]> => {
+    const names = await readdir(o.recordingsDir).catch(() => [] as string[]);
+    const files = await Promise.all(
+      names
+        .filter((n) => n.endsWith(RECORDING_EXT) && isId(n.slice(0, -RECORDING_EXT.length)))
+        .map(async (n) => ({ id: n.slice(0, -RECORDING_EXT.length), mtime: (await stat(join(o.recordingsDir, n)).catch(() => undefined))?.mtimeMs })),
+    );
+    const newest = files
+      .filter((f): f is { id: string; mtime: number } => f.mtime !== undefined && !o.isLive(f.id))
+      .sort((a, b) => b.mtime - a.mtime)
+      .slice(0, MAX_LISTED_RECORDINGS);
+    const out: FinishedSession[] = [];
+    for (const f of newest) {
+      const meta = await sessionRecord(pathOf(f.id)).catch(() => undefined);
+      if (!meta || meta.clinic !== clinic || (patient !== undefined && meta.patientId !== patient)) continue;
+      out.push({
+        sessionId: meta.sessionId,
+        patientId: meta.patientId,
+        assessment: meta.assessment,
+        startedAt: new Date(meta.startedAt).toISOString(),
+        endedAt: new Date(f.mtime).toISOString(),
+      });
+    }
+    return out;
+  };
+
+  /** This node's file when it has one (no copy), else the published recording's temporary copy. */
+  const locate = async (clinic: string, sessionId: string): Promise<{ path: string; release(): Promise<void> } | undefined> => {
+    const path = pathOf(sessionId);
+    if (await stat(path).catch(() => undefined)) return { path, release: async () => undefined };
+    if (!o.published) return undefined;
+    try {
+      return await locateRecording(o.published.artifacts, { clinic, sessionId, path }, o.published.tmpDir);
+    } catch (cause) {
+      if (cause instanceof RecordingError && cause.code === RecordingErrorCode.NOT_FOUND) return undefined;
+      throw cause;
+    }
+  };
+
+  const replayFile = async (path: string, clinic: string, sessionId: string): Promise<Replay | undefined> => {
+    const reader = new RecordingReader(path);
+    let meta: SessionRecord | undefined;
+    const frames: FrameMsg[] = [];
+    const planes$ = new BehaviorSubject<readonly PlaneAnchor[]>([]);
+    const envAt = new Map<number, readonly PlaneAnchor[]>(); // plane updates keyed by the frame index they precede
+    for await (const entry of reader.records()) {
+      if (entry.seq === 0) {
+        const v = entry.value as Partial<SessionRecord> | null;
+        if (v?.type !== SESSION_RECORD_TYPE || v.clinic !== clinic) return undefined; // another clinic's: "not found"
+        meta = v as SessionRecord;
+        continue;
+      }
+      const decoded = decodeClientMessage(entry.payload, 'ingest');
+      if (!decoded.ok) continue;
+      const m = decoded.message;
+      if (m.type === 'frame') frames.push(m);
+      else if (m.type === 'env') envAt.set(frames.length, m.planes as readonly PlaneAnchor[]);
+    }
+    if (!meta) return undefined;
+    const assessment = meta.assessment as Replay['assessment'];
+
+    // Frames → states, synchronously one per frame (the live session relies on the same property).
+    const states: { frame: FrameMsg; state: PipelineState }[] = [];
+    const frames$ = new Subject<FrameMsg>();
+    let current: FrameMsg | undefined;
+    const sub = frames$.pipe(o.pipeline({ assessment, fps: meta.fps, planes$ })).subscribe({
+      next: (state) => {
+        if (current) states.push({ frame: current, state });
+        current = undefined;
+      },
+    });
+    try {
+      frames.forEach((f, i) => {
+        const planes = envAt.get(i);
+        if (planes) planes$.next(planes);
+        current = f;
+        frames$.next(f);
+      });
+    } finally {
+      sub.unsubscribe();
+    }
+
+    // Every frame goes through inference (surprise compares a latent with what was predicted for it).
+    const replayId = `replay-${sessionId}-${Date.now().toString(36)}`.slice(0, 128);
+    const results: (InferenceOk | InferenceShed)[] = new Array(states.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < states.length) {
+        const i = next++;
+        const s = states[i]!;
+        // The frame's world joints go along, as live: engines that decode predicted poses start from them.
+        const req = { sessionId: replayId, patientId: meta.patientId, seq: s.frame.seq, x: s.state.features, pose: s.state.joints };
+        const ask = () => o.inference.submit(req).catch((cause: unknown): InferenceShed => ({ shed: true, reason: String(cause) }));
+        // A frame shed under live load is asked again (a replay has no deadline; live frames do).
+        let r = await ask();
+        for (let attempt = 1; r.shed === true && attempt < REPLAY_ATTEMPTS; attempt++) r = await ask();
+        results[i] = r;
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(REPLAY_IN_FLIGHT, states.length) }, worker));
+    } finally {
+      o.inference.endSession?.(replayId);
+    }
+
+    const interval = 1 / o.updateHz;
+    let lastT = -Infinity;
+    const updates: ReplayState[] = [];
+    let truncated = false;
+    states.forEach(({ frame, state }, i) => {
+      if (frame.t - lastT < interval - 1e-9) return;
+      if (updates.length >= MAX_REPLAY_UPDATES) {
+        truncated = true;
+        return;
+      }
+      lastT = frame.t;
+      const r = results[i];
+      const ok = r && r.shed !== true ? r : undefined;
+      const finite = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+      updates.push({
+        type: 'update',
+        sessionId,
+        seq: frame.seq,
+        t: frame.t,
+        joints: state.joints,
+        phase: state.phase || 'unknown',
+        contacts: { left: state.contacts.left, right: state.contacts.right },
+        metrics: Object.fromEntries(Object.entries(state.metrics).filter(([, v]) => Number.isFinite(v))),
+        uncertainty: finite(ok?.uncertainty),
+        surprise: finite(ok?.surprise),
+        predictions: (ok?.predictions ?? []).map((p) => {
+          const perHorizon = (p as { uncertainty?: number }).uncertainty;
+          return {
+            h: p.horizon,
+            uncertainty: finite(perHorizon ?? ok?.uncertainty),
+            ...(p.pose ? { pose: p.pose } : {}),
+          };
+        }),
+      });
+    });
+    return {
+      type: 'replay',
+      sessionId,
+      clinic,
+      patientId: meta.patientId,
+      assessment,
+      startedAt: meta.startedAt,
+      frames: frames.length,
+      updateHz: o.updateHz,
+      truncated,
+      updates,
+    };
+  };
+
   return {
     async list(clinic, patient) {
-      const names = await readdir(o.recordingsDir).catch(() => [] as string[]);
-      const files = await Promise.all(
-        names
-          .filter((n) => n.endsWith(RECORDING_EXT) && isId(n.slice(0, -RECORDING_EXT.length)))
-          .map(async (n) => ({ id: n.slice(0, -RECORDING_EXT.length), mtime: (await stat(join(o.recordingsDir, n)).catch(() => undefined))?.mtimeMs })),
-      );
-      const newest = files
-        .filter((f): f is { id: string; mtime: number } => f.mtime !== undefined && !o.isLive(f.id))
-        .sort((a, b) => b.mtime - a.mtime)
-        .slice(0, MAX_LISTED_RECORDINGS);
-      const out: FinishedSession[] = [];
-      for (const f of newest) {
-        const meta = await sessionRecord(pathOf(f.id)).catch(() => undefined);
-        if (!meta || meta.clinic !== clinic || (patient !== undefined && meta.patientId !== patient)) continue;
-        out.push({
-          sessionId: meta.sessionId,
-          patientId: meta.patientId,
-          assessment: meta.assessment,
-          startedAt: new Date(meta.startedAt).toISOString(),
-          endedAt: new Date(f.mtime).toISOString(),
-        });
+      const local = await listLocal(clinic, patient);
+      if (!index) return local;
+      // Every node's published sessions, with this node's (also those not published: older files).
+      const byId = new Map(local.map((f) => [f.sessionId, f]));
+      for (const e of await index.list(clinic, patient)) {
+        if (byId.has(e.sessionId) || o.isLive(e.sessionId)) continue;
+        byId.set(e.sessionId, { sessionId: e.sessionId, patientId: e.patientId, assessment: e.assessment, startedAt: e.startedAt, endedAt: e.endedAt });
       }
-      return out;
+      return [...byId.values()].sort((a, b) => Date.parse(b.endedAt) - Date.parse(a.endedAt)).slice(0, MAX_LISTED_RECORDINGS);
     },
 
     async replay(clinic, sessionId) {
       if (!isId(sessionId) || o.isLive(sessionId)) return undefined;
-      const path = pathOf(sessionId);
-      if (!(await stat(path).catch(() => undefined))) return undefined;
-      const reader = new RecordingReader(path);
-      let meta: SessionRecord | undefined;
-      const frames: FrameMsg[] = [];
-      const planes$ = new BehaviorSubject<readonly PlaneAnchor[]>([]);
-      const envAt = new Map<number, readonly PlaneAnchor[]>(); // plane updates keyed by the frame index they precede
-      for await (const entry of reader.records()) {
-        if (entry.seq === 0) {
-          const v = entry.value as Partial<SessionRecord> | null;
-          if (v?.type !== SESSION_RECORD_TYPE || v.clinic !== clinic) return undefined; // another clinic's: "not found"
-          meta = v as SessionRecord;
-          continue;
-        }
-        const decoded = decodeClientMessage(entry.payload, 'ingest');
-        if (!decoded.ok) continue;
-        const m = decoded.message;
-        if (m.type === 'frame') frames.push(m);
-        else if (m.type === 'env') envAt.set(frames.length, m.planes as readonly PlaneAnchor[]);
-      }
-      if (!meta) return undefined;
-      const assessment = meta.assessment as Replay['assessment'];
-
-      // Frames → states, synchronously one per frame (the live session relies on the same property).
-      const states: { frame: FrameMsg; state: PipelineState }[] = [];
-      const frames$ = new Subject<FrameMsg>();
-      let current: FrameMsg | undefined;
-      const sub = frames$.pipe(o.pipeline({ assessment, fps: meta.fps, planes$ })).subscribe({
-        next: (state) => {
-          if (current) states.push({ frame: current, state });
-          current = undefined;
-        },
-      });
+      const found = await locate(clinic, sessionId);
+      if (!found) return undefined;
       try {
-        frames.forEach((f, i) => {
-          const planes = envAt.get(i);
-          if (planes) planes$.next(planes);
-          current = f;
-          frames$.next(f);
-        });
+        return await replayFile(found.path, clinic, sessionId);
       } finally {
-        sub.unsubscribe();
+        await found.release();
       }
-
-      // Every frame goes through inference (surprise compares a latent with what was predicted for it).
-      const replayId = `replay-${sessionId}-${Date.now().toString(36)}`.slice(0, 128);
-      const results: (InferenceOk | InferenceShed)[] = new Array(states.length);
-      let next = 0;
-      const worker = async (): Promise<void> => {
-        while (next < states.length) {
-          const i = next++;
-          const s = states[i]!;
-          // The frame's world joints go along, as live: engines that decode predicted poses start from them.
-          const req = { sessionId: replayId, patientId: meta.patientId, seq: s.frame.seq, x: s.state.features, pose: s.state.joints };
-          const ask = () => o.inference.submit(req).catch((cause: unknown): InferenceShed => ({ shed: true, reason: String(cause) }));
-          // A frame shed under live load is asked again (a replay has no deadline; live frames do).
-          let r = await ask();
-          for (let attempt = 1; r.shed === true && attempt < REPLAY_ATTEMPTS; attempt++) r = await ask();
-          results[i] = r;
-        }
-      };
-      try {
-        await Promise.all(Array.from({ length: Math.min(REPLAY_IN_FLIGHT, states.length) }, worker));
-      } finally {
-        o.inference.endSession?.(replayId);
-      }
-
-      const interval = 1 / o.updateHz;
-      let lastT = -Infinity;
-      const updates: ReplayState[] = [];
-      let truncated = false;
-      states.forEach(({ frame, state }, i) => {
-        if (frame.t - lastT < interval - 1e-9) return;
-        if (updates.length >= MAX_REPLAY_UPDATES) {
-          truncated = true;
-          return;
-        }
-        lastT = frame.t;
-        const r = results[i];
-        const ok = r && r.shed !== true ? r : undefined;
-        const finite = (v: number | null | undefined) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-        updates.push({
-          type: 'update',
-          sessionId,
-          seq: frame.seq,
-          t: frame.t,
-          joints: state.joints,
-          phase: state.phase || 'unknown',
-          contacts: { left: state.contacts.left, right: state.contacts.right },
-          metrics: Object.fromEntries(Object.entries(state.metrics).filter(([, v]) => Number.isFinite(v))),
-          uncertainty: finite(ok?.uncertainty),
-          surprise: finite(ok?.surprise),
-          predictions: (ok?.predictions ?? []).map((p) => {
-            const perHorizon = (p as { uncertainty?: number }).uncertainty;
-            return {
-              h: p.horizon,
-              uncertainty: finite(perHorizon ?? ok?.uncertainty),
-              ...(p.pose ? { pose: p.pose } : {}),
-            };
-          }),
-        });
-      });
-      return {
-        type: 'replay',
-        sessionId,
-        clinic,
-        patientId: meta.patientId,
-        assessment,
-        startedAt: meta.startedAt,
-        frames: frames.length,
-        updateHz: o.updateHz,
-        truncated,
-        updates,
-      };
     },
   };
 }

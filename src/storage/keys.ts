@@ -3,6 +3,7 @@
 // for. Clinic first wherever a listing is scoped by clinic (models, task packs, recordings).
 //
 //   recordings/<clinic>/<session>.jmrl               finalised session recording (src/recordings)
+//   finished/<clinic>/<stamp>-<session>.json         its listing entry (who, what, when), sortable by end time
 //   models/<clinic>/<patient>/v<n>/{weights.bin,checkpoint.json}   patient checkpoint
 //   retrain/<patient>/features/<stamp>-<session>.npz feature history of the patient's sessions
 //   retrain/results/<job>.json                       retrain job result (idempotency marker, audit)
@@ -11,6 +12,7 @@
 // Every id passes through keySegment, so no id can add a '/' level or escape its prefix.
 
 export const RECORDINGS_PREFIX = 'recordings';
+export const FINISHED_PREFIX = 'finished';
 export const MODELS_PREFIX = 'models';
 export const TASKPACKS_PREFIX = 'taskpacks';
 export const RETRAIN_PREFIX = 'retrain';
@@ -23,13 +25,21 @@ export function keySegment(id: string): string {
 }
 
 /** `<kind>/<clinic>/`: what a clinic may list of one kind. */
-export function clinicPrefix(kind: typeof RECORDINGS_PREFIX | typeof MODELS_PREFIX | typeof TASKPACKS_PREFIX, clinic: string): string {
+export function clinicPrefix(kind: typeof RECORDINGS_PREFIX | typeof FINISHED_PREFIX | typeof MODELS_PREFIX | typeof TASKPACKS_PREFIX, clinic: string): string {
   return `${kind}/${keySegment(clinic)}/`;
 }
 
 /** The published, finalised recording of a session: written before `assessment.completed`. */
 export function recordingKey(clinic: string, sessionId: string): string {
   return `${clinicPrefix(RECORDINGS_PREFIX, clinic)}${keySegment(sessionId)}${RECORDING_KEY_EXT}`;
+}
+
+/**
+ * The listing entry of a published recording: `finished/<clinic>/<yyyymmddThhmmssZ>-<session>.json`,
+ * so a clinic's keys sort by the time the session ended and the newest are the last.
+ */
+export function finishedKey(clinic: string, endedAt: Date, sessionId: string): string {
+  return `${clinicPrefix(FINISHED_PREFIX, clinic)}${timeStamp(endedAt)}-${keySegment(sessionId)}.json`;
 }
 
 /** A patient checkpoint's id (the prefix of its two files); also the ModelRef id in the registry. */
@@ -43,11 +53,15 @@ export function historyPrefix(patientId: string): string {
 
 /** Sortable by time: `<yyyymmddThhmmssZ>-<session>.npz`. */
 export function historyKey(patientId: string, endedAt: Date, sessionId: string): string {
-  const stamp = endedAt
+  return `${historyPrefix(patientId)}${timeStamp(endedAt)}-${keySegment(sessionId)}.npz`;
+}
+
+/** `yyyymmddThhmmssZ`: sorts as text in time order (until year 9999). */
+function timeStamp(at: Date): string {
+  return at
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
-  return `${historyPrefix(patientId)}${stamp}-${keySegment(sessionId)}.npz`;
 }
 
 export function retrainResultKey(jobId: string): string {

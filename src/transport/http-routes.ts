@@ -23,7 +23,7 @@ export interface HttpDeps {
   readonly sessions: { list(clinic: string): SessionView[]; get(id: string): SessionView | undefined };
   readonly models: { list(clinic: string): Promise<unknown[]> };
   readonly taskpacks: TaskpackApi;
-  /** Finished sessions (this node's recordings) and their replay; absent = those routes answer 404. */
+  /** Finished sessions (this node's recordings, and every node's published ones) and their replay; absent = those routes answer 404. */
   readonly finished?: SessionReplaySource;
   readonly mounts: readonly Mount[];
   readonly onError: (code: string) => void;
