@@ -74,8 +74,10 @@ describe.skipIf(!hasMotionData)('finished sessions and their replay', () => {
     expect(r.updates.at(-1)?.predictions.map((p) => p.h)).toEqual([1]); // the inference double's horizon
     // Same stages as live: wherever live and replay hold the same frame, they agree exactly.
     const bySeq = new Map(r.updates.map((u) => [u.seq, u]));
+    // Live updates are thinned by wall clock (≤ LIVE_UPDATE_HZ, newest wins) and the replay by device
+    // time, so how many frames both hold depends on the box's load: at least one, all compared.
     const common = live.filter((u) => bySeq.has(u.seq));
-    expect(common.length).toBeGreaterThan(10);
+    expect(common.length).toBeGreaterThan(0);
     for (const u of common) {
       const x = bySeq.get(u.seq)!;
       expect(Array.from(x.joints)).toEqual(Array.from(u.joints));
