@@ -102,7 +102,7 @@ export async function startServe(config: Readonly<Config>, logger: Logger, io: C
       logger,
     });
     const taskpacks = createTaskpackService({ artifacts, baseCheckpointDir: resolve(config.modelDir), modelsDir: resolve(config.dataDir, 'models') });
-    closers.push(async () => taskpacks.close());
+    closers.push(() => taskpacks.close());
     const server = await createServer(config, {
       logger,
       bus,
@@ -112,6 +112,7 @@ export async function startServe(config: Readonly<Config>, logger: Logger, io: C
       // Task packs: list/index/report from the artifact store, counterfactuals planned on a stored pack.
       taskpacks,
       modelUpdates: registry.watch(),
+      notices,
       publishRecording: (r) => recordingPublisher.publish(r),
       jointNames: ARKIT_JOINTS,
       ...(nc ? { liveFanout: createNatsLiveFanout(nc, { nodeId: randomUUID(), logger }) } : {}),
