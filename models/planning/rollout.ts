@@ -135,27 +135,25 @@ export function decodeRows(ctx: LatentContext, r: Rollout, deltas: readonly Floa
     zA.set(ctx.z.subarray(r.anchors[i]! * L, (r.anchors[i]! + 1) * L), i * L);
     dh[i] = Math.max(1, r.h[i]!);
   }
-  const zIn = (k: number, i: number, d: number): number => zA[i * L + d]! + deltas[k]![d]!;
-  let outs: Float32Array[];
-  if (mc) {
-    const rows = new Float32Array(K * n * L);
-    for (let k = 0; k < K; k++) for (let i = 0; i < n; i++) for (let d = 0; d < L; d++) rows[(k * n + i) * L + d] = zIn(k, i, d);
-    outs = ctx.model.predictPasses(
-      rows,
-      Float32Array.from({ length: K * n }, (_, j) => dh[j % n]!),
-      mc.passes,
-      mc.seed,
-    );
-  } else {
+  if (!mc) {
     const flat = new Float32Array(K * L);
     deltas.forEach((d, k) => flat.set(d, k * L));
-    outs = [ctx.model.predictOffsets(zA, dh, flat)];
+    // Rows at h = 0 decode the perturbed latent itself, not a prediction (decodeOffsets' dh = 0).
+    const poses = ctx.model.decodeOffsets(zA, Float32Array.from(r.h), flat);
+    return Array.from({ length: K }, (_, k) => poses.subarray(k * n * POSE_DIM, (k + 1) * n * POSE_DIM));
   }
-  return outs.flatMap((pred) => {
+  const zIn = new Float32Array(K * n * L);
+  for (let k = 0; k < K; k++) for (let i = 0; i < n; i++) for (let d = 0; d < L; d++) zIn[(k * n + i) * L + d] = zA[i * L + d]! + deltas[k]![d]!;
+  const outs = ctx.model.predictPasses(
+    zIn,
+    Float32Array.from({ length: K * n }, (_, j) => dh[j % n]!),
+    mc.passes,
+    mc.seed,
+  );
+  return outs.map((pred) => {
     // Rows at h = 0 are the perturbed latent itself, not a prediction.
-    for (let j = 0; j < K * n; j++) if (r.h[j % n] === 0) for (let d = 0; d < L; d++) pred[j * L + d] = zIn(Math.floor(j / n), j % n, d);
-    const poses = ctx.model.decode(pred);
-    return mc ? [poses] : Array.from({ length: K }, (_, k) => poses.subarray(k * n * POSE_DIM, (k + 1) * n * POSE_DIM));
+    for (let j = 0; j < K * n; j++) if (r.h[j % n] === 0) pred.set(zIn.subarray(j * L, (j + 1) * L), j * L);
+    return ctx.model.decode(pred);
   });
 }
 

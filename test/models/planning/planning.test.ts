@@ -118,6 +118,26 @@ describe.skipIf(!hasMotionData)('planning on real recordings (shipped model)', (
     }
   });
 
+  it('decodeOffsets: the decoded predictOffsets (last layer and probe folded), and at dh = 0 the decoded moved latent', () => {
+    const L = pm.model.latentDim;
+    const n = 6;
+    const z = gait.z.slice(0, n * L);
+    const dh = Float32Array.from([0, 1, 2, 7, 0, 30]);
+    const deltas = Float32Array.from({ length: 2 * L }, (_, i) => Math.cos(i) * 0.3);
+    const got = pm.model.decodeOffsets(z, dh, deltas);
+    expect(got.length).toBe(2 * n * 60);
+    for (let k = 0; k < 2; k++) {
+      const moved = Float32Array.from(z, (v, j) => v + deltas[k * L + (j % L)]!);
+      const pred = pm.model.predict(
+        moved,
+        Float32Array.from(dh, (h) => Math.max(1, h)),
+      );
+      for (let i = 0; i < n; i++) if (dh[i] === 0) pred.set(moved.subarray(i * L, (i + 1) * L), i * L);
+      const want = pm.model.decode(pred);
+      for (let j = 0; j < n * 60; j++) expect(got[k * n * 60 + j]!).toBeCloseTo(want[j]!, 4);
+    }
+  });
+
   it('predictPasses: the MC-dropout passes of predictorForward under the same masks (first layer computed once for all passes)', () => {
     const L = pm.model.latentDim;
     const cfg = pm.world.config;
