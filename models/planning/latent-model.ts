@@ -35,6 +35,11 @@ export interface PlanningModel {
   decodeOffsets(z: Float32Array, dh: Float32Array, deltas: Float32Array): Float32Array;
   /** P MC-dropout passes of the predictor on the same rows: P arrays of n × L (pass-major). */
   predictPasses(z: Float32Array, dh: Float32Array, passes: number, seed: number): Float32Array[];
+  /**
+   * decode of each of predictPasses' passes (P arrays of n × 60), where dh_i = 0 decodes z_i itself; the
+   * same dropout masks as predictPasses with that seed. Folded like decodeOffsets for a residual model.
+   */
+  decodePasses(z: Float32Array, dh: Float32Array, passes: number, seed: number): Float32Array[];
   /** Probe decoder: latents n × L → canonical poses n × 60 (root-relative, heading-aligned). */
   decode(z: Float32Array): Float32Array;
 }
@@ -143,40 +148,66 @@ export function planningModel(model: WorldModel, norm: Normalization, probe: Pro
     });
   };
 
+  /**
+   * MC-dropout passes over n rows in chunks of CHUNK (masks drawn per chunk in this order, so a seed
+   * gives the same masks whatever is asked), as latents or, folded like decodeOffsets, as poses. The
+   * first layer comes before dropout, so it is the same in every pass: computed once per row.
+   */
+  const overPasses = (z: Float32Array, dh: Float32Array, passes: number, seed: number, width: number, head: 'latent' | 'pose'): Float32Array[] => {
+    if (!Number.isInteger(passes) || passes < 1) throw new ModelError(ModelErrorCode.INVALID_ARGS, `passes must be a positive integer, got ${passes}`);
+    const rng = createRng(seed);
+    const n = dh.length;
+    const out = Array.from({ length: passes }, () => new Float32Array(n * width));
+    for (let s = 0; s < n; s += CHUNK) {
+      const e = Math.min(n, s + CHUNK);
+      const m = e - s;
+      const mask = dropoutMask(rng, passes * m * H, model.config.dropout);
+      const sc = Float32Array.from(dh.subarray(s, e), (h) => scaleHorizon(Math.max(1, h), model.config.horizonScaling));
+      const res = tf.tidy(() => {
+        const zt = tf.tensor2d(z.subarray(s * L, e * L), [m, L]);
+        const st = tf.tensor2d(sc, [m, 1]);
+        const pre = tf.tile(tf.add(tf.matMul(tf.concat([zt, st], 1), p.w1), p.b1), [passes, 1]);
+        const hid = tf.mul(tf.relu(pre), tf.tensor2d(mask, [passes * m, H]));
+        if (head === 'latent') {
+          const d = tf.add(tf.matMul(hid, p.w2), p.b2);
+          return model.config.residual ? tf.add(tf.tile(zt, [passes, 1]), tf.mul(d, tf.tile(st, [passes, 1]))) : d;
+        }
+        const s0 = Float32Array.from(dh.subarray(s, e), (h, i) => (h === 0 ? 0 : sc[i]!));
+        const wp = tf.tensor2d(probe.weights, [L, POSE_DIM]);
+        const change = tf.mul(
+          tf.add(tf.matMul(hid, tf.matMul(p.w2, wp)), tf.matMul(tf.reshape(p.b2, [1, L]), wp)),
+          tf.tile(tf.tensor2d(s0, [m, 1]), [passes, 1]),
+        );
+        const base = tf.tile(tf.add(tf.matMul(zt, wp), tf.tensor1d(probe.bias)), [passes, 1]);
+        return tf.minimum(tf.maximum(tf.add(base, change), tf.tensor1d(probe.lo)), tf.tensor1d(probe.hi));
+      });
+      try {
+        const data = res.dataSync() as Float32Array;
+        for (let q = 0; q < passes; q++) out[q]!.set(data.subarray(q * m * width, (q + 1) * m * width), s * width);
+      } finally {
+        res.dispose();
+      }
+    }
+    return out;
+  };
+
+  const decodePasses = (z: Float32Array, dh: Float32Array, passes: number, seed: number): Float32Array[] => {
+    if (model.config.residual) return overPasses(z, dh, passes, seed, POSE_DIM, 'pose');
+    const n = dh.length;
+    return overPasses(z, dh, passes, seed, L, 'latent').map((pred) => {
+      for (let i = 0; i < n; i++) if (dh[i] === 0) pred.set(z.subarray(i * L, (i + 1) * L), i * L);
+      return decode(pred);
+    });
+  };
+
   return {
     latentDim: L,
     encode: (x) => encode(model, normalizeRows(x, norm)),
     predict: (z, dh) => chunked(z, dh, L, (zc, dc) => predict(model, zc, dc)),
     predictOffsets,
     decodeOffsets,
-    predictPasses(z, dh, passes, seed) {
-      if (!Number.isInteger(passes) || passes < 1) throw new ModelError(ModelErrorCode.INVALID_ARGS, `passes must be a positive integer, got ${passes}`);
-      const rng = createRng(seed);
-      const n = dh.length;
-      const out = Array.from({ length: passes }, () => new Float32Array(n * L));
-      for (let s = 0; s < n; s += CHUNK) {
-        const e = Math.min(n, s + CHUNK);
-        const m = e - s;
-        const mask = dropoutMask(rng, passes * m * H, model.config.dropout);
-        const sc = Float32Array.from(dh.subarray(s, e), (h) => scaleHorizon(h, model.config.horizonScaling));
-        const res = tf.tidy(() => {
-          const zt = tf.tensor2d(z.subarray(s * L, e * L), [m, L]);
-          const st = tf.tensor2d(sc, [m, 1]);
-          // predictorForward with a dropout mask, but the first layer, which comes before dropout and so
-          // is the same in every pass, computed once for the m rows rather than per pass.
-          const pre = tf.tile(tf.add(tf.matMul(tf.concat([zt, st], 1), p.w1), p.b1), [passes, 1]);
-          const d = tf.add(tf.matMul(tf.mul(tf.relu(pre), tf.tensor2d(mask, [passes * m, H])), p.w2), p.b2);
-          return model.config.residual ? tf.add(tf.tile(zt, [passes, 1]), tf.mul(d, tf.tile(st, [passes, 1]))) : d;
-        });
-        try {
-          const data = res.dataSync() as Float32Array;
-          for (let q = 0; q < passes; q++) out[q]!.set(data.subarray(q * m * L, (q + 1) * m * L), s * L);
-        } finally {
-          res.dispose();
-        }
-      }
-      return out;
-    },
+    predictPasses: (z, dh, passes, seed) => overPasses(z, dh, passes, seed, L, 'latent'),
+    decodePasses,
     decode,
   };
 }

@@ -130,11 +130,7 @@ export function decodeRows(ctx: LatentContext, r: Rollout, deltas: readonly Floa
   const n = r.frames.length;
   const K = deltas.length;
   const zA = new Float32Array(n * L);
-  const dh = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    zA.set(ctx.z.subarray(r.anchors[i]! * L, (r.anchors[i]! + 1) * L), i * L);
-    dh[i] = Math.max(1, r.h[i]!);
-  }
+  for (let i = 0; i < n; i++) zA.set(ctx.z.subarray(r.anchors[i]! * L, (r.anchors[i]! + 1) * L), i * L);
   if (!mc) {
     const flat = new Float32Array(K * L);
     deltas.forEach((d, k) => flat.set(d, k * L));
@@ -144,17 +140,13 @@ export function decodeRows(ctx: LatentContext, r: Rollout, deltas: readonly Floa
   }
   const zIn = new Float32Array(K * n * L);
   for (let k = 0; k < K; k++) for (let i = 0; i < n; i++) for (let d = 0; d < L; d++) zIn[(k * n + i) * L + d] = zA[i * L + d]! + deltas[k]![d]!;
-  const outs = ctx.model.predictPasses(
+  // Rows at h = 0 decode the perturbed latent itself, not a prediction (decodePasses' dh = 0).
+  return ctx.model.decodePasses(
     zIn,
-    Float32Array.from({ length: K * n }, (_, j) => dh[j % n]!),
+    Float32Array.from({ length: K * n }, (_, j) => r.h[j % n]!),
     mc.passes,
     mc.seed,
   );
-  return outs.map((pred) => {
-    // Rows at h = 0 are the perturbed latent itself, not a prediction.
-    for (let j = 0; j < K * n; j++) if (r.h[j % n] === 0) pred.set(zIn.subarray(j * L, (j + 1) * L), j * L);
-    return ctx.model.decode(pred);
-  });
 }
 
 /**

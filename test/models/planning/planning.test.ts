@@ -166,6 +166,26 @@ describe.skipIf(!hasMotionData)('planning on real recordings (shipped model)', (
     for (let p = 0; p < passes; p++) for (let j = 0; j < n * L; j++) expect(got[p]![j]!).toBeCloseTo(want[p * n * L + j]!, 4);
   });
 
+  it('decodePasses: each pass of predictPasses decoded (same masks; last layer and probe folded), at dh = 0 the decoded latent', () => {
+    const L = pm.model.latentDim;
+    const n = 5;
+    const z = gait.z.slice(0, n * L);
+    const dh = Float32Array.from([0, 2, 9, 0, 25]);
+    const got = pm.model.decodePasses(z, dh, 4, 11);
+    const preds = pm.model.predictPasses(
+      z,
+      Float32Array.from(dh, (h) => Math.max(1, h)),
+      4,
+      11,
+    );
+    expect(got.length).toBe(4);
+    preds.forEach((pred, q) => {
+      for (let i = 0; i < n; i++) if (dh[i] === 0) pred.set(z.subarray(i * L, (i + 1) * L), i * L);
+      const want = pm.model.decode(pred);
+      for (let j = 0; j < n * 60; j++) expect(got[q]![j]!).toBeCloseTo(want[j]!, 4);
+    });
+  });
+
   it('goal: a question on a context that kept earlier questions’ work plans exactly as on a fresh one; the kept work is bounded', () => {
     const warm = { ...gait, memo: new Map<string, unknown>() };
     const goals = [
