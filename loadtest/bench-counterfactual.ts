@@ -49,7 +49,11 @@ function loopTrc(text: string, loops: number): { text: string; seconds: number; 
   const mean = (r: string[], axis: number): number => {
     let s = 0;
     let n = 0;
-    for (let c = 2 + axis; c < r.length; c += 3) if (r[c] !== '' && Number.isFinite(Number(r[c]))) ((s += Number(r[c])), n++);
+    for (let c = 2 + axis; c < r.length; c += 3)
+      if (r[c] !== '' && Number.isFinite(Number(r[c]))) {
+        s += Number(r[c]);
+        n++;
+      }
     return n ? s / n : 0;
   };
   const dx = mean(rows.at(-1)!, 0) - mean(rows[0]!, 0);
