@@ -8,10 +8,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { canIngest, canSubscribe, hmacKeyConfig, publicKeyConfig, tokenFromUpgrade, verifyToken, type KeyConfig } from './auth/index.js';
 import type { Config } from './config.js';
+import { NoticeSubject } from './jobs/contracts.js';
 import type { JobBus } from './jobs/job-bus.js';
+import type { NoticeBus } from './jobs/notices.js';
 import type { Logger } from './logger.js';
 import { createServerMetrics, type HistogramSnapshot, type ServerMetrics } from './metrics.js';
-import { CloseCode, decodeClientMessage, encodeServerMessage, FrameValidator, PROTOCOL_VERSION } from './protocol/index.js';
+import { CloseCode, decodeClientMessage, encodeServerMessage, FrameValidator, PROTOCOL_VERSION, TaskpackReady } from './protocol/index.js';
 import { LiveHub, type LiveFanoutLike } from './sessions/live-hub.js';
 import { DiskRecordingStore, type DiskRecordingStoreOptions } from './sessions/recording-store.js';
 import { SessionManager } from './sessions/session-manager.js';
@@ -84,6 +86,11 @@ export interface ServerDeps {
   readonly liveFanout?: LiveFanoutLike;
   /** Stores each finalised recording in the artifact store before its `assessment.completed` (src/recordings). */
   readonly publishRecording?: DiskRecordingStoreOptions['publish'];
+  /**
+   * Notifications (src/jobs/notices.ts; NATS in distributed mode, so every node hears every pack):
+   * `taskpack.ready` is told to this node's dashboards following the pack's clinic.
+   */
+  readonly notices?: Pick<NoticeBus, 'subscribe'>;
   /** Model registrations (ModelRegistry.watch()): each is hot-swapped into the inference service. */
   readonly modelUpdates?: Observable<{ readonly patientId: string; readonly ref: { readonly id: string } }>;
   /** Observes each recording group commit once durable, before its frames are acked (tests, tracing). */
@@ -293,11 +300,20 @@ export async function createServer(config: Readonly<Config>, deps: ServerDeps): 
     error: (cause: unknown) => logger.error('model update stream failed; no further hot swaps', { cause: String(cause) }),
   });
 
+  const packs = deps.notices?.subscribe(NoticeSubject.TASKPACK_READY, (n) => {
+    // The job contract allows session ids the wire protocol does not (≤ 200 chars of anything); such a
+    // pack is still listed by GET /v1/taskpacks, it is just not announced.
+    const m = TaskpackReady.safeParse({ type: 'taskpack.ready', taskpackId: n.taskpackId, sessionId: n.sessionId, patientId: n.patientId, clinic: n.clinic });
+    if (!m.success) return logger.warn('taskpack.ready not announced to dashboards: ids outside the wire protocol', { taskpackId: n.taskpackId });
+    hub.taskpackReady(m.data);
+  });
+
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       accepting = false;
       swaps?.unsubscribe();
+      packs?.stop();
       uws.us_listen_socket_close(listenSocket as never);
       await sessions.shutdown();
       hub.close();

@@ -82,6 +82,78 @@ export interface GoalPlan {
   readonly frame_uncertainty_m: Float32Array;
 }
 
+/** Goals whose goal-independent work (GoalBase) a context keeps: ≈ (passes + 2) × T × 60 floats each. */
+export const MEMO_GOALS = 3;
+
+/**
+ * What a plan needs that does not depend on the requested change, only on the goal's frames: the rollout,
+ * the planning/held-back split, the unperturbed decodes (deterministic, and the MC-dropout passes with the
+ * same seed as the perturbed ones) and the observed quantity. Kept on the context, so a second question
+ * on the same quantity and phase costs only the search and the perturbed decodes.
+ */
+interface GoalBase {
+  readonly full: Rollout;
+  readonly planFrames: readonly number[];
+  readonly heldFrames: readonly number[];
+  readonly planRows: Rollout;
+  readonly planRowFrames: readonly number[];
+  /** Unperturbed decode of the planning rows. */
+  readonly planDecoded: Float32Array;
+  /** The goal quantity on the observed track over the planning rows (NaN for a pose goal). */
+  readonly planObserved: number;
+  /** Unperturbed decode of every row of `full`. */
+  readonly fullDecoded: Float32Array;
+  /** Unperturbed MC-dropout passes over `full`. */
+  readonly fullPasses: readonly Float32Array[];
+}
+
+function goalBase(
+  ctx: LatentContext,
+  goal: Goal,
+  goalFrames: readonly number[],
+  maxRows: number,
+  mc: { passes: number; seed: number },
+  standing: number,
+): GoalBase {
+  const s = ctx.session;
+  const isQ = 'quantity' in goal;
+  const full = fullRollout(s.t.length, new Set(goalFrames));
+  const rowOf = new Map<number, number>();
+  full.frames.forEach((f, i) => rowOf.set(f, i));
+  // Planning vs held-back: alternate runs of the phase (a whole-session quantity is not split).
+  const runs = runsOf(goalFrames);
+  const split = isQ && goal.quantity !== 'step_time_asymmetry' && runs.length >= 2;
+  const planFrames = split ? runs.filter((_, k) => k % 2 === 0).flat() : [...goalFrames];
+  const heldFrames = split ? runs.filter((_, k) => k % 2 === 1).flat() : [];
+  const planRows = pick(
+    full,
+    evenly(planFrames, maxRows).map((f) => rowOf.get(f)!),
+  );
+  const planRowFrames = Array.from(planRows.frames);
+  const zero = new Float32Array(ctx.model.latentDim);
+  return {
+    full,
+    planFrames,
+    heldFrames,
+    planRows,
+    planRowFrames,
+    planDecoded: decodeRows(ctx, planRows, [zero])[0]!,
+    planObserved: isQ ? quantityOn(s, s.joints, goal.quantity, planRowFrames, standing) : NaN,
+    fullDecoded: decodeRows(ctx, full, [zero])[0]!,
+    fullPasses: decodeRows(ctx, full, [zero], mc),
+  };
+}
+
+/** The context's GoalBase for `key` (most recently used kept; beyond MEMO_GOALS the oldest dropped). */
+function memoized(ctx: LatentContext, key: string, make: () => GoalBase): GoalBase {
+  const hit = ctx.memo.get(key) as GoalBase | undefined;
+  const base = hit ?? make();
+  ctx.memo.delete(key);
+  ctx.memo.set(key, base);
+  for (const k of [...ctx.memo.keys()].filter((k) => k.startsWith('["goal"')).slice(0, -MEMO_GOALS)) ctx.memo.delete(k);
+  return base;
+}
+
 const num = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
 function concat(parts: readonly Rollout[]): Rollout {
@@ -152,41 +224,37 @@ export function planGoal(ctx: LatentContext, goal: Goal, args: GoalArgs = {}): G
   if (isQ) goalFrames = goal.quantity === 'step_time_asymmetry' ? strikeFrames(s) : phaseFrames(s, phase!, sideOf(goal.quantity));
   else goalFrames = [goal.targetPose.frame];
   if (goalFrames.length === 0) throw new PlanningError(PlanningErrorCode.NO_FRAMES, `this ${s.assessment} session has no frames of phase '${phase}'`);
-  const goalSet = new Set(goalFrames);
-  const full = fullRollout(T, goalSet);
-  const rowOf = new Map<number, number>();
-  full.frames.forEach((f, i) => rowOf.set(f, i));
-  // Planning vs held-back: alternate runs of the phase (a whole-session quantity is not split).
-  const runs = runsOf(goalFrames);
-  const split = isQ && goal.quantity !== 'step_time_asymmetry' && runs.length >= 2;
-  const planFrames = split ? runs.filter((_, k) => k % 2 === 0).flat() : goalFrames;
-  const heldFrames = split ? runs.filter((_, k) => k % 2 === 1).flat() : [];
-  const planRows = pick(
-    full,
-    evenly(planFrames, args.maxRows ?? DEFAULT_MAX_ROWS).map((f) => rowOf.get(f)!),
-  );
-  const planRowFrames = Array.from(planRows.frames);
-
-  const zero = new Float32Array(L);
-  const tracks = (r: Rollout, ws: readonly Float32Array[]): Float32Array[] => {
-    const dec = decodeRows(ctx, r, [zero, ...ws.map((w) => fromWhitened(ctx, w))]);
-    return ws.map((_, k) => applyChange(s.joints, r, dec[k + 1]!, dec[0]!));
+  const passes = args.passes ?? DEFAULT_PASSES;
+  const seed = args.seed ?? 0;
+  const memoKey = JSON.stringify(['goal', isQ ? goal.quantity : 'pose', isQ ? phase : goal.targetPose.frame, args.maxRows ?? DEFAULT_MAX_ROWS, passes, seed]);
+  const base = memoized(ctx, memoKey, () => goalBase(ctx, goal, goalFrames, args.maxRows ?? DEFAULT_MAX_ROWS, { passes, seed }, standing));
+  const { full, planFrames, heldFrames, planRows, planRowFrames } = base;
+  const tracks = (r: Rollout, baseDec: Float32Array, ws: readonly Float32Array[]): Float32Array[] => {
+    const dec = decodeRows(
+      ctx,
+      r,
+      ws.map((w) => fromWhitened(ctx, w)),
+    );
+    return ws.map((_, k) => applyChange(s.joints, r, dec[k]!, baseDec));
   };
   // The search evaluates L + 1 offsets per step on a few rows: one scratch track, changed in place and
   // restored, instead of a full copy per offset (the copies were most of the planner's time).
   const scratch = s.joints.slice();
-  const residuals = (r: Rollout, ws: readonly Float32Array[]): number[][] => {
-    const dec = decodeRows(ctx, r, [zero, ...ws.map((w) => fromWhitened(ctx, w))]);
+  const residuals = (ws: readonly Float32Array[]): number[][] => {
+    const dec = decodeRows(
+      ctx,
+      planRows,
+      ws.map((w) => fromWhitened(ctx, w)),
+    );
     return ws.map((_, k) => {
-      applyChange(s.joints, r, dec[k + 1]!, dec[0]!, scratch);
+      applyChange(s.joints, planRows, dec[k]!, base.planDecoded, scratch);
       const res = residual(scratch);
-      for (const f of r.frames) scratch.set(s.joints.subarray(f * POSE_DIM, (f + 1) * POSE_DIM), f * POSE_DIM);
+      for (const f of planRows.frames) scratch.set(s.joints.subarray(f * POSE_DIM, (f + 1) * POSE_DIM), f * POSE_DIM);
       return res;
     });
   };
   const residual = (track: Float32Array): number[] => {
-    if (isQ)
-      return [quantityOn(s, track, goal.quantity, planRowFrames, standing) - quantityOn(s, s.joints, goal.quantity, planRowFrames, standing) - goal.delta];
+    if (isQ) return [quantityOn(s, track, goal.quantity, planRowFrames, standing) - base.planObserved - goal.delta];
     const p = canonicalPose(track, goal.targetPose.frame * POSE_DIM);
     return Array.from(p, (v, i) => (Number.isFinite(v) && Number.isFinite(goal.targetPose.pose[i]!) ? v - goal.targetPose.pose[i]! : 0));
   };
@@ -194,12 +262,12 @@ export function planGoal(ctx: LatentContext, goal: Goal, args: GoalArgs = {}): G
   const maxNorm = MAX_NORM_FRACTION * Math.sqrt(L);
   let w = new Float32Array(L);
   let iterations = 0;
-  let r = residuals(planRows, [w])[0]!;
+  let r = residuals([w])[0]!;
   for (; iterations < (args.maxIter ?? DEFAULT_MAX_ITER); iterations++) {
     const rn = Math.hypot(...r);
     if (!Number.isFinite(rn) || rn <= tol) break;
     const probes = [w, ...Array.from({ length: L }, (_, j) => w.map((v, d) => (d === j ? v + FD_STEP : v)))];
-    const res = residuals(planRows, probes);
+    const res = residuals(probes);
     const m = res[0]!.length;
     const J = new Float64Array(m * L);
     for (let j = 0; j < L; j++) for (let i = 0; i < m; i++) J[i * L + j] = (res[j + 1]![i]! - res[0]![i]!) / FD_STEP;
@@ -225,7 +293,7 @@ export function planGoal(ctx: LatentContext, goal: Goal, args: GoalArgs = {}): G
     let next = w.map((v, p) => v + step[p]!);
     const norm = Math.hypot(...next);
     if (norm > maxNorm) next = next.map((v) => (v * maxNorm) / norm);
-    const rNext = residuals(planRows, [next])[0]!;
+    const rNext = residuals([next])[0]!;
     // Keep a step only if it helps (LM's acceptance test); a worse step ends the search.
     if (!(Math.hypot(...rNext) < Math.hypot(...r))) break;
     w = next;
@@ -234,10 +302,8 @@ export function planGoal(ctx: LatentContext, goal: Goal, args: GoalArgs = {}): G
   const reached = Math.hypot(...r) <= tol || (!isQ && iterations > 0);
 
   // Report: the whole predicted trajectory, every quantity of the assessment, MC-dropout spread.
-  const trajectory = tracks(full, [w])[0]!;
-  const passes = args.passes ?? DEFAULT_PASSES;
-  const seed = args.seed ?? 0;
-  const baseP = decodeRows(ctx, full, [zero], { passes, seed });
+  const trajectory = tracks(full, base.fullDecoded, [w])[0]!;
+  const baseP = base.fullPasses;
   const pertP = decodeRows(ctx, full, [fromWhitened(ctx, w)], { passes, seed });
   const passTracks = baseP.map((b, p) => applyChange(s.joints, full, pertP[p]!, b));
   const frameUnc = new Float32Array(T);

@@ -67,6 +67,11 @@ export interface LatentContext {
    * isotropic directions leave the pose manifold).
    */
   readonly chol: Float64Array;
+  /**
+   * What planning may reuse across questions on this context (goal.ts keeps the goal-independent parts of
+   * a plan here, keyed and bounded there).
+   */
+  readonly memo: Map<string, unknown>;
 }
 
 export function latentContext(model: PlanningModel, session: PlanningSession): LatentContext {
@@ -84,7 +89,7 @@ export function latentContext(model: PlanningModel, session: PlanningSession): L
   let trace = 0;
   for (let p = 0; p < L; p++) trace += cov[p * L + p]!;
   const ridge = Math.max(1e-12, (COVARIANCE_RIDGE * trace) / L);
-  return { model, session, z, chol: cholesky(cov, L, ridge) };
+  return { model, session, z, chol: cholesky(cov, L, ridge), memo: new Map() };
 }
 
 /** Lower Cholesky factor of (A + ridge·I), A given by its lower triangle. */
@@ -124,24 +129,24 @@ export function decodeRows(ctx: LatentContext, r: Rollout, deltas: readonly Floa
   const L = ctx.model.latentDim;
   const n = r.frames.length;
   const K = deltas.length;
-  const zIn = new Float32Array(K * n * L);
-  const dh = new Float32Array(K * n);
-  for (let k = 0; k < K; k++) {
-    const delta = deltas[k]!;
-    for (let i = 0; i < n; i++) {
-      const o = (k * n + i) * L;
-      const a = r.anchors[i]! * L;
-      for (let d = 0; d < L; d++) zIn[o + d] = ctx.z[a + d]! + delta[d]!;
-      dh[k * n + i] = Math.max(1, r.h[i]!);
-    }
+  const zA = new Float32Array(n * L);
+  for (let i = 0; i < n; i++) zA.set(ctx.z.subarray(r.anchors[i]! * L, (r.anchors[i]! + 1) * L), i * L);
+  if (!mc) {
+    const flat = new Float32Array(K * L);
+    deltas.forEach((d, k) => flat.set(d, k * L));
+    // Rows at h = 0 decode the perturbed latent itself, not a prediction (decodeOffsets' dh = 0).
+    const poses = ctx.model.decodeOffsets(zA, Float32Array.from(r.h), flat);
+    return Array.from({ length: K }, (_, k) => poses.subarray(k * n * POSE_DIM, (k + 1) * n * POSE_DIM));
   }
-  const outs = mc ? ctx.model.predictPasses(zIn, dh, mc.passes, mc.seed) : [ctx.model.predict(zIn, dh)];
-  return outs.flatMap((pred) => {
-    // Rows at h = 0 are the perturbed latent itself, not a prediction.
-    for (let j = 0; j < K * n; j++) if (r.h[j % n] === 0) pred.set(zIn.subarray(j * L, (j + 1) * L), j * L);
-    const poses = ctx.model.decode(pred);
-    return mc ? [poses] : Array.from({ length: K }, (_, k) => poses.subarray(k * n * POSE_DIM, (k + 1) * n * POSE_DIM));
-  });
+  const zIn = new Float32Array(K * n * L);
+  for (let k = 0; k < K; k++) for (let i = 0; i < n; i++) for (let d = 0; d < L; d++) zIn[(k * n + i) * L + d] = zA[i * L + d]! + deltas[k]![d]!;
+  // Rows at h = 0 decode the perturbed latent itself, not a prediction (decodePasses' dh = 0).
+  return ctx.model.decodePasses(
+    zIn,
+    Float32Array.from({ length: K * n }, (_, j) => r.h[j % n]!),
+    mc.passes,
+    mc.seed,
+  );
 }
 
 /**

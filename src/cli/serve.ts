@@ -119,7 +119,7 @@ export async function startServe(config: Readonly<Config>, logger: Logger, io: C
       published: { artifacts, tmpDir: replayTmp },
     });
     const taskpacks = createTaskpackService({ artifacts, baseCheckpointDir: resolve(config.modelDir), modelsDir: resolve(config.dataDir, 'models') });
-    closers.push(async () => taskpacks.close());
+    closers.push(() => taskpacks.close());
     const server = await createServer(config, {
       logger,
       bus,
@@ -130,6 +130,7 @@ export async function startServe(config: Readonly<Config>, logger: Logger, io: C
       // Task packs: list/index/report from the artifact store, counterfactuals planned on a stored pack.
       taskpacks,
       modelUpdates: registry.watch(),
+      notices,
       publishRecording: (r) => recordingPublisher.publish(r),
       jointNames: ARKIT_JOINTS,
       ...(nc ? { liveFanout: createNatsLiveFanout(nc, { nodeId: randomUUID(), logger }) } : {}),

@@ -7,7 +7,7 @@ import { ErrorCode } from './codes.js';
 import { float32ToBytes, type WireIssueParams } from './fields.js';
 import { Ack, End, Ended, Env, ErrorMessage, Feedback, Frame, Hello, Ready } from './ingest-messages.js';
 import type { IngestClientMessage, IngestServerMessage } from './ingest-messages.js';
-import { SessionEnded, SessionStarted, Snapshot, Subscribe, Unsubscribe, Update } from './live-messages.js';
+import { SessionEnded, SessionStarted, Snapshot, Subscribe, TaskpackReady, Unsubscribe, Update } from './live-messages.js';
 import type { LiveClientMessage, LiveServerMessage } from './live-messages.js';
 
 /** The two WebSocket endpoints: `/v1/ingest` (iPad) and `/v1/live` (dashboards). */
@@ -60,6 +60,7 @@ const schemas: Readonly<Record<string, ReadonlyMap<string, Schema>>> = {
     ['update', Update],
     ['snapshot', Snapshot],
     ['session.ended', SessionEnded],
+    ['taskpack.ready', TaskpackReady],
     ['error', ErrorMessage],
   ]),
 };

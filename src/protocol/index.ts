@@ -9,6 +9,7 @@ export {
   Update,
   Snapshot,
   SessionEnded,
+  TaskpackReady,
   MAX_SNAPSHOT_UPDATES,
   type LiveClientMessage,
   type LiveServerMessage,

@@ -103,7 +103,24 @@ export const SessionEnded = z.object({
 });
 export type SessionEnded = z.infer<typeof SessionEnded>;
 
+/**
+ * A task pack of a session of a followed clinic was stored (sent to that clinic's subscribers only, from
+ * any node). Its report is GET /v1/taskpacks/:taskpackId/report.
+ */
+export const TaskpackReady = z.object({
+  type: z.literal('taskpack.ready'),
+  /** The task pack. */
+  taskpackId: Id,
+  /** The session it was built from. */
+  sessionId: Id,
+  /** Its patient. */
+  patientId: Id,
+  /** Its clinic. */
+  clinic: Id,
+});
+export type TaskpackReady = z.infer<typeof TaskpackReady>;
+
 export { ErrorMessage };
 
 /** Any message the server sends on /v1/live. */
-export type LiveServerMessage = SessionStarted | Update | Snapshot | SessionEnded | ErrorMessage;
+export type LiveServerMessage = SessionStarted | Update | Snapshot | SessionEnded | TaskpackReady | ErrorMessage;

@@ -174,6 +174,17 @@ export class LiveHub {
     for (const set of this.stale.values()) set.delete(sessionId);
   }
 
+  /**
+   * A task pack was stored (`taskpack.ready` notification, which every node receives itself — so it is
+   * not relayed to other nodes): told to this node's subscribers of that clinic only, skipping slow ones
+   * (the dashboard's periodic GET /v1/taskpacks still lists it).
+   */
+  taskpackReady(n: { readonly taskpackId: string; readonly sessionId: string; readonly patientId: string; readonly clinic: string }): void {
+    if (!this.topics.get(clinicTopic(n.clinic))?.size) return;
+    const { taskpackId, sessionId, patientId, clinic } = n;
+    this.toClinic(clinic, this.deps.encode({ type: 'taskpack.ready', taskpackId, sessionId, patientId, clinic }), true);
+  }
+
   /** Adds a subscription (authorisation is the caller's job) and sends the snapshot(s). */
   subscribe(sub: LiveSubscriber, target: SubscribeTarget): 'ok' | 'not_found' | 'limit' {
     const sessions =

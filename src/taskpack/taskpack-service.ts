@@ -2,26 +2,22 @@
 // index entry, its report.html, and counterfactual questions answered on a stored pack. Everything is
 // read from the artifact store (any node can answer), scoped by clinic through the key.
 //
-// Counterfactuals: the pack's own states and labels plus the model it was built with are loaded once and
-// kept (at most CONTEXT_CACHE packs, least recently used dropped first, each model disposed when it
-// leaves), so a question costs one goal plan (models/planning/goal.ts), not a reload.
+// Counterfactuals are planned on the counterfactual thread (counterfactual-host.ts), never on this
+// thread, which answers frames: it keeps the last packs asked about loaded, so a question costs one goal
+// plan (models/planning/goal.ts), not a reload. Here the request is only validated and, when the thread
+// does not hold the pack yet, its files read from the artifact store and handed over.
 import { z } from 'zod';
-import { decodeNpz } from '../../models/npz.js';
-import { planGoal, type Goal } from '../../models/planning/goal.js';
+import type { Goal } from '../../models/planning/goal.js';
 import { QUANTITIES, QUANTITY_INFO } from '../../models/planning/quantities.js';
-import { PlanningError } from '../../models/planning/planning-error.js';
-import { latentContext, type LatentContext } from '../../models/planning/rollout.js';
-import type { PlanningSession } from '../../models/planning/session.js';
-import type { PhaseName } from '../../streams/phases.js';
-import type { Assessment } from '../../streams/types.js';
 import { keySegment } from '../jobs/workers/feature-history.js';
 import { materializeCheckpoint } from '../jobs/workers/patient-checkpoints.js';
 import { indexKey, TASKPACKS_PREFIX, type TaskpackIndex } from '../jobs/workers/taskpack-worker.js';
 import type { ArtifactStore } from '../storage/artifact-store.js';
 import { ModelRef } from '../storage/model-registry.js';
-import { loadPlanningModel, planSummary, type LoadedPlanningModel } from './build-taskpack.js';
+import { createCounterfactualHost } from './counterfactual-host.js';
+import type { ApiReply, PackSource } from './counterfactual.js';
 
-export const CONTEXT_CACHE = 4;
+export type { ApiReply } from './counterfactual.js';
 export const MAX_LISTED = 500;
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_.=-]{0,200}$/;
 
@@ -38,17 +34,12 @@ export const CounterfactualRequest = z
   .strict();
 export type CounterfactualRequest = z.infer<typeof CounterfactualRequest>;
 
-export interface ApiReply {
-  readonly status: number;
-  readonly body: unknown;
-}
-
 export interface TaskpackService {
   list(clinic: string, patient?: string): Promise<{ id: string; key: string; patientId: string }[]>;
   get(clinic: string, id: string): Promise<TaskpackIndex | undefined>;
   report(clinic: string, id: string): Promise<string | undefined>;
   counterfactual(clinic: string, id: string, body: unknown): Promise<ApiReply>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export interface TaskpackServiceOptions {
@@ -61,7 +52,7 @@ const UNIT_FIELD = { deg: 'delta_deg', m: 'delta_m', '%': 'delta_pct' } as const
 
 export function createTaskpackService(o: TaskpackServiceOptions): TaskpackService {
   const decoder = new TextDecoder();
-  const cache = new Map<string, Promise<{ ctx: LatentContext; model: LoadedPlanningModel }>>();
+  const host = createCounterfactualHost();
   const get = async (clinic: string, id: string): Promise<TaskpackIndex | undefined> => {
     if (!SAFE_ID.test(id)) return undefined;
     const key = indexKey(clinic, id);
@@ -69,53 +60,17 @@ export function createTaskpackService(o: TaskpackServiceOptions): TaskpackServic
     return JSON.parse(decoder.decode(await o.artifacts.get(key))) as TaskpackIndex;
   };
 
-  const load = async (tp: TaskpackIndex): Promise<{ ctx: LatentContext; model: LoadedPlanningModel }> => {
+  /** The files the counterfactual thread builds a pack's planning context from. */
+  const source = async (tp: TaskpackIndex): Promise<PackSource> => {
     const file = async (rel: string): Promise<Uint8Array> => o.artifacts.get(tp.files[rel]!);
-    const npz = decodeNpz(await file('2-physical-state/states.npz'));
-    const labels = JSON.parse(decoder.decode(await file('3-physics-labels/labels.json'))) as { assessment: Assessment; frame_phase: PhaseName[] };
-    const t = npz.t!.data as Float64Array;
-    const T = t.length;
-    const contacts = npz.contacts!.data as Uint8Array;
-    const stance = npz.stance!.data as Uint8Array;
-    const features = npz.features!;
-    const session: PlanningSession = {
-      assessment: labels.assessment,
-      t,
-      joints: Float32Array.from(npz.joints!.data as Float32Array),
-      x: Float32Array.from(features.data as Float32Array),
-      featureDim: features.shape[1]!,
-      contacts: Array.from({ length: T }, (_, i) => ({ left: contacts[2 * i] === 1, right: contacts[2 * i + 1] === 1 })),
-      gait: Array.from(
-        { length: T },
-        (_, i) => ({ left: stance[2 * i] === 1 ? 'stance' : 'swing', right: stance[2 * i + 1] === 1 ? 'stance' : 'swing' }) as const,
-      ),
-      phase: labels.frame_phase,
-    };
     const ref = ModelRef.safeParse((tp.model as { ref?: unknown }).ref);
-    const dir = ref.success ? await materializeCheckpoint(o.artifacts, o.modelsDir, ref.data) : o.baseCheckpointDir;
-    const model = await loadPlanningModel({ dir, baseDir: o.baseCheckpointDir, version: tp.model.version });
-    return { ctx: latentContext(model.model, session), model };
-  };
-
-  const context = (tp: TaskpackIndex): Promise<{ ctx: LatentContext; model: LoadedPlanningModel }> => {
-    const hit = cache.get(tp.id);
-    if (hit) {
-      cache.delete(tp.id);
-      cache.set(tp.id, hit);
-      return hit;
-    }
-    const p = load(tp);
-    cache.set(tp.id, p);
-    p.catch(() => cache.delete(tp.id));
-    while (cache.size > CONTEXT_CACHE) {
-      const [oldest, entry] = cache.entries().next().value as [string, Promise<{ model: LoadedPlanningModel }>];
-      cache.delete(oldest);
-      void entry.then(
-        (e) => e.model.dispose(),
-        () => undefined,
-      );
-    }
-    return p;
+    return {
+      states: await file('2-physical-state/states.npz'),
+      labels: await file('3-physics-labels/labels.json'),
+      modelDir: ref.success ? await materializeCheckpoint(o.artifacts, o.modelsDir, ref.data) : o.baseCheckpointDir,
+      baseDir: o.baseCheckpointDir,
+      modelVersion: tp.model.version,
+    };
   };
 
   return {
@@ -145,34 +100,9 @@ export function createTaskpackService(o: TaskpackServiceOptions): TaskpackServic
         return { status: 400, body: { code: 'BAD_GOAL', message: `give the change once, as delta or ${UNIT_FIELD[unit]} (${r.quantity} is in ${unit})` } };
       const tp = await get(clinic, id);
       if (!tp) return { status: 404, body: { code: 'TASKPACK_NOT_FOUND', message: `no task pack ${id}` } };
-      const { ctx } = await context(tp);
       const goal: Goal = { quantity: r.quantity, delta: given[0]!, ...(r.phase ? { phase: r.phase } : {}) };
-      const started = performance.now();
-      try {
-        const plan = planGoal(ctx, goal);
-        return {
-          status: 200,
-          body: {
-            taskpack: tp.id,
-            patientId: tp.patientId,
-            sessionId: tp.sessionId,
-            model: tp.model.version,
-            seconds: (performance.now() - started) / 1000,
-            ...planSummary(plan),
-          },
-        };
-      } catch (e) {
-        if (e instanceof PlanningError) return { status: 422, body: { code: e.code, message: e.message } };
-        throw e;
-      }
+      return host.ask({ id: tp.id, patientId: tp.patientId, sessionId: tp.sessionId, modelVersion: tp.model.version }, goal, () => source(tp));
     },
-    close() {
-      for (const p of cache.values())
-        void p.then(
-          (e) => e.model.dispose(),
-          () => undefined,
-        );
-      cache.clear();
-    },
+    close: () => host.close(),
   };
 }

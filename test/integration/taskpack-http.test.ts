@@ -68,7 +68,7 @@ describe.runIf(hasMotionData)('task packs over HTTP', () => {
     srv = await startTestServer({ deps: { taskpacks: service } });
   }, 300_000);
   afterAll(async () => {
-    service?.close();
+    await service?.close();
     await srv?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });

@@ -1,6 +1,7 @@
 // What the dashboard knows about the clinic's live sessions, from the clinic subscription only: every
 // session of the clinic on every node (`session.started`, repeated by each node as presence),
-// `snapshot`s, `update`s and `session.ended`. Bounded: at most MAX_SESSIONS entries, each with a
+// `snapshot`s, `update`s, `session.ended` and `taskpack.ready` (the report of a finished session, told
+// as soon as its pack is stored). Bounded: at most MAX_SESSIONS entries, each with a
 // bounded history. Cleared on disconnect, so nothing stale is shown while the page cannot be sure.
 import type { LiveServerMessage, SessionStarted } from '../../../src/protocol/index.js';
 import { SessionHistory, toState, type State } from './session-state.js';
@@ -11,6 +12,8 @@ export const PRESENCE_TIMEOUT_MS = 7000;
 export const MAX_SESSIONS = 256;
 /** Sessions that ended while the page watched, kept for the "finished" list until the server lists them. */
 const MAX_ENDED = 50;
+/** Task packs announced while the page watched (session → pack), oldest dropped first. */
+export const MAX_REPORTS = 500;
 
 export interface LiveEntry {
   readonly sessionId: string;
@@ -30,6 +33,8 @@ export interface EndedEntry {
 export class ClinicStore {
   readonly live = new Map<string, LiveEntry>();
   readonly ended = new Map<string, EndedEntry>();
+  /** Session id → its task pack, from `taskpack.ready` (packs never change, so an entry stays true). */
+  readonly reports = new Map<string, string>();
   /** Last error the server sent (code + message), e.g. FORBIDDEN for a wrong clinic. */
   lastError: { code: string; message: string } | undefined;
 
@@ -67,6 +72,12 @@ export class ClinicStore {
           this.ended.set(m.sessionId, { info: e.info, frames: m.frames, endedAt: this.now() });
           while (this.ended.size > MAX_ENDED) this.ended.delete(this.ended.keys().next().value as string);
         }
+        return m.sessionId;
+      }
+      case 'taskpack.ready': {
+        this.reports.delete(m.sessionId);
+        this.reports.set(m.sessionId, m.taskpackId);
+        while (this.reports.size > MAX_REPORTS) this.reports.delete(this.reports.keys().next().value as string);
         return m.sessionId;
       }
       case 'error':

@@ -26,6 +26,29 @@ export function alertsOf(e: LiveEntry): string[] {
   return out;
 }
 
+/**
+ * The finished sessions to list, newest first: those the server lists (with their task pack when it
+ * knows one) and those that ended while the page watched; a task pack announced on the live connection
+ * (`taskpack.ready`) shows at once, before the next GET /v1/taskpacks lists it.
+ */
+export function finishedList(store: ClinicStore, finished: readonly FinishedRow[]): FinishedRow[] {
+  const ended = [...store.ended.entries()].map(([id, e]) => ({
+    sessionId: id,
+    patientId: e.info.patientId,
+    assessment: e.info.assessment,
+    startedAt: new Date(e.info.startedAt).toISOString(),
+    endedAt: new Date(e.endedAt).toISOString(),
+  }));
+  const byId = new Map<string, FinishedRow>(ended.map((f) => [f.sessionId, f]));
+  for (const f of finished) byId.set(f.sessionId, f); // the server's row (with its task pack) wins
+  return [...byId.values()]
+    .map((f) => {
+      const tp = f.taskpack ?? store.reports.get(f.sessionId);
+      return tp ? { ...f, taskpack: tp } : f;
+    })
+    .sort((a, b) => b.endedAt.localeCompare(a.endedAt));
+}
+
 export function renderClinic(
   root: HTMLElement,
   clinic: string,
@@ -48,33 +71,22 @@ export function renderClinic(
       h('td', { class: 'muted' }, h('code', {}, e.sessionId)),
     );
   });
-  const ended = [...store.ended.entries()].map(([id, e]) => ({
-    sessionId: id,
-    patientId: e.info.patientId,
-    assessment: e.info.assessment,
-    startedAt: new Date(e.info.startedAt).toISOString(),
-    endedAt: new Date(e.endedAt).toISOString(),
-  }));
-  const byId = new Map<string, FinishedRow>(ended.map((f) => [f.sessionId, f]));
-  for (const f of finished) byId.set(f.sessionId, f); // the server's row (with its task pack) wins
-  const finishedRows = [...byId.values()]
-    .sort((a, b) => b.endedAt.localeCompare(a.endedAt))
-    .map((f) => {
-      const report = f.taskpack
-        ? h('button', { type: 'button', class: 'link', 'data-taskpack': f.taskpack }, 'task-pack report')
-        : h('span', { class: 'muted' }, 'no report yet');
-      if (f.taskpack) report.addEventListener('click', () => onReport(f.taskpack!));
-      return h(
-        'tr',
-        { 'data-session-id': f.sessionId, 'data-patient-id': f.patientId },
-        h('td', {}, f.patientId),
-        h('td', {}, f.assessment),
-        h('td', {}, new Date(f.startedAt).toLocaleString()),
-        h('td', {}, new Date(f.endedAt).toLocaleString()),
-        h('td', {}, h('a', { href: `#/replay/${encodeURIComponent(f.sessionId)}`, class: 'replay' }, 'replay')),
-        h('td', {}, report),
-      );
-    });
+  const finishedRows = finishedList(store, finished).map((f) => {
+    const report = f.taskpack
+      ? h('button', { type: 'button', class: 'link', 'data-taskpack': f.taskpack }, 'task-pack report')
+      : h('span', { class: 'muted' }, 'no report yet');
+    if (f.taskpack) report.addEventListener('click', () => onReport(f.taskpack!));
+    return h(
+      'tr',
+      { 'data-session-id': f.sessionId, 'data-patient-id': f.patientId },
+      h('td', {}, f.patientId),
+      h('td', {}, f.assessment),
+      h('td', {}, new Date(f.startedAt).toLocaleString()),
+      h('td', {}, new Date(f.endedAt).toLocaleString()),
+      h('td', {}, h('a', { href: `#/replay/${encodeURIComponent(f.sessionId)}`, class: 'replay' }, 'replay')),
+      h('td', {}, report),
+    );
+  });
   root.replaceChildren(
     h(
       'section',

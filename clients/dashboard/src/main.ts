@@ -318,6 +318,7 @@ function connect(token: string): void {
     onMessage: (m) => {
       const id = app.store.apply(m);
       if (m.type === 'session.ended') void refreshFinished();
+      if (m.type === 'taskpack.ready') packSession.set(m.taskpackId, m.sessionId);
       if (m.type === 'error') setStatus(m.code === 'FORBIDDEN' ? 'auth-error' : 'error', `${m.code}: ${m.message}`);
       const r = app.route;
       if (r.kind === 'clinic' || (r.kind === 'session' && (id === undefined || id === r.id))) schedule();

@@ -1,7 +1,8 @@
 // The dashboard's data model, run in Node: state normalisation, per-session history (safety: refuses
 // other sessions), flagging, CoM speed, the clinic store's lifecycle, and the normative checks.
 import { describe, expect, it } from 'vitest';
-import { ClinicStore, PRESENCE_TIMEOUT_MS } from '../../../clients/dashboard/src/clinic-store.js';
+import { ClinicStore, MAX_REPORTS, PRESENCE_TIMEOUT_MS } from '../../../clients/dashboard/src/clinic-store.js';
+import { finishedList } from '../../../clients/dashboard/src/clinic-view.js';
 import { GAIT_SPEED_BY_AGE, METRIC_NORMS } from '../../../clients/dashboard/src/norms.js';
 import { SessionHistory, toState } from '../../../clients/dashboard/src/session-state.js';
 import { viewDirection } from '../../../clients/dashboard/src/skeleton-view.js';
@@ -110,6 +111,35 @@ describe('ClinicStore', () => {
     store.reset();
     expect(store.live.size).toBe(0);
     expect(store.ended.size).toBe(1);
+  });
+
+  it('taskpack.ready puts the report link on the finished session at once (ended here or listed by the server), bounded', () => {
+    let now = Date.parse('2026-01-01T10:00:00Z');
+    const store = new ClinicStore(() => now);
+    const started = { type: 'session.started', sessionId: 's1', clinic: 'c1', patientId: 'p1', assessment: 'gait', startedAt: now } as const;
+    store.apply(started);
+    now += 60_000;
+    store.apply({ type: 'session.ended', sessionId: 's1', frames: 10 });
+    const listed = { sessionId: 's0', patientId: 'p0', assessment: 'squat', startedAt: '2026-01-01T09:00:00.000Z', endedAt: '2026-01-01T09:01:00.000Z' };
+    expect(finishedList(store, [listed]).map((f) => [f.sessionId, f.taskpack])).toEqual([
+      ['s1', undefined],
+      ['s0', undefined],
+    ]);
+    expect(store.apply({ type: 'taskpack.ready', taskpackId: 'tp-1', sessionId: 's1', patientId: 'p1', clinic: 'c1' })).toBe('s1');
+    store.apply({ type: 'taskpack.ready', taskpackId: 'tp-0', sessionId: 's0', patientId: 'p0', clinic: 'c1' });
+    expect(finishedList(store, [listed]).map((f) => [f.sessionId, f.patientId, f.taskpack])).toEqual([
+      ['s1', 'p1', 'tp-1'],
+      ['s0', 'p0', 'tp-0'],
+    ]);
+    // The server's own pack for a session wins over an announcement; a disconnect keeps reports.
+    expect(finishedList(store, [{ ...listed, taskpack: 'tp-server' }]).find((f) => f.sessionId === 's0')?.taskpack).toBe('tp-server');
+    store.reset();
+    expect(store.reports.get('s1')).toBe('tp-1');
+    for (let i = 0; i < MAX_REPORTS + 10; i++)
+      store.apply({ type: 'taskpack.ready', taskpackId: `tp-x${i}`, sessionId: `x${i}`, patientId: 'p', clinic: 'c1' });
+    expect(store.reports.size).toBe(MAX_REPORTS);
+    expect(store.reports.has('s1')).toBe(false); // oldest dropped first
+    expect(store.reports.get(`x${MAX_REPORTS + 9}`)).toBe(`tp-x${MAX_REPORTS + 9}`);
   });
 });
 

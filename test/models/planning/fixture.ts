@@ -14,14 +14,14 @@ import { sessionPipeline } from '../../../streams/session-pipeline.js';
 import type { Assessment } from '../../../streams/types.js';
 import { repoRoot } from '../../helpers/motion-data.js';
 
-export async function pretrainedPlanningModel(): Promise<{ model: PlanningModel; dispose(): void }> {
+export async function pretrainedPlanningModel(): Promise<{ model: PlanningModel; world: WorldModel; dispose(): void }> {
   await selectBackend('wasm');
   const dir = join(repoRoot, 'models', 'pretrained');
   const ckpt = await loadCheckpoint(dir);
   if (ckpt.kind !== 'base') throw new Error('the shipped model is a base checkpoint');
   const wm = new WorldModel(ckpt.modelConfig, ckpt.weights);
   const probe = probeFromNpz(await readFile(join(dir, 'probe.npz')));
-  return { model: planningModel(wm, ckpt.normalization, probe), dispose: () => wm.dispose() };
+  return { model: planningModel(wm, ckpt.normalization, probe), world: wm, dispose: () => wm.dispose() };
 }
 
 export async function sessionContext(model: PlanningModel, path: string, assessment: Assessment): Promise<LatentContext> {

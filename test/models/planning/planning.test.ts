@@ -1,8 +1,9 @@
 // Stages 7 and 8 on real recordings with the shipped model: the physics filter, goal-conditioned
 // planning judged on held-back frames, and corrections that make failed variants pass.
+import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { judge } from '../../../models/planning/criteria.js';
-import { planGoal } from '../../../models/planning/goal.js';
+import { MEMO_GOALS, planGoal } from '../../../models/planning/goal.js';
 import { keyframes, KEYFRAMES_FALLBACK, rootSpeedPhases } from '../../../models/planning/keyframes.js';
 import type { PlanningModel } from '../../../models/planning/latent-model.js';
 import { physicsFilter } from '../../../models/planning/physics-filter.js';
@@ -10,6 +11,8 @@ import { PlanningError } from '../../../models/planning/planning-error.js';
 import type { LatentContext } from '../../../models/planning/rollout.js';
 import { executeVariants } from '../../../models/planning/sim-execution.js';
 import { planVariants, variantTrack, type VariantPlan } from '../../../models/planning/variants.js';
+import { createRng, dropoutMask } from '../../../models/rng.js';
+import { predictorForward, scaleHorizon, type WorldModel } from '../../../models/world-model.js';
 import { hasMotionData, motion } from '../../helpers/motion-data.js';
 import { pretrainedPlanningModel, sessionContext } from './fixture.js';
 
@@ -48,7 +51,7 @@ describe('root-speed phases and keyframes', () => {
 });
 
 describe.skipIf(!hasMotionData)('planning on real recordings (shipped model)', () => {
-  let pm: { model: PlanningModel; dispose(): void };
+  let pm: { model: PlanningModel; world: WorldModel; dispose(): void };
   let gait: LatentContext;
   let plan: VariantPlan;
   beforeAll(async () => {
@@ -98,6 +101,109 @@ describe.skipIf(!hasMotionData)('planning on real recordings (shipped model)', (
     expect(up.metrics.map((m) => m.quantity)).toContain('step_time_asymmetry');
     const down = planGoal(gait, { quantity: 'knee_flexion_r', phase: 'mid_stance', delta: -5 });
     expect(down.held_back!.change!).toBeLessThan(-2.5);
+  });
+
+  it('predictOffsets: the same latents as predict on each row moved by each offset (first layer split by linearity)', () => {
+    const L = pm.model.latentDim;
+    const n = 7;
+    const z = gait.z.slice(0, n * L);
+    const dh = Float32Array.from({ length: n }, (_, i) => 1 + 4 * i);
+    const deltas = Float32Array.from({ length: 3 * L }, (_, i) => Math.sin(i) * 0.3);
+    const got = pm.model.predictOffsets(z, dh, deltas);
+    expect(got.length).toBe(3 * n * L);
+    for (let k = 0; k < 3; k++) {
+      const moved = Float32Array.from(z, (v, j) => v + deltas[k * L + (j % L)]!);
+      const want = pm.model.predict(moved, dh);
+      for (let j = 0; j < n * L; j++) expect(got[k * n * L + j]!).toBeCloseTo(want[j]!, 4);
+    }
+  });
+
+  it('decodeOffsets: the decoded predictOffsets (last layer and probe folded), and at dh = 0 the decoded moved latent', () => {
+    const L = pm.model.latentDim;
+    const n = 6;
+    const z = gait.z.slice(0, n * L);
+    const dh = Float32Array.from([0, 1, 2, 7, 0, 30]);
+    const deltas = Float32Array.from({ length: 2 * L }, (_, i) => Math.cos(i) * 0.3);
+    const got = pm.model.decodeOffsets(z, dh, deltas);
+    expect(got.length).toBe(2 * n * 60);
+    for (let k = 0; k < 2; k++) {
+      const moved = Float32Array.from(z, (v, j) => v + deltas[k * L + (j % L)]!);
+      const pred = pm.model.predict(
+        moved,
+        Float32Array.from(dh, (h) => Math.max(1, h)),
+      );
+      for (let i = 0; i < n; i++) if (dh[i] === 0) pred.set(moved.subarray(i * L, (i + 1) * L), i * L);
+      const want = pm.model.decode(pred);
+      for (let j = 0; j < n * 60; j++) expect(got[k * n * 60 + j]!).toBeCloseTo(want[j]!, 4);
+    }
+  });
+
+  it('predictPasses: the MC-dropout passes of predictorForward under the same masks (first layer computed once for all passes)', () => {
+    const L = pm.model.latentDim;
+    const cfg = pm.world.config;
+    const n = 5;
+    const passes = 3;
+    const z = gait.z.slice(0, n * L);
+    const dh = Float32Array.from([1, 3, 5, 8, 13]);
+    const got = pm.model.predictPasses(z, dh, passes, 7);
+    const mask = dropoutMask(createRng(7), passes * n * cfg.hiddenDim, cfg.dropout);
+    const want = tf.tidy(() =>
+      predictorForward(
+        pm.world.predictor,
+        tf.tile(tf.tensor2d(z, [n, L]), [passes, 1]) as tf.Tensor2D,
+        tf.tile(
+          tf.tensor2d(
+            Float32Array.from(dh, (h) => scaleHorizon(h, cfg.horizonScaling)),
+            [n, 1],
+          ),
+          [passes, 1],
+        ) as tf.Tensor2D,
+        tf.tensor2d(mask, [passes * n, cfg.hiddenDim]),
+        undefined,
+        cfg.residual,
+      ).dataSync(),
+    );
+    for (let p = 0; p < passes; p++) for (let j = 0; j < n * L; j++) expect(got[p]![j]!).toBeCloseTo(want[p * n * L + j]!, 4);
+  });
+
+  it('decodePasses: each pass of predictPasses decoded (same masks; last layer and probe folded), at dh = 0 the decoded latent', () => {
+    const L = pm.model.latentDim;
+    const n = 5;
+    const z = gait.z.slice(0, n * L);
+    const dh = Float32Array.from([0, 2, 9, 0, 25]);
+    const got = pm.model.decodePasses(z, dh, 4, 11);
+    const preds = pm.model.predictPasses(
+      z,
+      Float32Array.from(dh, (h) => Math.max(1, h)),
+      4,
+      11,
+    );
+    expect(got.length).toBe(4);
+    preds.forEach((pred, q) => {
+      for (let i = 0; i < n; i++) if (dh[i] === 0) pred.set(z.subarray(i * L, (i + 1) * L), i * L);
+      const want = pm.model.decode(pred);
+      for (let j = 0; j < n * 60; j++) expect(got[q]![j]!).toBeCloseTo(want[j]!, 4);
+    });
+  });
+
+  it('goal: a question on a context that kept earlier questions’ work plans exactly as on a fresh one; the kept work is bounded', () => {
+    const warm = { ...gait, memo: new Map<string, unknown>() };
+    const goals = [
+      { quantity: 'knee_flexion_r', phase: 'mid_stance', delta: 3 },
+      { quantity: 'knee_flexion_l', phase: 'mid_stance', delta: 3 },
+      { quantity: 'hip_flexion_r', phase: 'stance', delta: -2 },
+      { quantity: 'knee_flexion_l', phase: 'swing', delta: 2 },
+    ] as const;
+    for (const g of goals) planGoal(warm, g);
+    expect(warm.memo.size).toBe(MEMO_GOALS);
+    for (const g of goals.slice(1)) {
+      const kept = planGoal(warm, g);
+      const fresh = planGoal({ ...gait, memo: new Map<string, unknown>() }, g);
+      expect(kept.w).toEqual(fresh.w);
+      expect(kept.held_back).toEqual(fresh.held_back);
+      expect(kept.metrics).toEqual(fresh.metrics);
+      expect(Array.from(kept.frame_uncertainty_m)).toEqual(Array.from(fresh.frame_uncertainty_m));
+    }
   });
 
   it('goal: a phase the session does not have is a coded PlanningError', () => {

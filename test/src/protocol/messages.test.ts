@@ -12,6 +12,7 @@ import {
   Hello,
   Ready,
   SessionEnded,
+  TaskpackReady,
   SessionStarted,
   Snapshot,
   Subscribe,
@@ -211,6 +212,14 @@ const specs: Record<string, Spec> = {
     schema: SessionEnded,
     valid: [{ type: 'session.ended', sessionId: 's', frames: 3 }],
     invalid: (b) => [['frames fractional', { ...b, frames: 1.5 }, 'frames']],
+  },
+  'taskpack.ready': {
+    schema: TaskpackReady,
+    valid: [{ type: 'taskpack.ready', taskpackId: 'tp-0123456789abcdef01234567', sessionId: 's', patientId: 'p', clinic: 'c' }],
+    invalid: (b) => [
+      ['clinic missing', { ...b, clinic: undefined }, 'clinic'],
+      ['session id with a space', { ...b, sessionId: 'a b' }, 'sessionId'],
+    ],
   },
 };
 

@@ -56,6 +56,26 @@ function setup(hz = 10, snapshotSeconds = 1) {
 }
 
 describe('LiveHub', () => {
+  it('taskpack.ready goes to the subscribers of that clinic only, skipping (and counting) a slow one', () => {
+    const { hub, dropped } = setup();
+    const clinic1 = new Sub();
+    const session1 = new Sub();
+    const slow = new Sub();
+    const clinic2 = new Sub();
+    hub.subscribe(clinic1, { clinic: 'c1' });
+    hub.subscribe(session1, { sessionId: 's1' });
+    hub.subscribe(slow, { clinic: 'c1' });
+    hub.subscribe(clinic2, { clinic: 'c2' });
+    for (const s of [clinic1, session1, slow, clinic2]) s.received = [];
+    slow.buffered = 5000;
+    hub.taskpackReady({ taskpackId: 'tp-1', sessionId: 's0', patientId: 'p1', clinic: 'c1' });
+    expect(clinic1.received).toEqual([{ type: 'taskpack.ready', taskpackId: 'tp-1', sessionId: 's0', patientId: 'p1', clinic: 'c1' }]);
+    expect(session1.received).toEqual([]);
+    expect(slow.received).toEqual([]);
+    expect(clinic2.received).toEqual([]);
+    expect(dropped()).toBe(1);
+  });
+
   it('throttles to updateHz per session with the latest state winning', () => {
     const { clock, hub } = setup(10);
     const sub = new Sub();
