@@ -1,5 +1,6 @@
-// Runs coalesced retrain batches in worker threads, so a process that also answers frames (`serve`)
-// never trains on its main thread. The main thread keeps the bus consumer, the coalescing line, the
+// Runs coalesced retrain batches in background processes at the lowest CPU priority
+// (./background-process.ts), so a process that also answers frames (`serve`) never trains on its own
+// threads, nor collects training's garbage there. The main thread keeps the bus consumer, the coalescing line, the
 // model registry (registrations arrive as calls from the threads, so its watch hot-swaps at once) and
 // the notifications.
 //
@@ -8,7 +9,7 @@
 // the worker's hold limit), the rest in the bus (the in-process bus refuses publishes beyond its limit
 // with JOB_BUS_FULL; JetStream's stream limit does the same). A thread that dies fails its batch as
 // retryable (the bus redelivers with backoff) and is replaced, at most `maxRestarts` times.
-import { Worker } from 'node:worker_threads';
+import { startBackgroundProcess, type BackgroundProcess } from './background-process.js';
 import type { Logger } from '../logger.js';
 import { JobError, JobErrorCode } from './errors.js';
 import { fromWire, toWire, type FromThread, type RetrainThreadInit, type ToThread } from './job-thread-protocol.js';
@@ -37,14 +38,12 @@ export interface RetrainThreads extends RetrainExecutor {
 
 interface Slot {
   readonly index: number;
-  worker: Worker;
+  worker: BackgroundProcess;
   dead: boolean;
   inflight: { batchId: number; resolve: (f: BatchFailures) => void; reject: (e: unknown) => void } | null;
 }
 
 const ENTRY = new URL('./workers/retrain-thread.ts', import.meta.url);
-// On Node 20 a worker's .ts entry needs tsx registered inside the thread first (see that file).
-const BOOTSTRAP = new URL('../inference/worker-bootstrap.mjs', import.meta.url);
 
 export async function startRetrainThreads(o: RetrainThreadsOptions): Promise<RetrainThreads> {
   if (!Number.isInteger(o.count) || o.count < 1) throw new JobError(JobErrorCode.BAD_REQUEST, `retrain threads must be an integer ≥ 1, got ${o.count}`);
@@ -55,9 +54,9 @@ export async function startRetrainThreads(o: RetrainThreadsOptions): Promise<Ret
   let closed = false;
   let backend = '';
 
-  const reply = (w: Worker, m: ToThread): void => w.postMessage(m);
+  const reply = (w: BackgroundProcess, m: ToThread): void => w.postMessage(m);
 
-  const onCall = async (w: Worker, m: Extract<FromThread, { type: 'call' }>): Promise<void> => {
+  const onCall = async (w: BackgroundProcess, m: Extract<FromThread, { type: 'call' }>): Promise<void> => {
     try {
       let value: unknown;
       if (m.op === 'registry.get') value = await o.registry.get(m.patientId);
@@ -71,7 +70,7 @@ export async function startRetrainThreads(o: RetrainThreadsOptions): Promise<Ret
 
   const spawn = (index: number): Promise<Slot> =>
     new Promise<Slot>((resolve, reject) => {
-      const worker = new Worker(BOOTSTRAP, { workerData: { entry: ENTRY.href, init: o.init, background: true } });
+      const worker = startBackgroundProcess(ENTRY, { init: o.init });
       const slot: Slot = { index, worker, dead: false, inflight: null };
       let ready = false;
       worker.on('message', (m: FromThread) => {
@@ -92,8 +91,8 @@ export async function startRetrainThreads(o: RetrainThreadsOptions): Promise<Ret
           f.resolve(new Map(m.failures.map(([id, e]) => [id, fromWire(e)])));
         }
       });
-      worker.on('error', (error) => o.logger.error('retrain thread failed', { retrainThread: index, error }));
-      worker.on('exit', (code) => {
+      worker.on('exit', (exitCode, signal) => {
+        const code = exitCode ?? signal;
         slot.dead = true;
         if (!ready) return reject(new JobError(JobErrorCode.HANDLER, `retrain thread exited (${code}) before it was ready`));
         const f = slot.inflight;

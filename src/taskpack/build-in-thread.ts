@@ -1,13 +1,12 @@
-// buildTaskPack in its own worker thread: the caller's event loop stays free (a `serve` process keeps
-// answering frames while a pack is built). One thread per build, ended when the build ends or the
-// caller's signal aborts (the thread is terminated: the half-built pack is the caller's scratch space).
-import { Worker } from 'node:worker_threads';
+// buildTaskPack in its own background process (src/jobs/background-process.ts): the caller's event
+// loop and CPU stay free (a `serve` process keeps answering frames while a pack is built). One process
+// per build, ended when the build ends or the caller's signal aborts (the process is terminated: the
+// half-built pack is the caller's scratch space).
+import { startBackgroundProcess } from '../jobs/background-process.js';
 import type { TaskPackInput, TaskPackResult } from './build-taskpack.js';
 import { TaskPackError, TaskPackErrorCode } from './taskpack-error.js';
 
 const ENTRY = new URL('./build-thread.ts', import.meta.url);
-// On Node 20 a worker's .ts entry needs tsx registered inside the thread first.
-const BOOTSTRAP = new URL('../inference/worker-bootstrap.mjs', import.meta.url);
 
 type FromThread =
   { type: 'progress'; stage: string } | { type: 'done'; result: TaskPackResult } | { type: 'failed'; error: { name: string; message: string; code?: string } };
@@ -15,8 +14,7 @@ type FromThread =
 export function buildTaskPackInThread(input: Omit<TaskPackInput, 'now'>, signal?: AbortSignal): Promise<TaskPackResult> {
   const { onProgress, ...data } = input;
   return new Promise<TaskPackResult>((resolve, reject) => {
-    // Background priority from the first instruction (the bootstrap lowers it before loading the entry).
-    const worker = new Worker(BOOTSTRAP, { workerData: { entry: ENTRY.href, input: data, background: true } });
+    const worker = startBackgroundProcess(ENTRY, { input: data });
     let settled = false;
     const finish = (fn: () => void): void => {
       if (settled) return;
@@ -39,7 +37,8 @@ export function buildTaskPackInThread(input: Omit<TaskPackInput, 'now'>, signal?
         finish(() => reject(err));
       }
     });
-    worker.on('error', (e) => finish(() => reject(e)));
-    worker.on('exit', (code) => finish(() => reject(new TaskPackError(TaskPackErrorCode.MODEL, `task pack thread exited (${code}) before finishing`))));
+    worker.on('exit', (code, signal) =>
+      finish(() => reject(new TaskPackError(TaskPackErrorCode.MODEL, `task pack process exited (${code ?? signal}) before finishing`))),
+    );
   });
 }

@@ -1,13 +1,14 @@
-// Entry of a task-pack build thread (started by build-in-thread.ts): one buildTaskPack per thread, so
-// the seconds of planning and rendering never run on the thread that answers frames.
-import { parentPort, workerData } from 'node:worker_threads';
+// Entry of a task-pack build process (started by build-in-thread.ts): one buildTaskPack per process,
+// so the seconds of planning and rendering never run in the process that answers frames. Planning and
+// rendering are background work: the process runs at background priority
+// (src/jobs/background-process.ts), so it takes only the CPU the frame path leaves.
+import { backgroundStart } from '../jobs/host-port.js';
 import { buildTaskPack, type TaskPackInput } from './build-taskpack.js';
-// Planning and rendering are background work: build-in-thread.ts starts this thread at background
-// priority (src/jobs/background-thread.ts), so it takes only the CPU the frame path leaves.
 
-const port = parentPort;
-if (!port) throw new Error('build-thread.ts runs only as a worker thread (build-in-thread.ts starts it)');
-const input = (workerData as { input: Omit<TaskPackInput, 'now' | 'onProgress'> }).input;
+const start = backgroundStart<{ input: Omit<TaskPackInput, 'now' | 'onProgress'> }>();
+if (!start) throw new Error('build-thread.ts runs only as a background process (build-in-thread.ts starts it)');
+const { port } = start;
+const input = start.data.input;
 buildTaskPack({ ...input, onProgress: (stage) => port.postMessage({ type: 'progress', stage }) }).then(
   (r) => port.postMessage({ type: 'done', result: { ...r } }),
   (e: unknown) =>

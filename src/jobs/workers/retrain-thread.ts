@@ -1,8 +1,8 @@
-// Entry of a retrain thread (started by src/jobs/job-host.ts): runs one coalesced batch at a time with
-// its own tfjs runtime, so training never blocks the thread that answers frames. The model registry
+// Entry of a retrain process (started by src/jobs/job-host.ts at background priority): runs one
+// coalesced batch at a time with its own tfjs runtime, so training never blocks the thread that answers
+// frames. The model registry
 // and notifications stay with the main thread (one owner, one watch for hot swaps) and are reached
 // through calls on the parent port; artifacts are read and written directly.
-import { parentPort, workerData } from 'node:worker_threads';
 import { connect } from '@nats-io/transport-node';
 import type { Logger, LogFields } from '../../logger.js';
 import type { ArtifactStore } from '../../storage/artifact-store.js';
@@ -10,12 +10,13 @@ import { DiskArtifactStore } from '../../storage/disk-artifact-store.js';
 import type { ModelRef } from '../../storage/model-registry.js';
 import { NatsArtifactStore } from '../../storage/nats-artifact-store.js';
 import { fromWire, toWire, wireFields, type Call, type FromThread, type RetrainThreadInit, type ToThread } from '../job-thread-protocol.js';
-import { BACKGROUND_THREAD_NICE, lowerThreadPriority } from '../background-thread.js';
+import { backgroundStart } from '../host-port.js';
 import { createRetrainDeps, retrainBatch } from './retrain-worker.js';
 
-const port = parentPort;
-if (!port) throw new Error('retrain-thread.ts runs only as a worker thread (src/jobs/job-host.ts starts it)');
-const init = (workerData as { init: RetrainThreadInit }).init;
+const start = backgroundStart<{ init: RetrainThreadInit }>();
+if (!start) throw new Error('retrain-thread.ts runs only as a background process (src/jobs/job-host.ts starts it)');
+const { port } = start;
+const init = start.data.init;
 const post = (m: FromThread): void => port.postMessage(m);
 
 let nextReq = 1;
@@ -35,11 +36,8 @@ const log =
   };
 const logger: Logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 
-/** Training is background work: the lowest CPU priority (src/jobs/background-thread.ts). */
-export const RETRAIN_THREAD_NICE = BACKGROUND_THREAD_NICE;
-const lowered = lowerThreadPriority();
-if ('tid' in lowered) logger.debug('retrain thread priority lowered', { tid: lowered.tid, nice: RETRAIN_THREAD_NICE });
-else logger.warn('retrain thread runs at the process priority (cannot lower it here)', { error: lowered.error });
+if (start.lowered > 0) logger.debug('retrain process priority lowered', { pid: process.pid, threads: start.lowered, nice: start.nice, schedIdle: start.idle });
+else logger.warn('retrain process threads keep their priority (no /proc here)', { pid: process.pid });
 
 const aborts = new Map<number, AbortController>();
 
