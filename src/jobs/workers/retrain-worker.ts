@@ -39,7 +39,7 @@ import { historyKey, loadHistory, saveHistory } from './feature-history.js';
 import { localCheckpointDir, patientModelId, publishCheckpoint } from './patient-checkpoints.js';
 import { recordingToFeatures, toRetrainError } from './recording-to-features.js';
 import { RetrainError, RetrainErrorCode, toJobError } from './retrain-errors.js';
-import { gatePatientModel, type GateDecision } from './retrain-evaluation.js';
+import { MIN_GATE_TRANSITIONS, gatePatientModel, planHorizons, type GateDecision } from './retrain-evaluation.js';
 
 /** 2 s at 60 Hz: the smallest recording that leaves a training part and a held-out tail for Δh = 10. */
 export const DEFAULT_MIN_FRAMES = 120;
@@ -269,7 +269,6 @@ async function runBatch(deps: RetrainDeps, batch: readonly BatchJob[], signal: A
   const seq = newest.seq;
   let mark = lap('features', started);
   const { train, heldOut } = splitTail(seq, o.holdoutFraction ?? DEFAULT_HOLDOUT_FRACTION, minHold(o));
-  const horizons = gateHorizons(o.horizons, heldOut.t.length);
   const ownKeys = new Set(fresh.map((f) => f.historyKey));
   const history = (
     await loadHistory(deps.artifacts, ev.patientId, {
@@ -301,7 +300,7 @@ async function runBatch(deps: RetrainDeps, batch: readonly BatchJob[], signal: A
     patientModel = new WorldModel(base.modelConfig, mergeAdapter(base.weights, result.adapter));
     gate = await gatePatientModel(baseModel, patientModel, trainSeqs, heldOut, base.normalization, {
       backend: deps.backend,
-      horizons,
+      horizons: o.horizons,
       passes: o.evalPasses,
       ...(o.tolerance !== undefined ? { tolerance: o.tolerance } : {}),
     });
@@ -438,19 +437,14 @@ async function newRecording(deps: RetrainDeps, job: BatchJob): Promise<NewRecord
   };
 }
 
-/**
- * Held-out transitions a horizon needs before the gate judges it: fewer give an MSE estimate too noisy
- * to accept or reject a model on (a 151-frame session's 31-frame tail holds one transition at Δh 30).
- */
-export const MIN_GATE_TRANSITIONS = 20;
+export { MIN_GATE_TRANSITIONS };
 
 /** The smallest held-out tail: enough transitions at the smallest configured horizon. */
 const minHold = (o: RetrainSettings): number => Math.min(...o.horizons) + MIN_GATE_TRANSITIONS;
 
-/** The configured horizons this tail can judge (at least the smallest one, which minHold guarantees). */
+/** The configured horizons this tail can judge (the gate's planHorizons; minHold guarantees the smallest). */
 export function gateHorizons(horizons: readonly number[], heldOutFrames: number): readonly number[] {
-  const judged = horizons.filter((h) => heldOutFrames - h >= MIN_GATE_TRANSITIONS);
-  return judged.length > 0 ? judged : horizons.slice(0, 1);
+  return planHorizons(horizons, heldOutFrames).judged;
 }
 
 function checkSettings(o: RetrainSettings): void {
