@@ -225,6 +225,7 @@ export function createServerMetrics(registry = new MetricsRegistry()) {
   return {
     registry,
     liveSessions: registry.gauge('jepa_live_sessions', 'Ingest sessions currently open or waiting for resume'),
+    pendingJobs: registry.gauge('jepa_pending_jobs', 'Finished sessions whose job waits on local disk for the artifact store or the bus'),
     liveSubscribers: registry.gauge('jepa_live_subscribers', 'Dashboard connections on /v1/live'),
     framesTotal: registry.counter('jepa_frames_total', 'Frames received on /v1/ingest, by outcome (accepted, rejected, duplicate)'),
     feedbackTotal: registry.counter('jepa_feedback_total', 'Feedback messages sent, by shed (true/false)'),

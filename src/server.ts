@@ -15,6 +15,7 @@ import type { Logger } from './logger.js';
 import { createServerMetrics, type HistogramSnapshot, type ServerMetrics } from './metrics.js';
 import { CloseCode, decodeClientMessage, encodeServerMessage, FrameValidator, PROTOCOL_VERSION, TaskpackReady } from './protocol/index.js';
 import { LiveHub, type LiveFanoutLike } from './sessions/live-hub.js';
+import { openCompletionQueue } from './sessions/completion-queue.js';
 import { DiskRecordingStore, type DiskRecordingStoreOptions } from './sessions/recording-store.js';
 import { SessionManager } from './sessions/session-manager.js';
 import { createSessionReplay, type SessionReplaySource } from './sessions/session-replay.js';
@@ -84,7 +85,8 @@ export interface ServerDeps {
   readonly jointNames?: readonly string[];
   /** Cross-node dashboard fan-out (src/jobs/live-fanout.ts createNatsLiveFanout) in distributed mode. */
   readonly liveFanout?: LiveFanoutLike;
-  /** Stores each finalised recording in the artifact store before its `assessment.completed` (src/recordings). */
+  /** Stores each finalised recording in the artifact store before its `assessment.completed` (src/recordings);
+   *  retried with the job by the completion queue (sessions/completion-queue.ts) until it succeeds. */
   readonly publishRecording?: DiskRecordingStoreOptions['publish'];
   /**
    * Notifications (src/jobs/notices.ts; NATS in distributed mode, so every node hears every pack):
@@ -158,11 +160,20 @@ export async function createServer(config: Readonly<Config>, deps: ServerDeps): 
     {
       dir: join(config.dataDir, 'recordings'),
       fsync: config.fsync === 'batch' ? { mode: 'batch', intervalMs: config.fsyncIntervalMs } : { mode: config.fsync },
-      ...(deps.publishRecording ? { publish: deps.publishRecording } : {}),
       ...(deps.onRecordingDurable ? { onDurable: deps.onRecordingDurable } : {}),
     },
     logger,
   );
+  // Finished sessions' jobs go through a durable queue: `end` is acknowledged once the job is on this
+  // node's disk, and it is delivered (recording stored, then `assessment.completed`) even if the store
+  // or the bus is down at that moment, or the process restarts meanwhile.
+  const completions = await openCompletionQueue({
+    dir: join(config.dataDir, 'completions'),
+    bus: deps.bus,
+    ...(deps.publishRecording ? { publishRecording: deps.publishRecording } : {}),
+    logger,
+  });
+  metrics.pendingJobs.collect(() => [[{}, completions.pending]]);
   const sessions = new SessionManager(
     {
       resumeWindowS: config.resumeWindowS,
@@ -174,7 +185,7 @@ export async function createServer(config: Readonly<Config>, deps: ServerDeps): 
     },
     {
       recordings,
-      bus: deps.bus,
+      bus: completions,
       models: {
         modelFor: async (clinic, patientId) => {
           const ref = await deps.models.modelFor(clinic, patientId);
@@ -316,6 +327,8 @@ export async function createServer(config: Readonly<Config>, deps: ServerDeps): 
       packs?.stop();
       uws.us_listen_socket_close(listenSocket as never);
       await sessions.shutdown();
+      // What is still pending stays on disk for the next start.
+      await completions.close();
       hub.close();
       for (const p of livePeers) p.close(CloseCode.SHUTDOWN, 'server shutting down');
       logger.info('server closed', { port });

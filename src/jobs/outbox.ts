@@ -96,6 +96,15 @@ export class Outbox {
     return this.entries[0];
   }
 
+  /** Every waiting event, oldest first (a copy: removing while iterating is safe). */
+  list(): readonly OutboxEntry[] {
+    return [...this.entries];
+  }
+
+  has(id: string): boolean {
+    return this.entries.some((e) => e.id === id);
+  }
+
   /** Durably stores an event (file + directory fsynced) before resolving. */
   async append(e: { subject: string; id: string; payload: Uint8Array }): Promise<OutboxEntry> {
     if (this.entries.length >= this.maxEvents || this.bytes + e.payload.length > this.maxBytes) {

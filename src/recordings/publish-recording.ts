@@ -68,7 +68,8 @@ export function createRecordingPublisher(artifacts: ArtifactStore, o: RecordingP
     async publish(r) {
       const key = recordingKey(r.clinic, r.sessionId);
       const put = await retrying(key, r.sessionId, async () => {
-        const p = await artifacts.put(key, createReadStream(r.path) as AsyncIterable<Uint8Array>);
+        // Embedded (disk store): a link to the recording, not a second copy of it.
+        const p = artifacts.putFile ? await artifacts.putFile(key, r.path) : await artifacts.put(key, createReadStream(r.path) as AsyncIterable<Uint8Array>);
         if (p.sha256 !== r.sha256) {
           // Not retried: the file on disk is not the one that was finalised.
           throw new RecordingError(RecordingErrorCode.MISMATCH, `${r.path}: stored ${p.sha256}, finalised as ${r.sha256}`);

@@ -19,6 +19,11 @@ export interface ArtifactStore {
   has(key: string): Promise<boolean>;
   /** Keys starting with `prefix` (plain string prefix), sorted. */
   list(prefix: string): Promise<string[]>;
+  /**
+   * Stores a local file that is never written again (a finalised recording). A store on the same disk
+   * links it instead of copying, so the bytes exist once; without this method, callers `put` a stream.
+   */
+  putFile?(key: string, path: string): Promise<PutResult>;
 }
 
 /** Default cap on one artifact (a 10-minute session recording is ~50 MB). */

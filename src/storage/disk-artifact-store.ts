@@ -1,7 +1,8 @@
 // Local-disk ArtifactStore: temp file + fsync + rename + directory fsync, so a crash leaves either
 // the previous object or the complete new one.
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { link, mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { StorageError, StorageErrorCode } from './errors.js';
 import { DEFAULT_MAX_ARTIFACT_BYTES, checkKey, checkPrefix, meter, notFound, type ArtifactBody, type ArtifactStore, type PutResult } from './artifact-store.js';
@@ -53,6 +54,35 @@ export class DiskArtifactStore implements ArtifactStore {
       await rm(tmp, { force: true });
       if (cause instanceof StorageError) throw cause;
       throw new StorageError(StorageErrorCode.ARTIFACT_IO, `cannot store artifact ${key}`, { cause, path });
+    }
+  }
+
+  /**
+   * A hard link to `path` (the embedded server's recordings live on the same disk): one copy of the
+   * bytes under two names. Safe because the file is immutable and this store never writes in place
+   * (a later put of the key renames a new file over the link). Another filesystem (EXDEV) → a copy.
+   */
+  async putFile(key: string, path: string): Promise<PutResult> {
+    const dest = join(this.root, checkKey(key));
+    const tmp = join(this.root, TMP, randomUUID());
+    const result = { sha256: '', size: 0 };
+    try {
+      // Hashed like a put (the caller checks it against the finalised SHA-256), and bounded the same.
+      for await (const chunk of meter(createReadStream(path) as AsyncIterable<Uint8Array>, this.maxBytes, result, key)) void chunk;
+      try {
+        await link(path, tmp);
+      } catch (cause) {
+        if ((cause as NodeJS.ErrnoException).code === 'EXDEV') return await this.put(key, createReadStream(path) as AsyncIterable<Uint8Array>);
+        throw cause;
+      }
+      await mkdir(dirname(dest), { recursive: true });
+      await rename(tmp, dest);
+      await syncDir(dirname(dest));
+      return result;
+    } catch (cause) {
+      await rm(tmp, { force: true });
+      if (cause instanceof StorageError) throw cause;
+      throw new StorageError(StorageErrorCode.ARTIFACT_IO, `cannot store artifact ${key}`, { cause, path: dest });
     }
   }
 

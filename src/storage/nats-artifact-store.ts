@@ -1,5 +1,13 @@
 // ArtifactStore on a NATS JetStream object store bucket: chunked, replicated with the cluster, and
 // shared by every node (recordings uploaded by one server are read by any job worker).
+//
+// Listing: the object store can only list its whole bucket (every object's meta entry, under a
+// base64 subject a prefix cannot filter). So each put also writes an index entry to a KV bucket
+// (`<bucket>-index`) whose key is the artifact key with '/' as the subject separator: `list(prefix)`
+// asks the server for the keys under the prefix's whole segments (`a.b.>`), which reads only those
+// index entries, and trims a partial last segment locally. The index of a bucket that existed before
+// it is built once from a full listing, on the first open that finds it unmarked.
+import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { StorageError, StorageErrorCode } from './errors.js';
@@ -23,6 +31,34 @@ async function reading<T>(read: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Marks an index built from the bucket; '_' never starts an encoded artifact key (segments start alphanumeric). */
+const INDEX_BUILT = '_built';
+
+export const indexBucketOf = (bucket: string): string => `${bucket}-index`;
+
+/** Artifact key → KV key: segments become subject tokens, so '.' and '=' inside one are escaped. */
+export function indexKeyOf(key: string): string {
+  return key
+    .split('/')
+    .map((seg) => seg.replaceAll('=', '=3D').replaceAll('.', '=2E'))
+    .join('.');
+}
+
+function keyOfIndex(k: string): string {
+  return k
+    .split('.')
+    .map((tok) => tok.replace(/=(2E|3D)/g, (_, c: string) => (c === '2E' ? '.' : '=')))
+    .join('/');
+}
+
+/** The KV filter covering every key that starts with `prefix`: its whole segments, then anything. */
+function indexFilterOf(prefix: string): string | undefined {
+  const whole = prefix.split('/').slice(0, -1);
+  // A whole segment no key can have (empty, or not starting alphanumeric): nothing is under it.
+  if (whole.some((seg) => !/^[A-Za-z0-9][\w.=-]*$/.test(seg))) return undefined;
+  return whole.length === 0 ? '>' : `${indexKeyOf(whole.join('/'))}.>`;
+}
+
 export interface NatsArtifactStoreOptions {
   readonly bucket?: string;
   /** Replicas when the bucket is created (JetStream cluster size, 1–5). Default 1. */
@@ -33,15 +69,24 @@ export interface NatsArtifactStoreOptions {
 export class NatsArtifactStore implements ArtifactStore {
   private constructor(
     private readonly os: ObjectStore,
+    private readonly index: KV,
     private readonly maxBytes: number,
   ) {}
 
-  /** Opens the bucket, creating it when missing. */
+  /** Opens the bucket and its index, creating them when missing (and building the index once). */
   static async open(nc: NatsConnection, opts: NatsArtifactStoreOptions = {}): Promise<NatsArtifactStore> {
     const bucket = opts.bucket ?? DEFAULT_ARTIFACT_BUCKET;
     try {
-      const os = await new Objm(nc).create(bucket, { replicas: opts.replicas ?? 1 });
-      return new NatsArtifactStore(os, opts.maxBytes ?? DEFAULT_MAX_ARTIFACT_BYTES);
+      const replicas = opts.replicas ?? 1;
+      const os = await new Objm(nc).create(bucket, { replicas });
+      // History 1: an index entry is only "this key exists" (its value the SHA-256 of the last put).
+      const index = await new Kvm(nc).create(indexBucketOf(bucket), { replicas, history: 1 });
+      if ((await index.get(INDEX_BUILT)) === null) {
+        // Objects stored before the index existed; puts from other nodes meanwhile index themselves.
+        for (const info of await reading(() => os.list())) if (!info.deleted) await index.put(indexKeyOf(info.name), info.digest);
+        await index.put(INDEX_BUILT, new Date().toISOString());
+      }
+      return new NatsArtifactStore(os, index, opts.maxBytes ?? DEFAULT_MAX_ARTIFACT_BYTES);
     } catch (cause) {
       throw new StorageError(StorageErrorCode.ARTIFACT_IO, `cannot open object store bucket ${bucket}`, { cause });
     }
@@ -70,6 +115,9 @@ export class NatsArtifactStore implements ArtifactStore {
       if (digest !== result.sha256 || info.size !== result.size) {
         throw new StorageError(StorageErrorCode.ARTIFACT_IO, `artifact ${key}: store digest ${digest} differs from ${result.sha256}`);
       }
+      // After the object: a listed key is always readable. If this fails the put fails, and its
+      // retry (same key, same bytes) writes both again.
+      await this.index.put(indexKeyOf(key), result.sha256);
       return result;
     } catch (cause) {
       if (cause instanceof StorageError) throw cause;
@@ -103,11 +151,15 @@ export class NatsArtifactStore implements ArtifactStore {
 
   async list(prefix: string): Promise<string[]> {
     checkPrefix(prefix);
+    const filter = indexFilterOf(prefix);
+    if (filter === undefined) return [];
     try {
-      return (await reading(() => this.os.list()))
-        .filter((i) => !i.deleted && i.name.startsWith(prefix))
-        .map((i) => i.name)
-        .sort();
+      const keys = await reading(async () => {
+        const out: string[] = [];
+        for await (const k of await this.index.keys(filter)) if (!k.startsWith('_')) out.push(keyOfIndex(k));
+        return out;
+      });
+      return keys.filter((k) => k.startsWith(prefix)).sort();
     } catch (cause) {
       throw new StorageError(StorageErrorCode.ARTIFACT_IO, `cannot list artifacts under ${prefix}`, { cause });
     }

@@ -27,9 +27,6 @@ describe.runIf(hasMotionData)('cluster scenario: 3 NATS servers, 2 serve nodes, 
       durationS: 10,
       faultAtS: 4,
       fps: 60,
-      // The retrain gate judges Δh up to the largest horizon; a 10-s session's adapter does not beat
-      // the residual base at Δh 30 (the default's last), so this scenario serves Δh 1/5/10.
-      horizons: [1, 5, 10],
       jobTimeoutS: 400,
     });
     expect(report.nats).toMatchObject({ servers: 3, replicas: 3 });

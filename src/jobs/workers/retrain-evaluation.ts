@@ -7,6 +7,12 @@
 //   and mean over Δh:           patient ≤ base                       (not worse overall)
 // Both models share the base's frozen target encoder (adapter training), so their targets — and thus
 // their errors — are in the same space and directly comparable.
+//
+// Short sessions: a configured Δh is judged only when the held-out tail holds MIN_GATE_TRANSITIONS
+// transitions at it (fewer give an MSE too noisy to accept or reject on). The decision then rests on
+// the judged horizons alone, and says so: `notJudged` lists the others with their transition counts,
+// and the reason names them. The smallest configured horizon is always judged (the retrain worker
+// holds out enough frames for it); a tail too short even for that is rejected, never waved through.
 import { evaluableWorldModel } from '../../../models/evaluate-world-model.js';
 import { evaluateWorldModel, fitProbeForModel, type EvaluationReport } from '../../../models/evaluate.js';
 import type { FeatureSequence, Normalization } from '../../../models/types.js';
@@ -18,11 +24,36 @@ import type { WorldModel } from '../../../models/world-model.js';
  */
 export const DEFAULT_TOLERANCE = 0.02;
 
+/**
+ * Held-out transitions a horizon needs before the gate judges it: fewer give an MSE estimate too noisy
+ * to accept or reject a model on (a 151-frame session's 31-frame tail holds one transition at Δh 30).
+ */
+export const MIN_GATE_TRANSITIONS = 20;
+
+/** A configured horizon the held-out tail was too short to judge. */
+export interface UnjudgedHorizon {
+  readonly horizon: number;
+  /** Transitions the tail holds at it (< MIN_GATE_TRANSITIONS). */
+  readonly transitions: number;
+}
+
+/** Splits the configured horizons into those a tail of `heldOutFrames` frames can judge and the rest. */
+export function planHorizons(configured: readonly number[], heldOutFrames: number): { judged: number[]; notJudged: UnjudgedHorizon[] } {
+  const transitions = (h: number): number => Math.max(0, heldOutFrames - h);
+  return {
+    judged: configured.filter((h) => transitions(h) >= MIN_GATE_TRANSITIONS),
+    notJudged: configured.filter((h) => transitions(h) < MIN_GATE_TRANSITIONS).map((h) => ({ horizon: h, transitions: transitions(h) })),
+  };
+}
+
 export interface GateDecision {
   readonly accepted: boolean;
-  /** Human-readable: which condition passed or failed, with the numbers. */
+  /** Human-readable: which condition passed or failed, with the numbers, and the horizons not judged. */
   readonly reason: string;
+  /** The horizons judged (the configured ones the held-out tail can judge). */
   readonly horizons: readonly number[];
+  /** Configured horizons not judged: the held-out tail holds too few transitions at them. */
+  readonly notJudged: readonly UnjudgedHorizon[];
   /** normalized_mse per horizon (string keys as in EvaluationReport). */
   readonly base: Readonly<Record<string, number>>;
   readonly patient: Readonly<Record<string, number>>;
@@ -36,7 +67,8 @@ export interface GateDecision {
 
 export interface GateOptions {
   readonly backend: string;
-  /** The configured prediction horizons (config.horizons): the gate judges what live inference serves. */
+  /** The configured prediction horizons (config.horizons): the gate judges what live inference serves
+   *  (those the held-out tail can judge, see planHorizons). */
   readonly horizons: readonly number[];
   readonly tolerance?: number;
   /** MC-dropout passes for the uncertainty columns of the reports (config.mcPasses). */
@@ -86,8 +118,16 @@ export async function gatePatientModel(
   norm: Normalization,
   opts: GateOptions,
 ): Promise<GateDecision> {
-  const horizons = opts.horizons;
+  const { judged: horizons, notJudged } = planHorizons(opts.horizons, heldOut.t.length);
   const tolerance = opts.tolerance ?? DEFAULT_TOLERANCE;
+  const unjudged =
+    notJudged.length === 0
+      ? ''
+      : `; not judged (held-out tail of ${heldOut.t.length} frames): ${notJudged.map((u) => `Δh ${u.horizon} (${u.transitions} transitions, needs ${MIN_GATE_TRANSITIONS})`).join(', ')}`;
+  if (horizons.length === 0) {
+    const none = { accepted: false, reason: `no configured horizon can be judged${unjudged}`, baseMean: Number.NaN, patientMean: Number.NaN };
+    return { ...none, horizons, notJudged, base: {}, patient: {}, tolerance, heldOutFrames: heldOut.t.length, reports: { base: [], patient: [] } };
+  }
   const evalOpts = { backend: opts.backend, passes: opts.passes };
   const baseEval = evaluableWorldModel(base, evalOpts);
   const patientEval = evaluableWorldModel(patient, evalOpts);
@@ -105,5 +145,5 @@ export async function gatePatientModel(
   const b = pick(reports.base);
   const p = pick(reports.patient);
   const d = decide(b, p, horizons, tolerance);
-  return { ...d, horizons, base: b, patient: p, tolerance, heldOutFrames: heldOut.t.length, reports };
+  return { ...d, reason: d.reason + unjudged, horizons, notJudged, base: b, patient: p, tolerance, heldOutFrames: heldOut.t.length, reports };
 }

@@ -11,6 +11,6 @@ it('keeps every configured horizon the tail can judge with MIN_GATE_TRANSITIONS 
   expect(gateHorizons([1, 5, 10, 30], 240)).toEqual([1, 5, 10, 30]);
   expect(gateHorizons([1, 5, 10, 30], 50)).toEqual([1, 5, 10, 30]);
   expect(gateHorizons([1, 5, 10, 30], 49)).toEqual([1, 5, 10]);
-  // Never nothing: the smallest horizon is always judged (the split guarantees its tail).
-  expect(gateHorizons([5, 10], 21)).toEqual([5]);
+  // Too short even for the smallest: nothing is judged (the gate then rejects; the worker never holds out so little).
+  expect(gateHorizons([5, 10], 21)).toEqual([]);
 });
