@@ -59,7 +59,7 @@ export interface Config {
   readonly invalidMsgsWindowS: number;
   readonly modelCache: number;
   readonly logLevel: LogLevel;
-  /** Retrain threads (batches training in parallel) of `serve`; 0 = serve consumes no jobs. */
+  /** Retrain processes (batches training in parallel) of `serve`; 0 = serve consumes no jobs. */
   readonly jobWorkers: number;
   /** Retrain jobs a process holds at once (coalescing line + running); the rest wait in the bus. */
   readonly jobHold: number;
@@ -341,7 +341,7 @@ const SETTINGS: readonly Setting[] = [
     default: '1',
     schema: int(0, 16),
     description:
-      'Retrain threads `serve` runs job consumers in, off the thread that answers frames (0 = none: `jepa-motion worker` processes take the jobs; needs NATS_URL). `worker --concurrency` overrides it there.',
+      'Retrain processes `serve` runs job consumers in, at background priority, off the process that answers frames (0 = none: `jepa-motion worker` processes take the jobs; needs NATS_URL). `worker --concurrency` overrides it there.',
   },
   {
     key: 'jobHold',

@@ -1,4 +1,4 @@
-// The job consumers of a process, shared by `serve` (on its retrain threads) and `worker` (nothing
+// The job consumers of a process, shared by `serve` (in its retrain processes) and `worker` (nothing
 // else). Each job kind is one entry: `retrain` consumes assessment.completed. A kind starts from the
 // configuration and the process's bus, registry, artifacts and notifications.
 import { join, resolve } from 'node:path';
@@ -43,7 +43,7 @@ export function retrainSettings(config: Readonly<Config>): RetrainSettings {
 }
 
 /**
- * Starts `kinds` with `threads` retrain threads. The artifact store of the threads is the process's:
+ * Starts `kinds` with `threads` retrain processes. The artifact store of those processes is the process's:
  * the same directory in embedded mode, the same NATS object store (own connection) otherwise.
  */
 export async function startJobConsumers(

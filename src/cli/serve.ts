@@ -139,7 +139,7 @@ export async function startServe(config: Readonly<Config>, logger: Logger, io: C
     live.sessions = server.sessions;
 
     // assessment.completed → per-patient adapter → registry → hot swap (createServer watches the registry).
-    // Training runs on retrain threads, never on this thread, which answers frames. With NATS every
+    // Training runs in retrain processes, never on this thread, which answers frames. With NATS every
     // node may run some (JetStream hands each job to one of them), or none (JEPA_WORKERS=0) when
     // `jepa-motion worker` processes take the jobs.
     if (config.jobWorkers > 0) {

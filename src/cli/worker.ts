@@ -17,7 +17,7 @@ import { JOB_KINDS, startJobConsumers, type JobKind } from './job-consumers.js';
 
 export const workerUsage = `jepa-motion worker [--jobs ${JOB_KINDS.join(',')}] [--concurrency N] --nats nats://… [--model DIR] [--data DIR] […]`;
 
-/** Most retrain threads one worker process runs (each holds a tfjs runtime and a copy of the base). */
+/** Most retrain processes one worker process runs (each holds a tfjs runtime and a copy of the base). */
 export const MAX_CONCURRENCY = 16;
 
 export interface WorkerArgs {
@@ -66,7 +66,7 @@ export interface WorkerHandle {
 export async function startWorker(config: Readonly<Config>, a: Pick<WorkerArgs, 'kinds' | 'concurrency'>, logger: Logger): Promise<WorkerHandle> {
   if (!config.natsUrl) throw new UsageError('jepa-motion worker needs NATS_URL (or --nats)');
   const threads = a.concurrency ?? config.jobWorkers;
-  if (threads < 1) throw new UsageError(`a worker needs at least one retrain thread (--concurrency or JEPA_WORKERS), got ${threads}`);
+  if (threads < 1) throw new UsageError(`a worker needs at least one retrain process (--concurrency or JEPA_WORKERS), got ${threads}`);
   const closers: (() => Promise<unknown>)[] = [];
   let closing: Promise<void> | undefined;
   // Idempotent: a second close waits for the first.
@@ -100,7 +100,7 @@ export async function startWorker(config: Readonly<Config>, a: Pick<WorkerArgs, 
 export async function workerCommand(args: string[], io: CliIo): Promise<number> {
   if (wantsHelp(args)) {
     io.out(
-      `usage: ${workerUsage}\n  --jobs KINDS         job kinds to consume (default: all: ${JOB_KINDS.join(',')})\n  --concurrency N      retrain threads (default JEPA_WORKERS)\n${renderHelp()}\n`,
+      `usage: ${workerUsage}\n  --jobs KINDS         job kinds to consume (default: all: ${JOB_KINDS.join(',')})\n  --concurrency N      retrain processes (default JEPA_WORKERS)\n${renderHelp()}\n`,
     );
     return 0;
   }
@@ -108,7 +108,7 @@ export async function workerCommand(args: string[], io: CliIo): Promise<number> 
   const config = loadConfig(a.rest, io.env, { role: 'worker' });
   const logger = createJsonLogger(process.stdout, { level: config.logLevel === 'silent' ? 'error' : config.logLevel, base: { service: 'jepa-motion-worker' } });
   const handle = await startWorker(config, a, logger);
-  io.err(`jepa-motion worker: consuming ${handle.kinds.join(', ')} on ${handle.threads} retrain thread(s) from ${config.natsUrl}\n`);
+  io.err(`jepa-motion worker: consuming ${handle.kinds.join(', ')} on ${handle.threads} retrain process(es) from ${config.natsUrl}\n`);
   await new Promise<void>((done) => {
     const stop = (signal: NodeJS.Signals) => {
       io.err(`jepa-motion worker: ${signal}: finishing running jobs\n`);
