@@ -217,7 +217,12 @@ export function planningModel(model: WorldModel, norm: Normalization, probe: Pro
     const row = new Float32Array(passes * H);
     for (let i = 0; i < m; i++) {
       dropoutMaskInto(createRng((Math.imul(seed, 0x9e3779b1) ^ keys[i]!) >>> 0), row, model.config.dropout);
-      for (let q = 0; q < passes; q++) out.set(row.subarray(q * H, (q + 1) * H), (q * m + i) * H);
+      // A plain copy loop: a subarray + set per (row, pass) cost as much as drawing the mask.
+      for (let q = 0; q < passes; q++) {
+        const dst = (q * m + i) * H;
+        const src = q * H;
+        for (let h = 0; h < H; h++) out[dst + h] = row[src + h]!;
+      }
     }
     return out;
   };
