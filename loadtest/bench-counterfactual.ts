@@ -6,7 +6,9 @@
 // `serve` does; then the task-pack service (what the HTTP route calls) answers gait questions:
 //   - thread: the service as served — planning on the counterfactual thread; "main block" is the
 //     longest the main event loop was held (perf_hooks event-loop delay) while questions were answered;
-//   - main (baseline, same run): the same plans on the calling thread, as before the thread existed.
+//   - main (baseline, same run): the same plans on the calling thread, as before the thread existed;
+//   - full plan (baseline, same run): the same goals planned with the per-frame uncertainty timeline
+//     (MC-dropout over every frame, as the pack build plans), on the calling thread.
 // "first" is the first question about the pack (loads it), "cold" the first of each quantity on a loaded
 // pack, "warm" the repeats. Not a test: a measurement.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -16,7 +18,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadCheckpoint } from '../models/checkpoint.js';
-import type { Goal } from '../models/planning/goal.js';
+import { planGoal, type Goal } from '../models/planning/goal.js';
 import { createInProcessBus } from '../src/jobs/in-process-bus.js';
 import { JobSubject } from '../src/jobs/job-bus.js';
 import { startTaskpackWorker, type TaskpackIndex } from '../src/jobs/workers/taskpack-worker.js';
@@ -167,6 +169,9 @@ async function main(): Promise<number> {
     });
     const frames = pc.ctx.session.t.length;
     const main = { cold: [] as number[], warm: [] as number[] };
+    const full = { cold: [] as number[], warm: [] as number[] };
+    // Its own memo: the two paths keep different goal work, and one memo would evict between them.
+    const fullCtx = { ...pc.ctx, memo: new Map<string, unknown>() };
     const who = { id, patientId: tp.patientId, sessionId: tp.sessionId, modelVersion: tp.model.version };
     for (let r = 0; r <= repeats; r++)
       for (const q of QUESTIONS) {
@@ -175,6 +180,9 @@ async function main(): Promise<number> {
         const t0 = performance.now();
         answerCounterfactual(pc, who, goal);
         (r === 0 ? main.cold : main.warm).push(performance.now() - t0);
+        const t1 = performance.now();
+        planGoal(fullCtx, goal, { frameUncertainty: true });
+        (r === 0 ? full.cold : full.warm).push(performance.now() - t1);
       }
     pc.model.dispose();
 
@@ -188,6 +196,7 @@ async function main(): Promise<number> {
         cold_p50_ms: pct(thread.cold, 0.5),
         cold_max_ms: Math.max(...thread.cold),
         warm_p50_ms: pct(thread.warm, 0.5),
+        warm_p99_ms: pct(thread.warm, 0.99),
         warm_max_ms: Math.max(...thread.warm),
         warm_plan_p50_ms: pct(thread.plan, 0.5),
         main_block_max_ms: mainBlockMs,
@@ -197,6 +206,12 @@ async function main(): Promise<number> {
         cold_max_ms: Math.max(...main.cold),
         warm_p50_ms: pct(main.warm, 0.5),
         warm_max_ms: Math.max(...main.warm),
+      },
+      full_plan_baseline: {
+        cold_p50_ms: pct(full.cold, 0.5),
+        cold_max_ms: Math.max(...full.cold),
+        warm_p50_ms: pct(full.warm, 0.5),
+        warm_max_ms: Math.max(...full.warm),
       },
       loadavg: loadavg(),
     };
@@ -209,6 +224,8 @@ async function main(): Promise<number> {
           `where                      first    cold p50  cold max  warm p50  warm max   (ms)\n` +
           `counterfactual thread   ${f(thread.first)}   ${f(summary.thread.cold_p50_ms)}   ${f(summary.thread.cold_max_ms)}   ${f(summary.thread.warm_p50_ms)}   ${f(summary.thread.warm_max_ms)}\n` +
           `main thread (baseline)        —   ${f(summary.main_baseline.cold_p50_ms)}   ${f(summary.main_baseline.cold_max_ms)}   ${f(summary.main_baseline.warm_p50_ms)}   ${f(summary.main_baseline.warm_max_ms)}\n` +
+          `full plan (every-frame MC)    —   ${f(summary.full_plan_baseline.cold_p50_ms)}   ${f(summary.full_plan_baseline.cold_max_ms)}   ${f(summary.full_plan_baseline.warm_p50_ms)}   ${f(summary.full_plan_baseline.warm_max_ms)}\n` +
+          `counterfactual thread warm p99 ${summary.thread.warm_p99_ms.toFixed(0)} ms over ${thread.warm.length} answers\n` +
           `main event loop held at most ${mainBlockMs.toFixed(1)} ms while the thread answered; load average ${loadavg()
             .map((v) => v.toFixed(2))
             .join(' ')}\n`,

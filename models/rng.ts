@@ -75,7 +75,12 @@ export const MASK_P_RESOLUTION = 65536;
  * a profile of the inference worker had one next() per entry at ~11% of its time.
  */
 export function dropoutMask(rng: Rng, n: number, p: number): Float32Array {
-  const out = new Float32Array(n);
+  return dropoutMaskInto(rng, new Float32Array(n), p);
+}
+
+/** dropoutMask into `out` (its whole length), for callers that draw many small masks into one buffer. */
+export function dropoutMaskInto(rng: Rng, out: Float32Array, p: number): Float32Array {
+  const n = out.length;
   const keep = 1 / (1 - p);
   const threshold = Math.round(p * MASK_P_RESOLUTION);
   const words = new Uint32Array((n + 1) >>> 1);

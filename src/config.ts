@@ -63,6 +63,8 @@ export interface Config {
   readonly jobWorkers: number;
   /** Retrain jobs a process holds at once (coalescing line + running); the rest wait in the bus. */
   readonly jobHold: number;
+  /** Seconds after which a task-pack job of a dead worker is redelivered (NATS; running builds heartbeat). */
+  readonly taskpackRedeliverS: number;
 }
 
 // Each raw value is a string; these schemas turn it into the typed value with the message users see.
@@ -351,6 +353,15 @@ const SETTINGS: readonly Setting[] = [
     schema: int(1, 1024),
     description: "Retrain jobs one process takes from the bus at once (waiting to coalesce with the same patient's, or training); the rest wait in the bus.",
   },
+  {
+    key: 'taskpackRedeliverS',
+    env: 'JEPA_TASKPACK_REDELIVER_S',
+    flag: '--taskpack-redeliver-s',
+    default: '30',
+    schema: int(1, 3600),
+    description:
+      'With NATS: seconds after which a task-pack job whose process died is given to another worker; a running build tells the server every third of it that it is alive.',
+  },
 ];
 
 /** One row per setting: the README table and `--help` are generated from it. */
@@ -559,5 +570,6 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     logLevel: get<LogLevel>('logLevel'),
     jobWorkers: get<number>('jobWorkers'),
     jobHold: get<number>('jobHold'),
+    taskpackRedeliverS: get<number>('taskpackRedeliverS'),
   });
 }

@@ -31,14 +31,14 @@ export interface PhysicalState extends AlignedFrame {
   readonly angles: JointAngles;
 }
 
-function kneeFlexion(j: Float32Array, side: Side): number {
+export function kneeFlexion(j: Float32Array, side: Side): number {
   const h = joint(j, `${side}_hip`);
   const k = joint(j, `${side}_knee`);
   const a = joint(j, `${side}_ankle`);
   return h && k && a ? 180 - angleDeg(sub(h, k), sub(a, k)) : NaN;
 }
 
-function hipFlexion(j: Float32Array, side: Side, heading: Vec3): number {
+export function hipFlexion(j: Float32Array, side: Side, heading: Vec3): number {
   const h = joint(j, `${side}_hip`);
   const k = joint(j, `${side}_knee`);
   if (!h || !k) return NaN;

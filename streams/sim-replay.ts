@@ -25,7 +25,7 @@
 import { type OperatorFunction, map, toArray } from 'rxjs';
 import { centreOfMass } from './body-model.js';
 import type { MetricsFrame } from './metrics.js';
-import { JOINT_COUNT, JOINTS, PARENT, type JointName, type Side } from './skeleton.js';
+import { JOINT_COUNT, JOINT_INDEX, JOINTS, PARENT, type JointName, type Side } from './skeleton.js';
 import type { Assessment } from './types.js';
 import { type Vec3, angleDeg, joint, sub } from './vec3.js';
 
@@ -107,12 +107,20 @@ function footPrint(frame: Float32Array, side: Side): [number, number][] {
 
 const at = (joints: Float32Array, i: number, name: JointName): Vec3 | null => joint(joints.subarray(i * JOINT_COUNT * 3, (i + 1) * JOINT_COUNT * 3), name);
 
+const FEET_OFFSET: Record<Side, readonly number[]> = { left: FEET.left.map((n) => 3 * JOINT_INDEX[n]), right: FEET.right.map((n) => 3 * JOINT_INDEX[n]) };
+
 /** Lowest point of a foot (m above the floor), NaN when the foot is not tracked. */
 export function footLow(joints: Float32Array, i: number, side: Side): number {
+  // Read in place (no Vec3 per joint): planning calls this hundreds of thousands of times per question.
+  // A joint counts only with all three coordinates finite, as vec3.joint has it.
   let low = Infinity;
-  for (const n of FEET[side]) {
-    const p = at(joints, i, n);
-    if (p) low = Math.min(low, p[1]);
+  const o = i * JOINT_COUNT * 3;
+  if (!(i >= 0 && o < joints.length)) return NaN;
+  for (const k of FEET_OFFSET[side]) {
+    const x = joints[o + k]!;
+    const y = joints[o + k + 1]!;
+    const z = joints[o + k + 2]!;
+    if (Number.isFinite(x) && Number.isFinite(y) && Number.isFinite(z)) low = Math.min(low, y);
   }
   return Number.isFinite(low) ? low : NaN;
 }

@@ -18,7 +18,7 @@
  */
 import { solveSpd } from '../probe-decoder.js';
 import { canonicalPose, POSE_DIM } from '../probe-pose.js';
-import { physicsFilter, type PhysicsReason } from './physics-filter.js';
+import { physicsFilter, observedWindowMeasures, type PhysicsReason } from './physics-filter.js';
 import { PlanningError, PlanningErrorCode } from './planning-error.js';
 import {
   defaultPhase,
@@ -34,6 +34,7 @@ import {
 } from './quantities.js';
 import { applyChange, decodeRows, fromWhitened, MAX_PLAN_HORIZON, rolloutFor, type LatentContext, type Rollout } from './rollout.js';
 import { referenceLengths } from '../../streams/sim-replay.js';
+import { sessionDerived, type PlanningSession } from './session.js';
 
 export type Goal =
   | { readonly quantity: Quantity; readonly phase?: string; readonly delta: number }
@@ -51,6 +52,14 @@ export interface GoalArgs {
   readonly maxRows?: number;
   readonly passes?: number;
   readonly seed?: number;
+  /**
+   * Fill `frame_uncertainty_m`: MC-dropout passes over every frame (default). false: passes only on the
+   * frames the reported numbers read (each reported quantity's phase frames, the strike windows of the
+   * step-time asymmetry, the held-back frames) and no per-frame timeline; every other field is the same
+   * as with true, since a frame's passes do not depend on which other frames are decoded (rollout.ts
+   * decodeRows). What a counterfactual answer uses: it carries no per-frame arrays.
+   */
+  readonly frameUncertainty?: boolean;
 }
 
 export interface MetricChange {
@@ -78,18 +87,31 @@ export interface GoalPlan {
   readonly physics: readonly PhysicsReason[];
   /** T × 60 predicted world trajectory. */
   readonly trajectory: Float32Array;
-  /** Per frame: RMS over joints of the MC spread of the predicted pose change (m). */
-  readonly frame_uncertainty_m: Float32Array;
+  /** Per frame: RMS over joints of the MC spread of the predicted pose change (m); null with `frameUncertainty: false`. */
+  readonly frame_uncertainty_m: Float32Array | null;
 }
 
-/** Goals whose goal-independent work (GoalBase) a context keeps: ≈ (passes + 2) × T × 60 floats each. */
-export const MEMO_GOALS = 3;
+/**
+ * Goals whose goal-independent work (GoalBase) a context keeps: ≤ (passes + 2) × T × 60 floats each
+ * (≈ 10 MB for a 60 s recording at 60 Hz; the MC part only on the answer's frames without a timeline).
+ */
+export const MEMO_GOALS = 4;
+
+/** A reported quantity: the phase it is read in, the frames its value reads, its observed value there. */
+interface Reported {
+  readonly quantity: Quantity;
+  readonly phase: string;
+  /** The frames passed to quantityOn ([] for the asymmetry, which reads its strike windows itself). */
+  readonly frames: readonly number[];
+  readonly observed: number;
+}
 
 /**
  * What a plan needs that does not depend on the requested change, only on the goal's frames: the rollout,
- * the planning/held-back split, the unperturbed decodes (deterministic, and the MC-dropout passes with the
- * same seed as the perturbed ones) and the observed quantity. Kept on the context, so a second question
- * on the same quantity and phase costs only the search and the perturbed decodes.
+ * the planning/held-back split, the unperturbed decodes (deterministic, and the MC-dropout passes, whose
+ * masks the perturbed passes share row by row), the reported quantities and their observed values. Kept
+ * on the context, so a second question on the same quantity and phase costs only the search and the
+ * perturbed decodes.
  */
 interface GoalBase {
   readonly full: Rollout;
@@ -103,17 +125,23 @@ interface GoalBase {
   readonly planObserved: number;
   /** Unperturbed decode of every row of `full`. */
   readonly fullDecoded: Float32Array;
-  /** Unperturbed MC-dropout passes over `full`. */
-  readonly fullPasses: readonly Float32Array[];
+  /** Rows of `full` the MC-dropout passes run on: all of them, or those of the frames the answer reads. */
+  readonly mcRows: Rollout;
+  /** Unperturbed MC-dropout passes over `mcRows`. */
+  readonly mcPasses: readonly Float32Array[];
+  readonly reported: readonly Reported[];
+  /** The goal quantity observed on the planning and the held-back frames (NaN for a pose goal). */
+  readonly planFramesObserved: number;
+  readonly heldObserved: number;
 }
 
 function goalBase(
   ctx: LatentContext,
   goal: Goal,
+  phase: string | null,
   goalFrames: readonly number[],
   maxRows: number,
-  mc: { passes: number; seed: number },
-  standing: number,
+  mc: { passes: number; seed: number; everyFrame: boolean },
 ): GoalBase {
   const s = ctx.session;
   const isQ = 'quantity' in goal;
@@ -130,6 +158,23 @@ function goalBase(
     evenly(planFrames, maxRows).map((f) => rowOf.get(f)!),
   );
   const planRowFrames = Array.from(planRows.frames);
+  const observed = (q: Quantity, frames: readonly number[]): number => observedQuantity(s, q, frames);
+  const reported: Reported[] = [];
+  for (const q of new Set<Quantity>([...(isQ ? [goal.quantity] : []), ...quantitiesFor(s)])) {
+    const ph = isQ && q === goal.quantity ? phase! : defaultPhase(q, s);
+    const frames = q === 'step_time_asymmetry' ? [] : phaseFrames(s, ph, sideOf(q));
+    if (q !== 'step_time_asymmetry' && frames.length === 0) continue;
+    reported.push({ quantity: q, phase: ph, frames, observed: observed(q, frames) });
+  }
+  let mcRows = full;
+  if (!mc.everyFrame) {
+    const read = new Set<number>(heldFrames);
+    for (const r of reported) for (const f of r.quantity === 'step_time_asymmetry' ? strikeFrames(s) : r.frames) read.add(f);
+    mcRows = pick(
+      full,
+      [...read].sort((a, b) => a - b).map((f) => rowOf.get(f)!),
+    );
+  }
   const zero = new Float32Array(ctx.model.latentDim);
   return {
     full,
@@ -138,9 +183,13 @@ function goalBase(
     planRows,
     planRowFrames,
     planDecoded: decodeRows(ctx, planRows, [zero])[0]!,
-    planObserved: isQ ? quantityOn(s, s.joints, goal.quantity, planRowFrames, standing) : NaN,
+    planObserved: isQ ? observed(goal.quantity, planRowFrames) : NaN,
     fullDecoded: decodeRows(ctx, full, [zero])[0]!,
-    fullPasses: decodeRows(ctx, full, [zero], mc),
+    mcRows,
+    mcPasses: decodeRows(ctx, mcRows, [zero], mc),
+    reported,
+    planFramesObserved: isQ ? observed(goal.quantity, planFrames) : NaN,
+    heldObserved: isQ && heldFrames.length > 0 ? observed(goal.quantity, heldFrames) : NaN,
   };
 }
 
@@ -155,6 +204,12 @@ function memoized(ctx: LatentContext, key: string, make: () => GoalBase): GoalBa
 }
 
 const num = (v: number): number | null => (Number.isFinite(v) ? v : null);
+
+/** The observed recording's median segment lengths (what the physics filter measures bones against). */
+const sessionReference = (s: PlanningSession): Float64Array => sessionDerived(s, 'referenceLengths', () => referenceLengths(s.joints));
+
+/** A reported quantity on the observed track. */
+const observedQuantity = (s: PlanningSession, q: Quantity, frames: readonly number[]): number => quantityOn(s, s.joints, q, frames, standingPelvisHeight(s));
 
 function concat(parts: readonly Rollout[]): Rollout {
   const cat = <A extends Int32Array | Float32Array>(f: (r: Rollout) => A, C: new (n: number) => A): A => {
@@ -219,6 +274,7 @@ export function planGoal(ctx: LatentContext, goal: Goal, args: GoalArgs = {}): G
   checkGoal(goal, T);
   const standing = standingPelvisHeight(s);
   const isQ = 'quantity' in goal;
+  const everyFrame = args.frameUncertainty ?? true;
   const phase = isQ ? (goal.phase ?? defaultPhase(goal.quantity, s)) : null;
   let goalFrames: number[];
   if (isQ) goalFrames = goal.quantity === 'step_time_asymmetry' ? strikeFrames(s) : phaseFrames(s, phase!, sideOf(goal.quantity));
@@ -226,8 +282,16 @@ export function planGoal(ctx: LatentContext, goal: Goal, args: GoalArgs = {}): G
   if (goalFrames.length === 0) throw new PlanningError(PlanningErrorCode.NO_FRAMES, `this ${s.assessment} session has no frames of phase '${phase}'`);
   const passes = args.passes ?? DEFAULT_PASSES;
   const seed = args.seed ?? 0;
-  const memoKey = JSON.stringify(['goal', isQ ? goal.quantity : 'pose', isQ ? phase : goal.targetPose.frame, args.maxRows ?? DEFAULT_MAX_ROWS, passes, seed]);
-  const base = memoized(ctx, memoKey, () => goalBase(ctx, goal, goalFrames, args.maxRows ?? DEFAULT_MAX_ROWS, { passes, seed }, standing));
+  const memoKey = JSON.stringify([
+    'goal',
+    isQ ? goal.quantity : 'pose',
+    isQ ? phase : goal.targetPose.frame,
+    args.maxRows ?? DEFAULT_MAX_ROWS,
+    passes,
+    seed,
+    everyFrame,
+  ]);
+  const base = memoized(ctx, memoKey, () => goalBase(ctx, goal, phase, goalFrames, args.maxRows ?? DEFAULT_MAX_ROWS, { passes, seed, everyFrame }));
   const { full, planFrames, heldFrames, planRows, planRowFrames } = base;
   const tracks = (r: Rollout, baseDec: Float32Array, ws: readonly Float32Array[]): Float32Array[] => {
     const dec = decodeRows(
@@ -301,33 +365,52 @@ export function planGoal(ctx: LatentContext, goal: Goal, args: GoalArgs = {}): G
   }
   const reached = Math.hypot(...r) <= tol || (!isQ && iterations > 0);
 
-  // Report: the whole predicted trajectory, every quantity of the assessment, MC-dropout spread.
+  // Report: the whole predicted trajectory, every quantity of the assessment, MC-dropout spread (on the
+  // rows of base.mcRows: every frame, or the frames the reported numbers read).
   const trajectory = tracks(full, base.fullDecoded, [w])[0]!;
-  const baseP = base.fullPasses;
-  const pertP = decodeRows(ctx, full, [fromWhitened(ctx, w)], { passes, seed });
-  const passTracks = baseP.map((b, p) => applyChange(s.joints, full, pertP[p]!, b));
-  const frameUnc = new Float32Array(T);
-  for (let i = 0; i < full.frames.length; i++) {
-    let acc = 0;
-    let n = 0;
-    const o0 = full.frames[i]! * POSE_DIM;
-    for (let c = 0; c < POSE_DIM; c++) {
-      let m1 = 0;
-      let m2 = 0;
-      let k = 0;
-      for (const tr of passTracks) {
-        const v = tr[o0 + c]!;
-        if (!Number.isFinite(v)) continue;
-        m1 += v;
-        m2 += v * v;
-        k++;
-      }
-      if (k < 2) continue;
-      acc += Math.max(0, m2 / k - (m1 / k) ** 2);
-      n++;
+  const mc = base.mcRows;
+  const pertP = decodeRows(ctx, mc, [fromWhitened(ctx, w)], { passes, seed });
+  const changeOn = (q: Quantity, frames: readonly number[], track: Float32Array, observed: number): number =>
+    quantityOn(s, track, q, frames, standing) - observed;
+  // Each pass's track in turn on one scratch copy (its rows written, read, restored), not P copies of
+  // the session: per pass the change of every reported quantity and, for the timeline, running sums.
+  const passChanges = base.reported.map(() => new Array<number>(passes));
+  const heldChanges = new Array<number>(passes);
+  const n = mc.frames.length;
+  const sums = everyFrame ? { m1: new Float64Array(n * POSE_DIM), m2: new Float64Array(n * POSE_DIM), k: new Uint16Array(n * POSE_DIM) } : null;
+  for (let p = 0; p < passes; p++) {
+    applyChange(s.joints, mc, pertP[p]!, base.mcPasses[p]!, scratch);
+    base.reported.forEach((r, q) => (passChanges[q]![p] = changeOn(r.quantity, r.frames, scratch, r.observed)));
+    if (isQ && heldFrames.length > 0) heldChanges[p] = changeOn(goal.quantity, heldFrames, scratch, base.heldObserved);
+    for (let i = 0; i < n; i++) {
+      const o = mc.frames[i]! * POSE_DIM;
+      if (sums)
+        for (let c = 0; c < POSE_DIM; c++) {
+          const v = scratch[o + c]!;
+          if (!Number.isFinite(v)) continue;
+          sums.m1[i * POSE_DIM + c]! += v;
+          sums.m2[i * POSE_DIM + c]! += v * v;
+          sums.k[i * POSE_DIM + c]! += 1;
+        }
+      scratch.set(s.joints.subarray(o, o + POSE_DIM), o);
     }
-    // RMS over joints of the 3-D spread: per-coordinate variance × 3.
-    frameUnc[full.frames[i]!] = n ? Math.sqrt((acc / n) * 3) : NaN;
+  }
+  let frameUnc: Float32Array | null = null;
+  if (sums) {
+    frameUnc = new Float32Array(T);
+    for (let i = 0; i < n; i++) {
+      let acc = 0;
+      let cs = 0;
+      for (let c = 0; c < POSE_DIM; c++) {
+        const j = i * POSE_DIM + c;
+        const k = sums.k[j]!;
+        if (k < 2) continue;
+        acc += Math.max(0, sums.m2[j]! / k - (sums.m1[j]! / k) ** 2);
+        cs++;
+      }
+      // RMS over joints of the 3-D spread: per-coordinate variance × 3.
+      frameUnc[mc.frames[i]!] = cs ? Math.sqrt((acc / cs) * 3) : NaN;
+    }
   }
   const sd = (v: readonly number[]): number | null => {
     const f = v.filter(Number.isFinite);
@@ -335,27 +418,27 @@ export function planGoal(ctx: LatentContext, goal: Goal, args: GoalArgs = {}): G
     const m = f.reduce((a, b) => a + b, 0) / f.length;
     return Math.sqrt(f.reduce((a, b) => a + (b - m) ** 2, 0) / f.length);
   };
-  const changeOn = (q: Quantity, frames: readonly number[], track: Float32Array): number =>
-    quantityOn(s, track, q, frames, standing) - quantityOn(s, s.joints, q, frames, standing);
-  const reportQs = [...new Set<Quantity>([...(isQ ? [goal.quantity] : []), ...quantitiesFor(s)])];
-  const metrics: MetricChange[] = [];
-  for (const q of reportQs) {
-    const ph = isQ && q === goal.quantity ? phase! : defaultPhase(q, s);
-    const frames = q === 'step_time_asymmetry' ? [] : phaseFrames(s, ph, sideOf(q));
-    if (q !== 'step_time_asymmetry' && frames.length === 0) continue;
-    const obs = quantityOn(s, s.joints, q, frames, standing);
+  const metrics: MetricChange[] = base.reported.map(({ quantity: q, phase: ph, frames, observed: obs }, k) => {
     const pred = quantityOn(s, trajectory, q, frames, standing);
-    metrics.push({
+    return {
       quantity: q,
       unit: QUANTITY_INFO[q].unit,
       phase: ph,
       observed: num(obs),
       predicted: num(pred),
       change: num(pred - obs),
-      uncertainty_sd: sd(passTracks.map((tr) => changeOn(q, frames, tr))),
-    });
-  }
-  const physics = physicsFilter({ t: s.t, observed: s.joints, variant: trajectory, start: 0, end: T - 1, reference: referenceLengths(s.joints) });
+      uncertainty_sd: sd(passChanges[k]!),
+    };
+  });
+  const physics = physicsFilter({
+    t: s.t,
+    observed: s.joints,
+    variant: trajectory,
+    start: 0,
+    end: T - 1,
+    reference: sessionReference(s),
+    observedMeasures: sessionDerived(s, 'observedMeasures', () => observedWindowMeasures(s.t, s.joints, 0, T - 1, sessionReference(s))),
+  });
   return {
     goal: isQ
       ? { quantity: goal.quantity, phase, requested: goal.delta, unit: QUANTITY_INFO[goal.quantity].unit }
@@ -365,13 +448,13 @@ export function planGoal(ctx: LatentContext, goal: Goal, args: GoalArgs = {}): G
     max_norm: maxNorm,
     reached,
     iterations,
-    planning: { frames: planFrames.length, change: isQ ? num(changeOn(goal.quantity, planFrames, trajectory)) : null },
+    planning: { frames: planFrames.length, change: isQ ? num(changeOn(goal.quantity, planFrames, trajectory, base.planFramesObserved)) : null },
     held_back:
       heldFrames.length > 0 && isQ
         ? {
             frames: heldFrames.length,
-            change: num(changeOn(goal.quantity, heldFrames, trajectory)),
-            uncertainty_sd: sd(passTracks.map((tr) => changeOn(goal.quantity, heldFrames, tr))),
+            change: num(changeOn(goal.quantity, heldFrames, trajectory, base.heldObserved)),
+            uncertainty_sd: sd(heldChanges),
           }
         : null,
     metrics,

@@ -10,7 +10,7 @@ import { ModelError, ModelErrorCode } from '../errors.js';
 
 import { decodePoses, type ProbeDecoder } from '../probe-decoder.js';
 import { POSE_DIM } from '../probe-pose.js';
-import { createRng, dropoutMask } from '../rng.js';
+import { createRng, dropoutMask, dropoutMaskInto } from '../rng.js';
 import type { Normalization } from '../types.js';
 import { encode, predict, scaleHorizon, type WorldModel } from '../world-model.js';
 
@@ -33,13 +33,18 @@ export interface PlanningModel {
    * so a row costs hidden × 60 multiplications instead of hidden × L + L × 60.
    */
   decodeOffsets(z: Float32Array, dh: Float32Array, deltas: Float32Array): Float32Array;
-  /** P MC-dropout passes of the predictor on the same rows: P arrays of n × L (pass-major). */
-  predictPasses(z: Float32Array, dh: Float32Array, passes: number, seed: number): Float32Array[];
+  /**
+   * P MC-dropout passes of the predictor on the same rows: P arrays of n × L (pass-major). Masks come
+   * from one stream per call (seed), or with `rowKeys` from one stream per row (seed, rowKeys[i]): then
+   * a row's passes are the same whichever other rows are in the call.
+   */
+  predictPasses(z: Float32Array, dh: Float32Array, passes: number, seed: number, rowKeys?: Uint32Array): Float32Array[];
   /**
    * decode of each of predictPasses' passes (P arrays of n × 60), where dh_i = 0 decodes z_i itself; the
-   * same dropout masks as predictPasses with that seed. Folded like decodeOffsets for a residual model.
+   * same dropout masks as predictPasses with that seed (and rowKeys). Folded like decodeOffsets for a
+   * residual model.
    */
-  decodePasses(z: Float32Array, dh: Float32Array, passes: number, seed: number): Float32Array[];
+  decodePasses(z: Float32Array, dh: Float32Array, passes: number, seed: number, rowKeys?: Uint32Array): Float32Array[];
   /** Probe decoder: latents n × L → canonical poses n × 60 (root-relative, heading-aligned). */
   decode(z: Float32Array): Float32Array;
 }
@@ -149,36 +154,50 @@ export function planningModel(model: WorldModel, norm: Normalization, probe: Pro
   };
 
   /**
-   * MC-dropout passes over n rows in chunks of CHUNK (masks drawn per chunk in this order, so a seed
-   * gives the same masks whatever is asked), as latents or, folded like decodeOffsets, as poses. The
-   * first layer comes before dropout, so it is the same in every pass: computed once per row.
+   * MC-dropout passes over n rows in chunks of CHUNK, as latents or, folded like decodeOffsets, as poses.
+   * Masks: without rowKeys drawn per chunk from one stream (so a seed gives the same masks whatever is
+   * asked); with rowKeys each row's P × H entries from its own stream, so a subset of rows gets exactly
+   * the passes it gets in a larger call (planning runs MC only on the rows an answer reads). The first
+   * layer comes before dropout, so it is the same in every pass: computed once per row and broadcast
+   * over the passes (tf.tile of the hidden layer cost ~0.3 s per 3700 rows on wasm; a broadcast, ~10 ms).
    */
-  const overPasses = (z: Float32Array, dh: Float32Array, passes: number, seed: number, width: number, head: 'latent' | 'pose'): Float32Array[] => {
+  const overPasses = (
+    z: Float32Array,
+    dh: Float32Array,
+    passes: number,
+    seed: number,
+    width: number,
+    head: 'latent' | 'pose',
+    rowKeys?: Uint32Array,
+  ): Float32Array[] => {
     if (!Number.isInteger(passes) || passes < 1) throw new ModelError(ModelErrorCode.INVALID_ARGS, `passes must be a positive integer, got ${passes}`);
-    const rng = createRng(seed);
     const n = dh.length;
+    if (rowKeys && rowKeys.length !== n) throw new ModelError(ModelErrorCode.SHAPE_MISMATCH, `${rowKeys.length} row keys for ${n} rows`);
+    const rng = createRng(seed);
     const out = Array.from({ length: passes }, () => new Float32Array(n * width));
     for (let s = 0; s < n; s += CHUNK) {
       const e = Math.min(n, s + CHUNK);
       const m = e - s;
-      const mask = dropoutMask(rng, passes * m * H, model.config.dropout);
+      const mask = rowKeys ? rowMasks(rowKeys.subarray(s, e), passes, seed) : dropoutMask(rng, passes * m * H, model.config.dropout);
       const sc = Float32Array.from(dh.subarray(s, e), (h) => scaleHorizon(Math.max(1, h), model.config.horizonScaling));
       const res = tf.tidy(() => {
         const zt = tf.tensor2d(z.subarray(s * L, e * L), [m, L]);
         const st = tf.tensor2d(sc, [m, 1]);
-        const pre = tf.tile(tf.add(tf.matMul(tf.concat([zt, st], 1), p.w1), p.b1), [passes, 1]);
-        const hid = tf.mul(tf.relu(pre), tf.tensor2d(mask, [passes * m, H]));
+        // [1, m, ·] against [P, m, ·]: the same row in every pass, without materialising P copies.
+        const perPass = (t: tf.Tensor2D): tf.Tensor3D => tf.reshape(t, [1, m, t.shape[1]]);
+        const pre = tf.relu(tf.add(tf.matMul(tf.concat([zt, st], 1), p.w1), p.b1)) as tf.Tensor2D;
+        const hid = tf.reshape(tf.mul(perPass(pre), tf.tensor3d(mask, [passes, m, H])), [passes * m, H]);
         if (head === 'latent') {
-          const d = tf.add(tf.matMul(hid, p.w2), p.b2);
-          return model.config.residual ? tf.add(tf.tile(zt, [passes, 1]), tf.mul(d, tf.tile(st, [passes, 1]))) : d;
+          const d = tf.reshape(tf.add(tf.matMul(hid, p.w2), p.b2), [passes, m, L]);
+          return model.config.residual ? tf.add(perPass(zt), tf.mul(d, perPass(st))) : d;
         }
         const s0 = Float32Array.from(dh.subarray(s, e), (h, i) => (h === 0 ? 0 : sc[i]!));
         const wp = tf.tensor2d(probe.weights, [L, POSE_DIM]);
         const change = tf.mul(
-          tf.add(tf.matMul(hid, tf.matMul(p.w2, wp)), tf.matMul(tf.reshape(p.b2, [1, L]), wp)),
-          tf.tile(tf.tensor2d(s0, [m, 1]), [passes, 1]),
+          tf.reshape(tf.add(tf.matMul(hid, tf.matMul(p.w2, wp)), tf.matMul(tf.reshape(p.b2, [1, L]), wp)), [passes, m, POSE_DIM]),
+          perPass(tf.tensor2d(s0, [m, 1])),
         );
-        const base = tf.tile(tf.add(tf.matMul(zt, wp), tf.tensor1d(probe.bias)), [passes, 1]);
+        const base = perPass(tf.add(tf.matMul(zt, wp), tf.tensor1d(probe.bias)) as tf.Tensor2D);
         return tf.minimum(tf.maximum(tf.add(base, change), tf.tensor1d(probe.lo)), tf.tensor1d(probe.hi));
       });
       try {
@@ -191,10 +210,27 @@ export function planningModel(model: WorldModel, norm: Normalization, probe: Pro
     return out;
   };
 
-  const decodePasses = (z: Float32Array, dh: Float32Array, passes: number, seed: number): Float32Array[] => {
-    if (model.config.residual) return overPasses(z, dh, passes, seed, POSE_DIM, 'pose');
+  /** Pass-major masks (P × m × H) for rows with their own streams: row i's P × H entries from (seed, keys[i]). */
+  const rowMasks = (keys: Uint32Array, passes: number, seed: number): Float32Array => {
+    const m = keys.length;
+    const out = new Float32Array(passes * m * H);
+    const row = new Float32Array(passes * H);
+    for (let i = 0; i < m; i++) {
+      dropoutMaskInto(createRng((Math.imul(seed, 0x9e3779b1) ^ keys[i]!) >>> 0), row, model.config.dropout);
+      // A plain copy loop: a subarray + set per (row, pass) cost as much as drawing the mask.
+      for (let q = 0; q < passes; q++) {
+        const dst = (q * m + i) * H;
+        const src = q * H;
+        for (let h = 0; h < H; h++) out[dst + h] = row[src + h]!;
+      }
+    }
+    return out;
+  };
+
+  const decodePasses = (z: Float32Array, dh: Float32Array, passes: number, seed: number, rowKeys?: Uint32Array): Float32Array[] => {
+    if (model.config.residual) return overPasses(z, dh, passes, seed, POSE_DIM, 'pose', rowKeys);
     const n = dh.length;
-    return overPasses(z, dh, passes, seed, L, 'latent').map((pred) => {
+    return overPasses(z, dh, passes, seed, L, 'latent', rowKeys).map((pred) => {
       for (let i = 0; i < n; i++) if (dh[i] === 0) pred.set(z.subarray(i * L, (i + 1) * L), i * L);
       return decode(pred);
     });
@@ -206,7 +242,7 @@ export function planningModel(model: WorldModel, norm: Normalization, probe: Pro
     predict: (z, dh) => chunked(z, dh, L, (zc, dc) => predict(model, zc, dc)),
     predictOffsets,
     decodeOffsets,
-    predictPasses: (z, dh, passes, seed) => overPasses(z, dh, passes, seed, L, 'latent'),
+    predictPasses: (z, dh, passes, seed, rowKeys) => overPasses(z, dh, passes, seed, L, 'latent', rowKeys),
     decodePasses,
     decode,
   };

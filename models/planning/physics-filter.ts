@@ -35,10 +35,27 @@ export interface FilterInput {
   /** Per-segment reference lengths of the observed recording (sim-replay referenceLengths). */
   readonly reference: Float64Array;
   readonly bounds?: SimBounds;
+  /**
+   * measureTrack of the observed window [start, end] with these bounds and reference, when the caller
+   * keeps it: it does not depend on the variant (a whole-session plan reuses it across questions).
+   */
+  readonly observedMeasures?: readonly FrameMeasures[];
 }
 
 function windowTrack(t: ArrayLike<number>, joints: Float32Array, start: number, end: number): { t: number[]; joints: Float32Array } {
   return { t: Array.from({ length: end - start + 1 }, (_, i) => Number(t[start + i])), joints: joints.slice(start * 60, (end + 1) * 60) };
+}
+
+/** measureTrack of the observed window, as physicsFilter measures it (for `observedMeasures`). */
+export function observedWindowMeasures(
+  t: ArrayLike<number>,
+  observed: Float32Array,
+  start: number,
+  end: number,
+  reference: Float64Array,
+  bounds: SimBounds = SIM_BOUNDS,
+): FrameMeasures[] {
+  return measureTrack(windowTrack(t, observed, start, end), { bounds, reference });
 }
 
 /** Reasons the variant is rejected (empty = accepted), worst frame per check. */
@@ -46,7 +63,7 @@ export function physicsFilter(inp: FilterInput): PhysicsReason[] {
   const b = inp.bounds ?? SIM_BOUNDS;
   // The window starts AT the keyframe: the jump into the perturbed state there is the perturbation
   // itself, not a motion the body makes, so speeds are judged from the next frame on.
-  const obs = measureTrack(windowTrack(inp.t, inp.observed, inp.start, inp.end), { bounds: b, reference: inp.reference });
+  const obs = inp.observedMeasures ?? observedWindowMeasures(inp.t, inp.observed, inp.start, inp.end, inp.reference, b);
   const vart = measureTrack(windowTrack(inp.t, inp.variant, inp.start, inp.end), { bounds: b, reference: inp.reference });
   const reasons: PhysicsReason[] = [];
   const worst = (

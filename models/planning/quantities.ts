@@ -23,11 +23,11 @@
  * ('bottom', 'rising', 'static', …); 'all' for every frame.
  */
 import { centreOfMass } from '../../streams/body-model.js';
-import { jointAngles } from '../../streams/physical-state.js';
+import { hipFlexion, kneeFlexion } from '../../streams/physical-state.js';
 import { footLow } from '../../streams/sim-replay.js';
 import { JOINT_COUNT, type Side } from '../../streams/skeleton.js';
 import { joint, pelvisFacing } from '../../streams/vec3.js';
-import type { PlanningSession } from './session.js';
+import { sessionDerived, type PlanningSession } from './session.js';
 
 export const QUANTITIES = ['knee_flexion_l', 'knee_flexion_r', 'hip_flexion_l', 'hip_flexion_r', 'squat_depth', 'step_time_asymmetry', 'sway'] as const;
 export type Quantity = (typeof QUANTITIES)[number];
@@ -84,11 +84,11 @@ export function defaultPhase(q: Quantity, s: PlanningSession): string {
 
 const frameOf = (joints: Float32Array, i: number): Float32Array => joints.subarray(i * JOINT_COUNT * 3, (i + 1) * JOINT_COUNT * 3);
 
+/** One of jointAngles' angles (the same functions; only the one asked for is computed). */
 export function angleAt(joints: Float32Array, i: number, q: 'knee_flexion_l' | 'knee_flexion_r' | 'hip_flexion_l' | 'hip_flexion_r'): number {
   const f = frameOf(joints, i);
-  const a = jointAngles(f, pelvisFacing(f) ?? [0, 0, 1]);
   const side: Side = q.endsWith('_l') ? 'left' : 'right';
-  return q.startsWith('knee') ? a.kneeFlexion[side] : a.hipFlexion[side];
+  return q.startsWith('knee') ? kneeFlexion(f, side) : hipFlexion(f, side, pelvisFacing(f) ?? [0, 0, 1]);
 }
 
 /** Pelvis height above the lower foot's lowest point (m). */
@@ -111,11 +111,13 @@ const meanOf = (v: readonly number[]): number => {
   return f.length ? f.reduce((a, b) => a + b, 0) / f.length : NaN;
 };
 
-/** Observed contact onsets per side (the strikes whose timing the asymmetry re-measures). */
-export function contactOnsets(s: PlanningSession): Record<Side, number[]> {
-  const out: Record<Side, number[]> = { left: [], right: [] };
-  for (let i = 1; i < s.t.length; i++) for (const sd of ['left', 'right'] as const) if (s.contacts[i]![sd] && !s.contacts[i - 1]![sd]) out[sd].push(i);
-  return out;
+/** Observed contact onsets per side (the strikes whose timing the asymmetry re-measures); computed once per session. */
+export function contactOnsets(s: PlanningSession): Readonly<Record<Side, readonly number[]>> {
+  return sessionDerived(s, 'contactOnsets', () => {
+    const out: Record<Side, number[]> = { left: [], right: [] };
+    for (let i = 1; i < s.t.length; i++) for (const sd of ['left', 'right'] as const) if (s.contacts[i]![sd] && !s.contacts[i - 1]![sd]) out[sd].push(i);
+    return out;
+  });
 }
 
 /** Strike time near an observed onset on a track: the downward crossing of STRIKE_HEIGHT_M, interpolated. */
@@ -157,13 +159,15 @@ export function stepTimeAsymmetry(s: PlanningSession, joints: Float32Array): num
   return Number.isFinite(l) && Number.isFinite(r) && l + r > 0 ? (200 * Math.abs(l - r)) / (l + r) : NaN;
 }
 
-/** Standing pelvis-above-foot height of the observed session (95th percentile). */
+/** Standing pelvis-above-foot height of the observed session (95th percentile); computed once per session. */
 export function standingPelvisHeight(s: PlanningSession): number {
-  const v = range(s.t.length)
-    .map((i) => pelvisAboveFoot(s.joints, i))
-    .filter(Number.isFinite)
-    .sort((a, b) => a - b);
-  return v.length ? v[Math.min(v.length - 1, Math.floor(0.95 * v.length))]! : NaN;
+  return sessionDerived(s, 'standingPelvisHeight', () => {
+    const v = range(s.t.length)
+      .map((i) => pelvisAboveFoot(s.joints, i))
+      .filter(Number.isFinite)
+      .sort((a, b) => a - b);
+    return v.length ? v[Math.min(v.length - 1, Math.floor(0.95 * v.length))]! : NaN;
+  });
 }
 
 /** A quantity on a track over the given frames (the track holds all T frames; only `frames` are read, except for the asymmetry). */

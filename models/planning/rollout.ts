@@ -123,7 +123,10 @@ export function fromWhitened(ctx: LatentContext, w: ArrayLike<number>): Float32A
 
 /**
  * Decoded canonical poses of every row for each latent offset (K offsets → K arrays of rows × 60), in one
- * predictor call. With `passes`, MC-dropout passes of the predictor instead (K = 1 offset → passes arrays).
+ * predictor call. With `passes`, MC-dropout passes of the predictor instead: `passes` arrays of K × rows
+ * × 60 (offset-major). A row's dropout masks are keyed by its target frame, so the same frame gets the
+ * same masks under every offset and in any subset of rows (a plan's perturbed and unperturbed passes
+ * differ only by the offset; MC on a few frames equals those frames of MC on all).
  */
 export function decodeRows(ctx: LatentContext, r: Rollout, deltas: readonly Float32Array[], mc?: { passes: number; seed: number }): Float32Array[] {
   const L = ctx.model.latentDim;
@@ -146,6 +149,7 @@ export function decodeRows(ctx: LatentContext, r: Rollout, deltas: readonly Floa
     Float32Array.from({ length: K * n }, (_, j) => r.h[j % n]!),
     mc.passes,
     mc.seed,
+    Uint32Array.from({ length: K * n }, (_, j) => r.frames[j % n]!),
   );
 }
 

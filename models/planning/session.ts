@@ -41,3 +41,18 @@ export function planningSession(states: readonly MetricsFrame[], assessment: Ass
     phase: states.map((s) => s.phase),
   };
 }
+
+const derived = new WeakMap<PlanningSession, Map<string, unknown>>();
+
+/**
+ * A value computed from a session once and kept with it (a fixed handful of keys per session, dropped
+ * with the session): the observed track's measures, reference lengths, standing height and strikes,
+ * which every question on a pack would otherwise recompute over all T frames. Sessions are not changed
+ * after they are built.
+ */
+export function sessionDerived<T>(s: PlanningSession, key: string, make: () => T): T {
+  let m = derived.get(s);
+  if (!m) derived.set(s, (m = new Map()));
+  if (!m.has(key)) m.set(key, make());
+  return m.get(key) as T;
+}

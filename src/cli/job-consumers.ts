@@ -98,6 +98,7 @@ export async function startJobConsumers(
         modelsDir: settings.modelsDir,
         workDir: resolve(config.dataDir, 'taskpack-work'),
         logger: deps.logger,
+        consume: { redeliverAfterMs: config.taskpackRedeliverS * 1000 },
       });
       stops.push(() => tp.stop());
       deps.logger.info('task pack consumer started', { baseVersion: `weights:${base.weightsSha256.slice(0, 16)}` });

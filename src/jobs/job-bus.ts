@@ -51,6 +51,14 @@ export interface ConsumeOptions {
   /** Per-attempt deadline: the handler's signal aborts and the attempt fails. On NATS also the
    *  redelivery window if this worker dies (ack_wait = ackWaitMs + a small grace). Default 10 min. */
   readonly ackWaitMs?: number;
+  /**
+   * On NATS: how soon a job whose worker died is redelivered (the server's ack_wait), separate from the
+   * attempt deadline `ackWaitMs`: while the handler runs, the bus tells the server every third of this
+   * that the job is in progress (working()), so a live job is not redelivered however long it takes
+   * (up to ackWaitMs), and a dead worker's job moves on after this. Default: no heartbeat, ack_wait =
+   * ackWaitMs + a small grace. Ignored by the in-process bus (its jobs die with the process).
+   */
+  readonly redeliverAfterMs?: number;
   /** Nak delay per attempt (last value repeats). Default 1 s, 5 s, 30 s, 2 min. */
   readonly backoffMs?: readonly number[];
   /** Called after the ack/nak/term went out (dead-lettering, metrics, tests). Must not throw. */
@@ -83,6 +91,7 @@ export interface ResolvedConsumeOptions {
   readonly concurrency: number;
   readonly maxDeliver: number;
   readonly ackWaitMs: number;
+  readonly redeliverAfterMs: number | undefined;
   readonly backoffMs: readonly number[];
   readonly onSettled: (info: SettledInfo) => void;
 }
@@ -92,12 +101,15 @@ export function resolveConsumeOptions(o: ConsumeOptions = {}): ResolvedConsumeOp
     concurrency: o.concurrency ?? DEFAULT_CONCURRENCY,
     maxDeliver: o.maxDeliver ?? DEFAULT_MAX_DELIVER,
     ackWaitMs: o.ackWaitMs ?? DEFAULT_ACK_WAIT_MS,
+    redeliverAfterMs: o.redeliverAfterMs,
     backoffMs: o.backoffMs ?? DEFAULT_BACKOFF_MS,
     onSettled: o.onSettled ?? (() => undefined),
   };
   if (!Number.isInteger(r.concurrency) || r.concurrency < 1) throw badRequest(`concurrency must be an integer >= 1, got ${r.concurrency}`);
   if (!Number.isInteger(r.maxDeliver) || r.maxDeliver < 1) throw badRequest(`maxDeliver must be an integer >= 1, got ${r.maxDeliver}`);
   if (!(r.ackWaitMs > 0)) throw badRequest(`ackWaitMs must be > 0, got ${r.ackWaitMs}`);
+  if (r.redeliverAfterMs !== undefined && !(r.redeliverAfterMs >= 300))
+    throw badRequest(`redeliverAfterMs must be >= 300 (heartbeats every third of it), got ${r.redeliverAfterMs}`);
   if (r.backoffMs.length === 0 || r.backoffMs.some((b) => !(b >= 0))) throw badRequest('backoffMs must be a non-empty list of delays >= 0');
   return r;
 }

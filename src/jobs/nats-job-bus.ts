@@ -214,7 +214,8 @@ export async function createNatsJobBus(o: NatsJobBusOptions): Promise<NatsJobBus
       const durable = `jobs_${s.replaceAll('.', '_')}`;
       try {
         await ensureStream();
-        const cfg = { ack_wait: nanos(r.ackWaitMs + ACK_WAIT_GRACE_MS), max_deliver: r.maxDeliver, max_ack_pending: Math.max(r.concurrency * 4, 100) };
+        const ackWait = r.redeliverAfterMs ?? r.ackWaitMs + ACK_WAIT_GRACE_MS;
+        const cfg = { ack_wait: nanos(ackWait), max_deliver: r.maxDeliver, max_ack_pending: Math.max(r.concurrency * 4, 100) };
         try {
           await jsm.consumers.info(stream, durable);
           await jsm.consumers.update(stream, durable, cfg);
@@ -278,7 +279,12 @@ export async function createNatsJobBus(o: NatsJobBusOptions): Promise<NatsJobBus
     const handle = async (m: JsMsg): Promise<void> => {
       const attempt = m.info.deliveryCount;
       const id = m.headers?.get('Nats-Msg-Id') || `${stream}:${m.seq}`;
-      const out = await runAttempt({ id, subject, attempt, payload: m.data, working: () => m.working() }, handler, r, logger);
+      // With redeliverAfterMs, a running job's ack_wait is renewed from here, not only when the handler
+      // reports progress: a dead process stops renewing it, a live one never lets it lapse.
+      const beat = r.redeliverAfterMs === undefined ? undefined : setInterval(() => m.working(), r.redeliverAfterMs / 3);
+      const out = await runAttempt({ id, subject, attempt, payload: m.data, working: () => m.working() }, handler, r, logger).finally(() =>
+        clearInterval(beat),
+      );
       try {
         if (out.kind === 'ack') await m.ackAck();
         else if (out.kind === 'nak') m.nak(out.delayMs);

@@ -75,7 +75,9 @@ export async function loadPackContext(src: PackSource): Promise<PackContext> {
 export function answerCounterfactual(pc: PackContext, who: PackIdentity, goal: Goal): ApiReply {
   const started = performance.now();
   try {
-    const plan = planGoal(pc.ctx, goal);
+    // The answer carries no per-frame arrays (planSummary), so MC-dropout runs only on the frames its
+    // numbers read: the same numbers as a full plan (goal.ts frameUncertainty), a fraction of the passes.
+    const plan = planGoal(pc.ctx, goal, { frameUncertainty: false });
     return {
       status: 200,
       body: {

@@ -153,4 +153,55 @@ describe('NATS bus outbox', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('redeliverAfterMs: a running job is not redelivered however long it takes; a dead worker’s job moves on after the window', async () => {
+    const one = await makeBus();
+    const dir = await mkdtemp(join(tmpdir(), 'nats-outbox-'));
+    const nc2 = await connectTo(server.url);
+    const other = await createNatsJobBus({ nc: nc2, outbox: await Outbox.open(dir), pollMs: 1_000 });
+    const S = JobSubject.TASKPACK_REQUESTED;
+    const WINDOW = 900;
+    const hold = deferred();
+    try {
+      const attempts: string[] = [];
+      const done = deferred<SettledInfo>();
+      // Worker 1 holds the job for 4 windows without calling working() itself; worker 2 waits beside it.
+      const c1 = await one.bus.consume(
+        S,
+        async (_e, ctx) => {
+          attempts.push(`w1:${ctx.attempt}`);
+          await new Promise((r) => setTimeout(r, 4 * WINDOW));
+        },
+        { redeliverAfterMs: WINDOW, onSettled: (i) => done.resolve(i) },
+      );
+      const c2 = await other.consume(S, async (_e, ctx) => void attempts.push(`w2:${ctx.attempt}`), { redeliverAfterMs: WINDOW });
+      await one.bus.publish(S, taskpackRequest('long'), { id: 'long-job' });
+      expect(await within(done.promise, 20_000, 'long job acked')).toMatchObject({ outcome: 'ack', attempt: 1 });
+      expect(attempts).toEqual(['w1:1']);
+      await c1.stop();
+
+      // Worker 1 takes the next job and its connection dies (no ack, no heartbeat): worker 2 gets it.
+      const taken = deferred();
+      const redelivered = deferred<number>();
+      await c2.stop();
+      const c3 = await one.bus.consume(S, () => (taken.resolve(), hold.promise), { redeliverAfterMs: WINDOW });
+      await one.bus.publish(S, taskpackRequest('orphan'), { id: 'orphan-job' });
+      await within(taken.promise, 10_000, 'worker 1 took the job');
+      const died = Date.now();
+      await one.nc.close();
+      const c4 = await other.consume(S, async (_e, ctx) => redelivered.resolve(ctx.attempt), { redeliverAfterMs: WINDOW });
+      expect(await within(redelivered.promise, 15_000, 'redelivered to worker 2')).toBe(2);
+      // Within a few windows of the death, not the default 10 min ack wait.
+      expect(Date.now() - died).toBeLessThan(10_000);
+      hold.resolve();
+      await c3.stop().catch(() => undefined);
+      await c4.stop();
+    } finally {
+      hold.resolve();
+      await other.close();
+      await nc2.close();
+      await one.dispose().catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

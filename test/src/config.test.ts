@@ -55,6 +55,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       jobWorkers: 1,
       jobHold: 16,
+      taskpackRedeliverS: 30,
     });
     expect(SHIPPED_MODEL_DIR).toBe(join(repoRoot, 'models', 'pretrained'));
   });
@@ -100,6 +101,7 @@ describe('loadConfig', () => {
     [[], { PORT: '70000' }, 'CONFIG_INVALID_VALUE', 'PORT', 'PORT=70000: must be 0–65535'],
     [[], { PORT: '80a' }, 'CONFIG_INVALID_VALUE', 'PORT', 'PORT=80a: must be an integer 0–65535'],
     [['--backend', 'gpu'], {}, 'CONFIG_INVALID_VALUE', '--backend', '--backend gpu: must be one of tensorflow, wasm, cpu, auto'],
+    [['--taskpack-redeliver-s', '0'], {}, 'CONFIG_INVALID_VALUE', '--taskpack-redeliver-s', '--taskpack-redeliver-s 0: must be 1–3600'],
     [
       [],
       { HORIZONS: '5,1' },

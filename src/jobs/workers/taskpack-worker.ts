@@ -139,8 +139,13 @@ export async function startTaskpackWorker(o: TaskpackWorkerOptions): Promise<Con
       if ((await fileSha256(recPath)) !== e.recordingSha256)
         throw new JobError(JobErrorCode.HANDLER, `recording ${e.recordingKey} does not match its SHA-256 ${e.recordingSha256}`, { permanent: true });
       const out = join(scratch, 'pack');
+      logger.info('task pack build started', { jobId: ctx.id, taskpack: name, attempt: ctx.attempt, model: model.source.version });
+      const onProgress = (stage: string): void => {
+        ctx.working?.();
+        logger.info('task pack stage done', { jobId: ctx.id, taskpack: name, attempt: ctx.attempt, stage });
+      };
       const r = await buildTaskPackInThread(
-        { recordingPath: recPath, out, model: model.source, patient: e.patientId, session: e.sessionId, clinic: e.clinic, onProgress: () => ctx.working?.() },
+        { recordingPath: recPath, out, model: model.source, patient: e.patientId, session: e.sessionId, clinic: e.clinic, onProgress },
         AbortSignal.any([ctx.signal, stopping.signal]),
       );
       if (ctx.signal.aborted) throw ctx.signal.reason;
@@ -171,7 +176,7 @@ export async function startTaskpackWorker(o: TaskpackWorkerOptions): Promise<Con
         seconds: r.seconds,
       };
       await o.artifacts.put(index, new TextEncoder().encode(JSON.stringify(entry)));
-      logger.info('task pack stored', { jobId: ctx.id, taskpack: name, seconds: r.seconds });
+      logger.info('task pack stored', { jobId: ctx.id, taskpack: name, attempt: ctx.attempt, model: model.source.version, seconds: r.seconds });
       await announce(entry.createdAt);
     } finally {
       await rm(scratch, { recursive: true, force: true });

@@ -186,6 +186,63 @@ describe.skipIf(!hasMotionData)('planning on real recordings (shipped model)', (
     });
   });
 
+  it('decodePasses with row keys: a row gets the same passes in any subset of rows; another key, other masks', () => {
+    const L = pm.model.latentDim;
+    const n = 9;
+    const z = gait.z.slice(0, n * L);
+    const dh = Float32Array.from([0, 1, 4, 9, 0, 17, 30, 2, 6]);
+    const keys = Uint32Array.from([40, 41, 42, 43, 44, 45, 46, 47, 48]);
+    const all = pm.model.decodePasses(z, dh, 5, 3, keys);
+    const rows = [1, 5, 6];
+    const some = pm.model.decodePasses(
+      Float32Array.from(rows.flatMap((i) => Array.from(z.subarray(i * L, (i + 1) * L)))),
+      Float32Array.from(rows, (i) => dh[i]!),
+      5,
+      3,
+      Uint32Array.from(rows, (i) => keys[i]!),
+    );
+    for (let p = 0; p < 5; p++)
+      rows.forEach((i, r) => {
+        for (let c = 0; c < 60; c++) expect(some[p]![r * 60 + c]!).toBeCloseTo(all[p]![i * 60 + c]!, 5);
+      });
+    // The passes do differ from each other (dropout is on), and a row under another key gets other masks.
+    expect(Array.from(all[0]!.subarray(60, 120))).not.toEqual(Array.from(all[1]!.subarray(60, 120)));
+    const moved = pm.model.decodePasses(z.subarray(L, 2 * L), dh.subarray(1, 2), 5, 3, Uint32Array.from([999]));
+    expect(Array.from(moved[0]!)).not.toEqual(Array.from(all[0]!.subarray(60, 120)));
+  });
+
+  it('goal: the fast path (MC only on the frames the answer reads) answers as the full path on a real gait', () => {
+    for (const g of [
+      { quantity: 'knee_flexion_r', phase: 'mid_stance', delta: 5 },
+      { quantity: 'hip_flexion_l', phase: 'stance', delta: -3 },
+      { quantity: 'step_time_asymmetry', delta: -5 },
+    ] as const) {
+      const full = planGoal({ ...gait, memo: new Map<string, unknown>() }, g);
+      const fast = planGoal({ ...gait, memo: new Map<string, unknown>() }, g, { frameUncertainty: false });
+      expect(fast.frame_uncertainty_m).toBeNull();
+      expect(full.frame_uncertainty_m).toHaveLength(gait.session.t.length);
+      if (full.latent_norm > 0) expect(full.frame_uncertainty_m!.some((u) => u > 0)).toBe(true);
+      expect(fast.w).toEqual(full.w);
+      expect(fast.reached).toBe(full.reached);
+      expect(fast.iterations).toBe(full.iterations);
+      expect(fast.physics).toEqual(full.physics);
+      expect(fast.planning).toEqual(full.planning);
+      expect(Array.from(fast.trajectory)).toEqual(Array.from(full.trajectory));
+      expect(fast.metrics.map((m) => m.quantity)).toEqual(full.metrics.map((m) => m.quantity));
+      fast.metrics.forEach((m, i) => {
+        const f = full.metrics[i]!;
+        expect(m.change).toBe(f.change);
+        expect(f.uncertainty_sd).not.toBeNull();
+        // The same passes on the same frames, decoded in other batches: equal to float rounding.
+        expect(m.uncertainty_sd!).toBeCloseTo(f.uncertainty_sd!, 4);
+      });
+      if (full.held_back) {
+        expect(fast.held_back!.change).toBe(full.held_back.change);
+        expect(fast.held_back!.uncertainty_sd!).toBeCloseTo(full.held_back.uncertainty_sd!, 4);
+      } else expect(fast.held_back).toBeNull();
+    }
+  }, 120_000);
+
   it('goal: a question on a context that kept earlier questions’ work plans exactly as on a fresh one; the kept work is bounded', () => {
     const warm = { ...gait, memo: new Map<string, unknown>() };
     const goals = [
@@ -193,6 +250,7 @@ describe.skipIf(!hasMotionData)('planning on real recordings (shipped model)', (
       { quantity: 'knee_flexion_l', phase: 'mid_stance', delta: 3 },
       { quantity: 'hip_flexion_r', phase: 'stance', delta: -2 },
       { quantity: 'knee_flexion_l', phase: 'swing', delta: 2 },
+      { quantity: 'hip_flexion_l', phase: 'swing', delta: 2 },
     ] as const;
     for (const g of goals) planGoal(warm, g);
     expect(warm.memo.size).toBe(MEMO_GOALS);
@@ -202,7 +260,7 @@ describe.skipIf(!hasMotionData)('planning on real recordings (shipped model)', (
       expect(kept.w).toEqual(fresh.w);
       expect(kept.held_back).toEqual(fresh.held_back);
       expect(kept.metrics).toEqual(fresh.metrics);
-      expect(Array.from(kept.frame_uncertainty_m)).toEqual(Array.from(fresh.frame_uncertainty_m));
+      expect(Array.from(kept.frame_uncertainty_m!)).toEqual(Array.from(fresh.frame_uncertainty_m!));
     }
   });
 
