@@ -1,9 +1,10 @@
 /**
  * Multi-patient MC-dropout inference in one batch: every row goes through the shared base weights
  * (one matmul per layer over all rows, whatever the patient), and each row's own patient's low-rank
- * adapter adds (U·A)·B through one batched matmul over frames (see lowRankTerm). So the per-patient
- * cost is two thin rank-r products, not a separate model call. run() is synchronous, so setAdapter between runs is a
- * swap between batches by construction.
+ * adapter adds (U·A)·B, one op per layer over all frames (see lowRankTerm: the SIMD kernel of
+ * low-rank-kernel.ts on wasm, a batched matmul elsewhere). So the per-patient cost is two thin rank-r
+ * products, not a separate model call. run() is synchronous, so setAdapter between runs is a swap between
+ * batches by construction.
  *
  * With a probe decoder (probe-decoder.ts) the same tf.tidy also decodes every row's predictions into
  * world poses (decodeWorldPoses): one matmul of the batch's latents by the ridge weights, no per-joint
@@ -24,6 +25,7 @@ import {
   type MaskBank,
   type PointPredictor,
 } from './mc-dropout.js';
+import { lowRankKernel, type LowRankKernel } from './low-rank-kernel.js';
 import type { ProbeDecoder } from './probe-decoder.js';
 import { POSE_DIM, poseFrame } from './probe-pose.js';
 import { createRng } from './rng.js';
@@ -52,6 +54,11 @@ export interface BatchedInferenceOptions {
    * world pose get their predictions decoded to world poses (see decodeWorldPoses). Default none.
    */
   readonly probe?: ProbeDecoder;
+  /**
+   * Apply adapters with the wasm SIMD kernel (low-rank-kernel.ts) when the backend allows it. Default
+   * true; false keeps tfjs's batched matmul (the reference the kernel is tested against).
+   */
+  readonly lowRankKernel?: boolean;
 }
 
 export interface BatchedRow {
@@ -124,8 +131,10 @@ export interface BatchedInference {
 
 /**
  * Per layer: A of every held adapter stacked [S+1, in, r] and (α/r)·B stacked [S+1, r, out], slot S all
- * zeros, as plain arrays: gathering a batch's slots is then a few contiguous copies (tf.gather on wasm
- * took ~1 ms per layer for 64 frames).
+ * zeros, r the largest rank rounded up to a multiple of 4 (the kernel's f32x4 lanes; zero padding adds
+ * nothing). As plain arrays for the matmul path (gathering a batch's slots is a few contiguous copies;
+ * tf.gather on wasm took ~1 ms per layer for 64 frames), and as tensors for the kernel, which indexes
+ * the stacks itself.
  */
 interface LayerStack {
   readonly a: Float32Array;
@@ -133,11 +142,16 @@ interface LayerStack {
   readonly inDim: number;
   readonly outDim: number;
   readonly rank: number;
+  readonly tensors: { readonly a: tf.Tensor1D; readonly b: tf.Tensor1D } | null;
 }
 interface Stacks {
   readonly slotOf: ReadonlyMap<string, number>;
   readonly zeroSlot: number;
   readonly layers: Partial<Record<AdapterLayer, LayerStack>>;
+}
+
+function disposeStacks(s: Stacks | null): void {
+  for (const l of Object.values(s?.layers ?? {})) if (l?.tensors) tf.dispose([l.tensors.a, l.tensors.b]);
 }
 
 export function createBatchedInference(
@@ -175,10 +189,13 @@ export function createBatchedInference(
   }
   const rng = createRng(opts.seed ?? 0);
   const adapters = new Map<string, AdapterWeights>();
+  // Every adapted layer's output width is hidden or latent; the kernel needs multiples of 4.
+  const kernel = opts.lowRankKernel !== false && config.hiddenDim % 4 === 0 && config.latentDim % 4 === 0 ? lowRankKernel() : null;
   // Rebuilt lazily at the first run() after a change: swaps are rare (after a retrain), batches are not.
   let stacks: Stacks | null = null;
 
   const dropStacks = (): void => {
+    disposeStacks(stacks);
     stacks = null;
   };
 
@@ -192,7 +209,7 @@ export function createBatchedInference(
       const present = users.filter((u): u is AdapterWeights => u?.layers[name] !== undefined);
       const first = present[0]?.layers[name];
       if (!first) continue;
-      const r = Math.max(...present.map((u) => u.rank));
+      const r = 4 * Math.ceil(Math.max(...present.map((u) => u.rank)) / 4);
       const { inDim, outDim } = first;
       const a = new Float32Array(S * inDim * r);
       const b = new Float32Array(S * r * outDim);
@@ -204,7 +221,7 @@ export function createBatchedInference(
         for (let i = 0; i < inDim; i++) for (let k = 0; k < u.rank; k++) a[(slot * inDim + i) * r + k] = l.a[i * u.rank + k] ?? 0;
         for (let k = 0; k < u.rank; k++) for (let j = 0; j < outDim; j++) b[(slot * r + k) * outDim + j] = scale * (l.b[k * outDim + j] ?? 0);
       });
-      layers[name] = { a, b, inDim, outDim, rank: r };
+      layers[name] = { a, b, inDim, outDim, rank: r, tensors: kernel ? { a: tf.tensor1d(a), b: tf.tensor1d(b) } : null };
     }
     return { slotOf, zeroSlot: S - 1, layers };
   };
@@ -244,7 +261,7 @@ export function createBatchedInference(
     const rowSlot = batch.patients.map((p) => (p === null ? undefined : st?.slotOf.get(p)) ?? -1);
     const out = tf.tidy(() => {
       const masks = bank?.window(n, passes, H, hid) ?? createMcMasks(rng, n, passes, H, hid, config.dropout);
-      const term = st && rowSlot.some((k) => k >= 0) ? lowRankTerm(st, rowSlot) : undefined;
+      const term = st && rowSlot.some((k) => k >= 0) ? lowRankTerm(st, rowSlot, kernel) : undefined;
       const r = mcCore({
         encoder: model.encoder,
         predictor: model.predictor,
@@ -337,14 +354,25 @@ export function createBatchedInference(
 }
 
 /**
- * The per-layer term for one batch: each frame's own adapter is gathered from the stacks and applied
- * as a batched matmul over frames, (n, repeats, in)·(n, in, r)·(n, r, out) — rows are frame-major
- * (mcCore), so this is a reshape, no transpose. Its cost does not grow
- * with the number of patients, unlike a block-masked [in, K·r] concatenation (measured 4–5× slower
- * with adapters on all layers). Call inside tf.tidy.
+ * The per-layer term for one batch, each frame through its own adapter; rows are frame-major (mcCore).
+ * With the kernel: one op per layer that reads the stacks in place and adds the layer's base output
+ * (rows without adapter get the base only). Otherwise each frame's slots are gathered and applied as a
+ * batched matmul over frames, (n, repeats, in)·(n, in, r)·(n, r, out), a reshape away, no transpose.
+ * Either way the cost does not grow with the number of patients, unlike one GEMM per patient (a
+ * dispatch each) or a block-masked [in, K·r] concatenation (K× the arithmetic; measured 4–5× slower).
+ * Call inside tf.tidy.
  */
-function lowRankTerm(stacks: Stacks, rowSlot: readonly number[]): LowRankTerm {
+function lowRankTerm(stacks: Stacks, rowSlot: readonly number[], kernel: LowRankKernel | null): LowRankTerm {
   const n = rowSlot.length;
+  if (kernel) {
+    const slots = tf.tensor1d(Int32Array.from(rowSlot), 'int32');
+    return (layer, input, repeats, base) => {
+      const l = stacks.layers[layer];
+      if (!l?.tensors) return null;
+      const { a, b } = l.tensors;
+      return kernel({ u: input, reps: repeats, slots, a, aSlot: l.inDim * l.rank, b, rank: l.rank, outDim: l.outDim, ...(base ? { base } : {}) });
+    };
+  }
   const slots = rowSlot.map((k) => (k < 0 ? stacks.zeroSlot : k));
   const gathered = new Map<AdapterLayer, { a: tf.Tensor3D; b: tf.Tensor3D } | null>();
   const gather = (l: LayerStack) => {
@@ -358,7 +386,7 @@ function lowRankTerm(stacks: Stacks, rowSlot: readonly number[]): LowRankTerm {
     });
     return { a: tf.tensor3d(a, [n, l.inDim, l.rank]), b: tf.tensor3d(b, [n, l.rank, l.outDim]) };
   };
-  return (layer, input, repeats) => {
+  return (layer, input, repeats, base) => {
     if (!gathered.has(layer)) {
       const l = stacks.layers[layer];
       gathered.set(layer, l ? gather(l) : null);
@@ -366,8 +394,11 @@ function lowRankTerm(stacks: Stacks, rowSlot: readonly number[]): LowRankTerm {
     const c = gathered.get(layer);
     if (!c) return null;
     const inDim = input.shape[1] ?? 0;
-    const t = tf.matMul(tf.matMul(tf.reshape(input, [n, repeats, inDim]), c.a), c.b); // (n, repeats, out)
-    return tf.reshape(t, [n * repeats, t.shape[2] ?? 0]) as tf.Tensor2D;
+    // Fewer input columns than the layer's in-dim: the missing trailing inputs are zeros (LowRankTerm).
+    const a = inDim === c.a.shape[1] ? c.a : tf.slice(c.a, [0, 0, 0], [n, inDim, c.a.shape[2]]);
+    const t = tf.matMul(tf.matMul(tf.reshape(input, [n, repeats, inDim]), a), c.b); // (n, repeats, out)
+    const term = tf.reshape(t, [n * repeats, t.shape[2] ?? 0]) as tf.Tensor2D;
+    return base ? (tf.add(base, term) as tf.Tensor2D) : term;
   };
 }
 

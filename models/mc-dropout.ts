@@ -17,11 +17,13 @@ import { scaleHorizon, type MlpParams, type WorldModel, type WorldModelConfig } 
 export const DEFAULT_MC_PASSES = 10;
 
 /**
- * The per-layer low-rank term added to a layer's output for each input row, or null for none. Rows are
- * frame-major: the input holds `repeats` consecutive rows per frame (row r belongs to frame
- * floor(r / repeats)), so a per-frame adapter (batched inference) is a reshape to (n, repeats, in) away.
+ * The per-layer low-rank term for each input row, added to `base` (the layer's output without it) when
+ * given, or null when the layer has none. Rows are frame-major: the input holds `repeats` consecutive rows
+ * per frame (row r belongs to frame floor(r / repeats)), so a per-frame adapter (batched inference) is a
+ * reshape to (n, repeats, in) away. An input with fewer columns than the layer's in-dim stands for rows
+ * whose missing trailing inputs are zero (the predictor's latent part without the horizon input).
  */
-export type LowRankTerm = (layer: AdapterLayer, input: tf.Tensor2D, repeats: number) => tf.Tensor2D | null;
+export type LowRankTerm = (layer: AdapterLayer, input: tf.Tensor2D, repeats: number, base?: tf.Tensor2D) => tf.Tensor2D | null;
 
 /**
  * Dropout masks for one MC call, frame-major: m1 is n×P×hidden (frame, pass), m2 is n×H×P×hidden
@@ -107,9 +109,10 @@ export interface McCoreOutput {
   readonly uncertainty: tf.Tensor2D;
 }
 
-function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor, extra: tf.Tensor2D | null): tf.Tensor2D {
+/** x·W + b, plus the layer's low-rank term when there is one. */
+function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor, term: LowRankTerm | undefined, layer: AdapterLayer, repeats: number): tf.Tensor2D {
   const y = tf.add(tf.matMul(x, w), b) as tf.Tensor2D;
-  return extra ? tf.add(y, extra) : y;
+  return term?.(layer, x, repeats, y) ?? y;
 }
 
 const maskTensor = (m: Float32Array | tf.Tensor, shape: number[]): tf.Tensor => (m instanceof Float32Array ? tf.tensor(m, shape) : tf.reshape(m, shape));
@@ -123,14 +126,13 @@ export function mcCore(inp: McCoreInput): McCoreOutput {
   const n = x.shape[0];
   const H = horizons.length;
   const { hiddenDim: hid, latentDim: L } = config;
-  const t = term ?? (() => null);
   // Layer 1 once per frame: dropout acts after the ReLU, so this part is identical in every pass; the
   // masks broadcast over it (no tile).
-  const h1 = tf.reshape(tf.relu(dense(x, e.w1 as tf.Tensor2D, e.b1, t('encoder.fc1', x, 1))), [n, 1, hid]);
+  const h1 = tf.reshape(tf.relu(dense(x, e.w1 as tf.Tensor2D, e.b1, term, 'encoder.fc1', 1)), [n, 1, hid]);
   const m1 = maskTensor(masks.m1, [n, P, hid]);
   // Per frame: copy 0 is the dropout-off latent, copies 1..P the masked passes — one matmul for all.
   const h1s = tf.reshape(tf.concat([h1, tf.mul(h1, m1)], 1), [n * (P + 1), hid]) as tf.Tensor2D;
-  const zAll = tf.reshape(dense(h1s, e.w2 as tf.Tensor2D, e.b2, t('encoder.fc2', h1s, P + 1)), [n, P + 1, L]);
+  const zAll = tf.reshape(dense(h1s, e.w2 as tf.Tensor2D, e.b2, term, 'encoder.fc2', P + 1), [n, P + 1, L]);
   const latent = tf.reshape(tf.slice(zAll, [0, 0, 0], [n, 1, L]), [n, L]) as tf.Tensor2D;
   const zPass = tf.reshape(tf.slice(zAll, [0, 1, 0], [n, P, L]), [n * P, L]) as tf.Tensor2D;
   // Predictor layer 1 split by linearity: [z; s]·W1 = z·W1[:L] + s·W1[L]. The z part is computed once per
@@ -139,20 +141,20 @@ export function mcCore(inp: McCoreInput): McCoreOutput {
   const w1z = tf.slice(q.w1, [0, 0], [L, hid]) as tf.Tensor2D;
   const w1s = tf.slice(q.w1, [L, 0], [1, hid]) as tf.Tensor2D;
   const sH = Float32Array.from(horizons, (h) => scaleHorizon(h, config.horizonScaling));
-  let pre = tf.add(tf.reshape(tf.matMul(zPass, w1z), [n, 1, P, hid]), tf.reshape(tf.add(tf.matMul(tf.tensor2d(sH, [H, 1]), w1s), q.b1), [1, H, 1, hid]));
-  const zRows = term && t('predictor.fc1', tf.concat([zPass, tf.zeros([n * P, 1])], 1) as tf.Tensor2D, P);
-  if (zRows) {
-    // The adapter's low-rank term is linear in the input too: its z part per (frame, pass), its s part
-    // per (frame, horizon) from rows [0…0; s_k].
+  // The adapter's term is linear in the input too: its z part per (frame, pass) on the z rows, its s part
+  // per (frame, horizon) from rows [0…0; s_k].
+  const zPre = tf.matMul(zPass, w1z) as tf.Tensor2D;
+  const zRows = term?.('predictor.fc1', zPass, P, zPre) ?? zPre;
+  let pre = tf.add(tf.reshape(zRows, [n, 1, P, hid]), tf.reshape(tf.add(tf.matMul(tf.tensor2d(sH, [H, 1]), w1s), q.b1), [1, H, 1, hid]));
+  if (term) {
     const sRows = new Float32Array(n * H * (L + 1));
     for (let i = 0; i < n * H; i++) sRows[i * (L + 1) + L] = sH[i % H] ?? 0;
-    const sTerm = t('predictor.fc1', tf.tensor2d(sRows, [n * H, L + 1]), H);
-    pre = tf.add(pre, tf.reshape(zRows, [n, 1, P, hid]));
+    const sTerm = term('predictor.fc1', tf.tensor2d(sRows, [n * H, L + 1]), H);
     if (sTerm) pre = tf.add(pre, tf.reshape(sTerm, [n, H, 1, hid]));
   }
   const m2 = maskTensor(masks.m2, [n, H, P, hid]);
   const h2 = tf.reshape(tf.mul(tf.relu(pre), m2), [n * H * P, hid]) as tf.Tensor2D;
-  let y = tf.reshape(dense(h2, q.w2 as tf.Tensor2D, q.b2, t('predictor.fc2', h2, H * P)), [n, H, P, L]);
+  let y = tf.reshape(dense(h2, q.w2 as tf.Tensor2D, q.b2, term, 'predictor.fc2', H * P), [n, H, P, L]);
   // Residual predictor: each pass predicts its own (masked-encoder) latent plus s(Δh) × the learned change.
   if (config.residual) y = tf.add(tf.reshape(zPass, [n, 1, P, L]), tf.mul(y, tf.tensor4d(sH, [1, H, 1, 1])));
   const { mean, variance } = tf.moments(y, 2);
@@ -188,17 +190,16 @@ export function createPointPredictor(q: MlpParams, config: WorldModelConfig, hor
   return {
     run(latent, term) {
       const n = latent.shape[0];
-      let pre = tf.add(tf.reshape(tf.matMul(latent, w1z), [n, 1, hid]), sPre);
-      const zTerm = term?.('predictor.fc1', tf.concat([latent, tf.zeros([n, 1])], 1) as tf.Tensor2D, 1);
-      if (term && zTerm) {
+      const zPre = tf.matMul(latent, w1z) as tf.Tensor2D;
+      let pre = tf.add(tf.reshape(term?.('predictor.fc1', latent, 1, zPre) ?? zPre, [n, 1, hid]), sPre);
+      if (term) {
         const sRows = new Float32Array(n * H * (L + 1));
         for (let i = 0; i < n * H; i++) sRows[i * (L + 1) + L] = sH[i % H] ?? 0;
         const sTerm = term('predictor.fc1', tf.tensor2d(sRows, [n * H, L + 1]), H);
-        pre = tf.add(pre, tf.reshape(zTerm, [n, 1, hid]));
         if (sTerm) pre = tf.add(pre, tf.reshape(sTerm, [n, H, hid]));
       }
       const h = tf.reshape(tf.relu(pre), [n * H, hid]) as tf.Tensor2D;
-      const y = tf.reshape(dense(h, q.w2 as tf.Tensor2D, q.b2, term?.('predictor.fc2', h, H) ?? null), [n, H, L]) as tf.Tensor3D;
+      const y = tf.reshape(dense(h, q.w2 as tf.Tensor2D, q.b2, term, 'predictor.fc2', H), [n, H, L]) as tf.Tensor3D;
       return config.residual ? tf.add(tf.reshape(latent, [n, 1, L]), tf.mul(y, sMul)) : y;
     },
     dispose: () => tf.dispose([w1z, sPre, sMul]),
@@ -256,11 +257,13 @@ export function mcPredict(model: WorldModel, x: Float32Array, opts: McOptions): 
   const adapter = opts.adapter;
   if (adapter) checkAdapter(model.config, adapter.weights);
   const term: LowRankTerm | undefined = adapter
-    ? (layer, input) => {
+    ? (layer, input, _repeats, base) => {
         const v = adapter.vars[layer];
-        return v
-          ? (tf.mul(tf.matMul(tf.matMul(input, v.a as tf.Tensor2D), v.b as tf.Tensor2D), adapter.weights.alpha / adapter.weights.rank) as tf.Tensor2D)
-          : null;
+        if (!v) return null;
+        const cols = input.shape[1];
+        const a = cols === v.a.shape[0] ? (v.a as tf.Tensor2D) : tf.slice(v.a as tf.Tensor2D, [0, 0], [cols, adapter.weights.rank]);
+        const t = tf.mul(tf.matMul(tf.matMul(input, a), v.b as tf.Tensor2D), adapter.weights.alpha / adapter.weights.rank) as tf.Tensor2D;
+        return base ? (tf.add(base, t) as tf.Tensor2D) : t;
       }
     : undefined;
   const out = tf.tidy(() => {

@@ -1,0 +1,188 @@
+import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AdapterParams, initAdapter, type AdapterLayer, type AdapterWeights } from '../../models/adapters.js';
+import { selectBackend } from '../../models/backend.js';
+import { createBatchedInference } from '../../models/batched-inference.js';
+import { lowRankKernel } from '../../models/low-rank-kernel.js';
+import { createMaskBank, mcPredict } from '../../models/mc-dropout.js';
+import type { ProbeDecoder } from '../../models/probe-decoder.js';
+import { POSE_DIM } from '../../models/probe-pose.js';
+import { createRng } from '../../models/rng.js';
+import { WorldModel, initWeights, resolveModelConfig } from '../../models/world-model.js';
+
+const F = 9;
+const horizons = [1, 5, 30];
+const rng = createRng(31);
+const row = () => Float32Array.from({ length: F }, () => rng.normal());
+
+beforeAll(async () => {
+  await selectBackend('wasm');
+});
+
+function trainedLike(config: ReturnType<typeof resolveModelConfig>, seed: number, layers: readonly AdapterLayer[], rank: number, alpha = rank): AdapterWeights {
+  const a = initAdapter(config, { rank, layers, alpha }, seed);
+  const r = createRng(seed + 100);
+  for (const l of Object.values(a.layers)) if (l) for (let i = 0; i < l.b.length; i++) l.b[i] = 0.2 * r.normal();
+  return a;
+}
+
+describe('low-rank kernel (models/kernels/low-rank.wasm)', () => {
+  it('the committed binary is what `npm run build:kernels` compiles from the source', async () => {
+    const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { scripts: Record<string, string> };
+    const args = (pkg.scripts['build:kernels'] ?? '').split(/\s+/).slice(1);
+    const o = args.indexOf('-o');
+    expect(o).toBeGreaterThan(0);
+    const dir = await mkdtemp(join(tmpdir(), 'jm-kernel-'));
+    try {
+      args[o + 1] = join(dir, 'low-rank.wasm');
+      const asc = (await import('assemblyscript/asc')).default;
+      const { error, stderr } = await asc.main(args);
+      expect(error, stderr.toString()).toBeFalsy();
+      expect(Buffer.compare(await readFile(args[o + 1]!), await readFile('models/kernels/low-rank.wasm'))).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('adds (u·A_s)·B_s of each frame’s slot to the base, in plain-loop arithmetic; slot −1 = base only; bad shapes throw', () => {
+    const kernel = lowRankKernel();
+    expect(kernel).not.toBeNull();
+    const [n, reps, inDim, inFull, rank, outDim, S] = [5, 3, 7, 9, 8, 12, 3];
+    const r = createRng(5);
+    const rand = (k: number) => Float32Array.from({ length: k }, () => r.normal());
+    const u = rand(n * reps * inDim);
+    const a = rand(S * inFull * rank);
+    const b = rand(S * rank * outDim);
+    const base = rand(n * reps * outDim);
+    const slots = Int32Array.of(2, -1, 0, 1, 2);
+    const want = base.slice();
+    for (let row = 0; row < n * reps; row++) {
+      const s = slots[Math.floor(row / reps)]!;
+      if (s < 0) continue;
+      for (let o = 0; o < outDim; o++) {
+        let v = 0;
+        for (let k = 0; k < rank; k++) {
+          let t = 0;
+          for (let i = 0; i < inDim; i++) t += u[row * inDim + i]! * a[s * inFull * rank + i * rank + k]!;
+          v += t * b[(s * rank + k) * outDim + o]!;
+        }
+        want[row * outDim + o] = want[row * outDim + o]! + v;
+      }
+    }
+    const args = {
+      u: tf.tensor2d(u, [n * reps, inDim]),
+      reps,
+      slots: tf.tensor1d(slots, 'int32'),
+      a: tf.tensor1d(a),
+      aSlot: inFull * rank,
+      b: tf.tensor1d(b),
+      rank,
+      outDim,
+    };
+    const before = tf.memory().numTensors;
+    const got = tf.tidy(() => kernel!({ ...args, base: tf.tensor2d(base, [n * reps, outDim]) }).dataSync());
+    const noBase = tf.tidy(() => kernel!(args).dataSync());
+    expect(tf.memory().numTensors).toBe(before);
+    for (let i = 0; i < want.length; i++) {
+      expect(got[i]).toBeCloseTo(want[i]!, 4);
+      expect(noBase[i]).toBeCloseTo(want[i]! - base[i]!, 4);
+    }
+    expect(() => tf.tidy(() => kernel!({ ...args, rank: 6 }))).toThrow(/inconsistent shapes/);
+    expect(() => tf.tidy(() => kernel!({ ...args, reps: 4 }))).toThrow(/inconsistent shapes/);
+    expect(() => tf.tidy(() => kernel!({ ...args, base: tf.zeros([n * reps, outDim + 4]) as tf.Tensor2D }))).toThrow(/inconsistent shapes/);
+    tf.dispose([args.u, args.slots, args.a, args.b]);
+  });
+
+  it('mixed patients in one batch (ranks 2/4/6, different layers) match each patient’s own mcPredict with the same masks', () => {
+    const config = resolveModelConfig({ featureDim: F });
+    const weights = initWeights(config, 3);
+    const E = 1 << 18;
+    const P = 6;
+    const ads: Record<string, AdapterWeights> = {
+      A: trainedLike(config, 1, ['encoder.fc1', 'encoder.fc2', 'predictor.fc1', 'predictor.fc2'], 4),
+      B: trainedLike(config, 2, ['encoder.fc2', 'predictor.fc1'], 2, 3),
+      C: trainedLike(config, 3, ['predictor.fc1', 'predictor.fc2'], 6),
+    };
+    const bi = createBatchedInference({ modelConfig: config, weights }, { horizons, passes: P, seed: 8, maskBankEntries: E });
+    for (const [id, a] of Object.entries(ads)) bi.setAdapter(id, a);
+    const twin = createMaskBank(8, E, config.dropout);
+    const model = new WorldModel(config, weights);
+    const params = Object.fromEntries(Object.entries(ads).map(([id, a]) => [id, new AdapterParams(a, false)]));
+    const patients = ['A', null, 'C', 'B', 'A', 'nobody', 'C'];
+    const rows = patients.map((patient) => ({ x: row(), patient }));
+    const n = rows.length;
+    const hid = config.hiddenDim;
+    const H = horizons.length;
+    try {
+      const out = bi.run(rows);
+      const w = twin.window(n, P, H, hid)!;
+      const [m1, m2] = [w.m1.dataSync() as Float32Array, w.m2.dataSync() as Float32Array].map((m) => m.slice()) as [Float32Array, Float32Array];
+      tf.dispose([w.m1, w.m2]);
+      expect(out.map((r) => r.adapted)).toEqual([true, false, true, true, true, false, true]);
+      rows.forEach((r, i) => {
+        const adapter = r.patient ? params[r.patient] : undefined;
+        const masks = { m1: m1.slice(i * P * hid, (i + 1) * P * hid), m2: m2.slice(i * H * P * hid, (i + 1) * H * P * hid) };
+        const ref = mcPredict(model, r.x, { horizons, passes: P, masks, ...(adapter ? { adapter } : {}) });
+        for (let d = 0; d < 64; d++) expect(out[i]!.latent[d]).toBeCloseTo(ref.latent[d]!, 4);
+        horizons.forEach((_, k) => {
+          for (let d = 0; d < 64; d++) expect(out[i]!.predictions[k]![d]).toBeCloseTo(ref.predictions[k]![d]!, 4);
+          expect(out[i]!.uncertaintyPerHorizon[k]).toBeCloseTo(ref.uncertainty[k]![0]!, 4);
+        });
+      });
+    } finally {
+      bi.dispose();
+      twin.dispose();
+      model.dispose();
+      for (const p of Object.values(params)) p.dispose();
+    }
+  });
+
+  it('gives the batched-matmul path’s results, predicted poses included, and leaks no tensors', () => {
+    const before = tf.memory().numTensors;
+    const config = resolveModelConfig({ featureDim: F });
+    const weights = initWeights(config, 4);
+    const r = createRng(9);
+    const probe: ProbeDecoder = {
+      kind: 'ridge',
+      latentDim: config.latentDim,
+      weights: Float32Array.from({ length: config.latentDim * POSE_DIM }, () => 0.05 * r.normal()),
+      bias: Float32Array.from({ length: POSE_DIM }, () => 0.3 * r.normal()),
+      trained: Array.from({ length: 20 }, () => true),
+      lambda: Array.from({ length: 20 }, () => 1e-3),
+      lo: new Float32Array(POSE_DIM).fill(-5),
+      hi: new Float32Array(POSE_DIM).fill(5),
+    };
+    const make = (lowRankKernel: boolean) => createBatchedInference({ modelConfig: config, weights }, { horizons, passes: 5, seed: 2, probe, lowRankKernel });
+    const [withKernel, withMatMul] = [make(true), make(false)];
+    const ids = Array.from({ length: 6 }, (_, k) => `p${k}`);
+    ids.forEach((id, k) => {
+      const a = trainedLike(config, 20 + k, ['encoder.fc1', 'encoder.fc2', 'predictor.fc1', 'predictor.fc2'], 4);
+      withKernel.setAdapter(id, a);
+      withMatMul.setAdapter(id, a);
+    });
+    const n = 16;
+    const batch = {
+      n,
+      x: Float32Array.from({ length: n * F }, () => r.normal()),
+      patients: Array.from({ length: n }, (_, i) => (i % 5 === 4 ? null : `p${i % 6}`)),
+      poses: Float32Array.from({ length: n * POSE_DIM }, (_, i) => (i % 3 === 1 ? 1 : 0.2 * r.normal())),
+    };
+    try {
+      for (let call = 0; call < 2; call++) {
+        const [a, b] = [withKernel.runPacked(batch), withMatMul.runPacked(batch)];
+        for (const key of ['latent', 'predictions', 'horizonUncertainty', 'poses'] as const) {
+          const [x, y] = [a[key]!, b[key]!];
+          expect(x.length).toBe(y.length);
+          for (let i = 0; i < x.length; i++) expect(Math.abs(x[i]! - y[i]!)).toBeLessThan(1e-4);
+        }
+      }
+    } finally {
+      withKernel.dispose();
+      withMatMul.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
