@@ -18,6 +18,7 @@ import {
   DEFAULT_MC_PASSES,
   checkMcArgs,
   createMaskBank,
+  createMcConstants,
   createMcMasks,
   mcCore,
   createPointPredictor,
@@ -174,18 +175,21 @@ export function createBatchedInference(
   }
   const config = model.config;
   let probeT: ProbeTensors | null = null;
+  let constants: ReturnType<typeof createMcConstants> | null = null;
   // The dropout-off predictor the decoded poses come from (its constants live as long as the inference).
   let pointT: PointPredictor | null = null;
-  if (opts.probe) {
-    try {
+  try {
+    constants = createMcConstants(model.predictor, config, horizons);
+    if (opts.probe) {
       probeT = probeTensors(opts.probe, config.latentDim);
       pointT = createPointPredictor(model.predictor, config, horizons);
-    } catch (err) {
-      if (probeT) tf.dispose(Object.values(probeT));
-      bank?.dispose();
-      model.dispose();
-      throw err;
     }
+  } catch (err) {
+    if (probeT) tf.dispose([probeT.w, probeT.b, probeT.lo, probeT.hi]);
+    constants?.dispose();
+    bank?.dispose();
+    model.dispose();
+    throw err;
   }
   const rng = createRng(opts.seed ?? 0);
   const adapters = new Map<string, AdapterWeights>();
@@ -271,21 +275,20 @@ export function createBatchedInference(
         horizons,
         masks,
         ...(term ? { term } : {}),
+        ...(constants ? { constants } : {}),
       });
       const tensors: tf.Tensor[] = [r.latent, r.mean, r.uncertainty];
-      if (probeT && pointT && poses) {
-        const point = pointT.run(r.latent, term);
-        tensors.push(decodeWorldPoses(probeT, r.latent, point, poses));
-      }
+      if (probeT && pointT && poses) tensors.push(decodeCanonical(probeT, r.latent, pointT.run(r.latent, term)));
       return tensors;
     });
     try {
-      const [latent, predictions, horizonUncertainty, decoded] = out.map((t) => t.dataSync() as Float32Array) as [
+      const [latent, predictions, horizonUncertainty, canonical] = out.map((t) => t.dataSync() as Float32Array) as [
         Float32Array,
         Float32Array,
         Float32Array,
         Float32Array?,
       ];
+      const decoded = canonical && probeT && poses ? worldChanges(probeT, canonical, poses, n, H) : undefined;
       const uncertainty = new Float32Array(n);
       for (let i = 0; i < n; i++) {
         let u = 0;
@@ -346,8 +349,9 @@ export function createBatchedInference(
       dropStacks();
       adapters.clear();
       bank?.dispose();
-      if (probeT) tf.dispose(Object.values(probeT));
+      if (probeT) tf.dispose([probeT.w, probeT.b, probeT.lo, probeT.hi]);
       pointT?.dispose();
+      constants?.dispose();
       model.dispose();
     },
   };
@@ -402,7 +406,7 @@ function lowRankTerm(stacks: Stacks, rowSlot: readonly number[], kernel: LowRank
   };
 }
 
-/** The probe's parameters as tensors, held for the inference's life. */
+/** The probe's parameters as tensors, held for the inference's life, plus which coordinates it never learned. */
 interface ProbeTensors {
   /** L × 60 ridge weights. */
   readonly w: tf.Tensor2D;
@@ -410,73 +414,65 @@ interface ProbeTensors {
   readonly b: tf.Tensor1D;
   readonly lo: tf.Tensor1D;
   readonly hi: tf.Tensor1D;
-  /** 60: NaN on the coordinates of joints the probe never learned, else 0 (added last: they decode to NaN, as decodePoses). */
-  readonly nan: tf.Tensor1D;
-  /** 60: 1 on x and z coordinates; 1 on y coordinates (the heading rotation's masks). */
-  readonly xz: tf.Tensor1D;
-  readonly y: tf.Tensor1D;
-  /** 60 × 60: z'_j → x_j, −x'_j → z_j (the rotation's sine part). */
-  readonly swap: tf.Tensor2D;
-}
-
-function swapMatrix(): Float32Array {
-  const m = new Float32Array(POSE_DIM * POSE_DIM);
-  for (let j = 0; j < POSE_DIM / 3; j++) {
-    m[(3 * j + 2) * POSE_DIM + 3 * j] = 1; // x_j += z'_j (× s)
-    m[3 * j * POSE_DIM + 3 * j + 2] = -1; // z_j −= x'_j (× s)
-  }
-  return m;
+  /** 60: the coordinates of joints the probe never learned (they decode to NaN, as decodePoses). */
+  readonly untrained: readonly boolean[];
 }
 
 function probeTensors(probe: ProbeDecoder, latentDim: number): ProbeTensors {
   if (probe.latentDim !== latentDim) throw new ModelError(ModelErrorCode.SHAPE_MISMATCH, `probe latent ${probe.latentDim} ≠ model latent ${latentDim}`);
   const orIf = (a: Float32Array, v: number) => a.map((x) => (Number.isFinite(x) ? x : v));
-  const untrained = (k: number) => !probe.trained[Math.floor(k / 3)] || !Number.isFinite(probe.bias[k]!);
   return {
     w: tf.tensor2d(probe.weights, [latentDim, POSE_DIM]),
     b: tf.tensor1d(orIf(probe.bias, 0)),
     lo: tf.tensor1d(orIf(probe.lo, -Infinity)),
     hi: tf.tensor1d(orIf(probe.hi, Infinity)),
-    nan: tf.tensor1d(Float32Array.from({ length: POSE_DIM }, (_, k) => (untrained(k) ? Number.NaN : 0))),
-    xz: tf.tensor1d(Float32Array.from({ length: POSE_DIM }, (_, k) => (k % 3 === 1 ? 0 : 1))),
-    y: tf.tensor1d(Float32Array.from({ length: POSE_DIM }, (_, k) => (k % 3 === 1 ? 1 : 0))),
-    swap: tf.tensor2d(swapMatrix(), [POSE_DIM, POSE_DIM]),
+    untrained: Array.from({ length: POSE_DIM }, (_, k) => !probe.trained[Math.floor(k / 3)] || !Number.isFinite(probe.bias[k]!)),
   };
+}
+
+/**
+ * The probe's canonical decode of the batch's latents (first n rows) and of their dropout-off predictions
+ * (then n × H rows, frame-major): clamp(z·W + b), one fused GEMM over all rows. Call inside tf.tidy.
+ */
+function decodeCanonical(p: ProbeTensors, latent: tf.Tensor2D, point: tf.Tensor3D): tf.Tensor2D {
+  const [n, H, L] = point.shape;
+  const z = tf.concat([latent, tf.reshape(point, [n * H, L])], 0) as tf.Tensor2D;
+  return tf.minimum(tf.maximum(tf.fused.matMul({ a: z, b: p.w, bias: p.b }), p.lo), p.hi) as tf.Tensor2D;
 }
 
 /**
  * Predicted world poses of a batch, n × H × 60, the way `jepa-motion eval` scores them (evaluate.ts
  * pose_mm): ẑ_h is the dropout-off prediction (createPointPredictor: the MC mean of 10 passes carries
  * sampling noise that, decoded, is larger than one frame of motion), and the probe decodes the
- * predicted CHANGE, decode(ẑ_h) − decode(z), which is added to the
- * frame's own pose — the probe's absolute reading on a body it never saw is off by ~10 cm, its reading
- * of a change is not. The change lives in the frame's canonical space (root-relative, heading-aligned),
- * so it is rotated back by the frame's heading and added to the frame's world pose: the ghost stands
- * on the patient, facing where the patient faces. The root's decoded change is 0 by construction
- * (canonical roots are 0), so the predicted root is the current one: features carry no position in
- * the room, so no latent can predict where the patient will be, only how the body will move.
- * The decode is one matmul over all rows and horizons; the rotation a few elementwise ops. Call inside tf.tidy.
+ * predicted CHANGE, decode(ẑ_h) − decode(z), which is added to the frame's own pose — the probe's
+ * absolute reading on a body it never saw is off by ~10 cm, its reading of a change is not. The change
+ * lives in the frame's canonical space (root-relative, heading-aligned), so it is rotated back by the
+ * frame's heading (probe-pose.ts worldPose without translation) and added to the frame's world pose: the
+ * ghost stands on the patient, facing where the patient faces. The root's decoded change is 0 by
+ * construction (canonical roots are 0), so the predicted root is the current one: features carry no
+ * position in the room, so no latent can predict where the patient will be, only how the body will move.
+ * Rows without a pose (NaN root) come out NaN; untrained joints are NaN. Done here in JS on the decoded
+ * rows (decodeCanonical): ~n·H·60 multiply-adds, where the same in tfjs took ~20 op dispatches per batch.
  */
-function decodeWorldPoses(p: ProbeTensors, latent: tf.Tensor2D, point: tf.Tensor3D, poses: Float32Array): tf.Tensor {
-  const [n, H, L] = point.shape;
-  const decode = (z: tf.Tensor2D) => tf.minimum(tf.maximum(tf.add(tf.matMul(z, p.w), p.b), p.lo), p.hi);
-  const both = decode(tf.concat([latent, tf.reshape(point, [n * H, L])], 0) as tf.Tensor2D);
-  const now = tf.reshape(tf.slice(both, [0, 0], [n, POSE_DIM]), [n, 1, POSE_DIM]);
-  const ahead = tf.reshape(tf.slice(both, [n, 0], [n * H, POSE_DIM]), [n, H, POSE_DIM]);
-  const change = tf.sub(ahead, now);
-  // Canonical → world per row (probe-pose.ts worldPose): x = c·x' + s·z', y = y', z = c·z' − s·x', i.e.
-  // change ⊙ (c·[x,z slots] + [y slots]) + s·(change · swap), with each row's (c, s) broadcast: contiguous
-  // elementwise ops and one small GEMM (tfjs-wasm slices and concats along the xyz axis are slow JS loops).
-  const c = new Float32Array(n);
-  const s = new Float32Array(n);
+function worldChanges(p: ProbeTensors, canonical: Float32Array, poses: Float32Array, n: number, H: number): Float32Array {
+  const out = new Float32Array(n * H * POSE_DIM);
   for (let i = 0; i < n; i++) {
     const f = poseFrame(poses, i * POSE_DIM);
-    c[i] = f?.c ?? 1;
-    s[i] = f?.s ?? 0;
+    const c = f?.c ?? 1;
+    const s = f?.s ?? 0;
+    const now = i * POSE_DIM;
+    for (let k = 0; k < H; k++) {
+      const ahead = (n + i * H + k) * POSE_DIM;
+      const o = (i * H + k) * POSE_DIM;
+      for (let j = 0; j < POSE_DIM; j += 3) {
+        const dx = canonical[ahead + j]! - canonical[now + j]!;
+        const dy = canonical[ahead + j + 1]! - canonical[now + j + 1]!;
+        const dz = canonical[ahead + j + 2]! - canonical[now + j + 2]!;
+        out[o + j] = p.untrained[j] ? Number.NaN : poses[now + j]! + c * dx + s * dz;
+        out[o + j + 1] = p.untrained[j + 1] ? Number.NaN : poses[now + j + 1]! + dy;
+        out[o + j + 2] = p.untrained[j + 2] ? Number.NaN : poses[now + j + 2]! - s * dx + c * dz;
+      }
+    }
   }
-  const keep = tf.add(tf.mul(tf.tensor3d(c, [n, 1, 1]), p.xz), p.y);
-  const swapped = tf.reshape(tf.matMul(tf.reshape(change, [n * H, POSE_DIM]), p.swap), [n, H, POSE_DIM]);
-  const world = tf.add(tf.mul(change, keep), tf.mul(swapped, tf.tensor3d(s, [n, 1, 1])));
-  // Untrained joints become NaN only now: inside the GEMM a NaN would spread to every joint (NaN · 0).
-  return tf.add(tf.add(world, p.nan), tf.reshape(tf.tensor2d(poses, [n, POSE_DIM]), [n, 1, POSE_DIM]));
+  return out;
 }

@@ -98,6 +98,41 @@ export interface McCoreInput {
   readonly horizons: readonly number[];
   readonly masks: McMasks | McMaskTensors;
   readonly term?: LowRankTerm;
+  /** The predictor's horizon-only parts (createMcConstants) for these horizons; computed inline when omitted. */
+  readonly constants?: McConstants;
+}
+
+/**
+ * What mcCore derives from the predictor weights and the horizons alone: W1's latent rows, the horizon
+ * part s(Δh)·W1[L] + b1 per horizon [1, H, 1, hid], and s(Δh) as [1, H, 1, 1]. Held across batches by
+ * the live engine, so a batch neither recomputes them nor hands XNNPACK a new weight tensor (it packs
+ * weights per tensor: a per-batch W1 slice meant a new operator every batch).
+ */
+export interface McConstants {
+  readonly w1z: tf.Tensor2D;
+  readonly sPre: tf.Tensor;
+  readonly sMul: tf.Tensor;
+}
+
+function mcConstants(q: MlpParams, config: WorldModelConfig, horizons: readonly number[]): McConstants {
+  const L = config.latentDim;
+  const H = horizons.length;
+  const hid = q.w1.shape[1] ?? 0;
+  const sH = Float32Array.from(horizons, (h) => scaleHorizon(h, config.horizonScaling));
+  return {
+    w1z: tf.slice(q.w1, [0, 0], [L, hid]) as tf.Tensor2D,
+    sPre: tf.reshape(tf.add(tf.matMul(tf.tensor2d(sH, [H, 1]), tf.slice(q.w1, [L, 0], [1, hid])), q.b1), [1, H, 1, hid]),
+    sMul: tf.tensor4d(sH, [1, H, 1, 1]),
+  };
+}
+
+/** McConstants kept outside any tidy; dispose() when the model or the horizons go. */
+export function createMcConstants(q: MlpParams, config: WorldModelConfig, horizons: readonly number[]): McConstants & { dispose(): void } {
+  const c = tf.tidy(() => {
+    const k = mcConstants(q, config, horizons);
+    return [k.w1z, k.sPre, k.sMul];
+  }) as [tf.Tensor2D, tf.Tensor, tf.Tensor];
+  return { w1z: c[0], sPre: c[1], sMul: c[2], dispose: () => tf.dispose(c) };
 }
 
 export interface McCoreOutput {
@@ -109,9 +144,9 @@ export interface McCoreOutput {
   readonly uncertainty: tf.Tensor2D;
 }
 
-/** x·W + b, plus the layer's low-rank term when there is one. */
+/** x·W + b (one fused op), plus the layer's low-rank term when there is one. */
 function dense(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor, term: LowRankTerm | undefined, layer: AdapterLayer, repeats: number): tf.Tensor2D {
-  const y = tf.add(tf.matMul(x, w), b) as tf.Tensor2D;
+  const y = tf.fused.matMul({ a: x, b: w, bias: b }) as tf.Tensor2D;
   return term?.(layer, x, repeats, y) ?? y;
 }
 
@@ -138,28 +173,32 @@ export function mcCore(inp: McCoreInput): McCoreOutput {
   // Predictor layer 1 split by linearity: [z; s]·W1 = z·W1[:L] + s·W1[L]. The z part is computed once per
   // (frame, pass) and the s part once per horizon, then broadcast to (frame, horizon, pass) — H times
   // fewer multiply-adds than stacking [z; s] rows for every horizon, and no tile/concat of latents.
-  const w1z = tf.slice(q.w1, [0, 0], [L, hid]) as tf.Tensor2D;
-  const w1s = tf.slice(q.w1, [L, 0], [1, hid]) as tf.Tensor2D;
-  const sH = Float32Array.from(horizons, (h) => scaleHorizon(h, config.horizonScaling));
+  const c = inp.constants ?? mcConstants(q, config, horizons);
   // The adapter's term is linear in the input too: its z part per (frame, pass) on the z rows, its s part
   // per (frame, horizon) from rows [0…0; s_k].
-  const zPre = tf.matMul(zPass, w1z) as tf.Tensor2D;
+  const zPre = tf.matMul(zPass, c.w1z) as tf.Tensor2D;
   const zRows = term?.('predictor.fc1', zPass, P, zPre) ?? zPre;
-  let pre = tf.add(tf.reshape(zRows, [n, 1, P, hid]), tf.reshape(tf.add(tf.matMul(tf.tensor2d(sH, [H, 1]), w1s), q.b1), [1, H, 1, hid]));
+  // The s parts (and the adapter's, per frame) are summed while small, [n, H, 1, hid], before the one
+  // broadcast add over (frame, horizon, pass).
+  let sPart = c.sPre;
   if (term) {
+    const sH = Float32Array.from(horizons, (h) => scaleHorizon(h, config.horizonScaling));
     const sRows = new Float32Array(n * H * (L + 1));
     for (let i = 0; i < n * H; i++) sRows[i * (L + 1) + L] = sH[i % H] ?? 0;
     const sTerm = term('predictor.fc1', tf.tensor2d(sRows, [n * H, L + 1]), H);
-    if (sTerm) pre = tf.add(pre, tf.reshape(sTerm, [n, H, 1, hid]));
+    if (sTerm) sPart = tf.add(c.sPre, tf.reshape(sTerm, [n, H, 1, hid]));
   }
+  const pre = tf.add(tf.reshape(zRows, [n, 1, P, hid]), sPart);
   const m2 = maskTensor(masks.m2, [n, H, P, hid]);
   const h2 = tf.reshape(tf.mul(tf.relu(pre), m2), [n * H * P, hid]) as tf.Tensor2D;
   let y = tf.reshape(dense(h2, q.w2 as tf.Tensor2D, q.b2, term, 'predictor.fc2', H * P), [n, H, P, L]);
   // Residual predictor: each pass predicts its own (masked-encoder) latent plus s(Δh) × the learned change.
-  if (config.residual) y = tf.add(tf.reshape(zPass, [n, 1, P, L]), tf.mul(y, tf.tensor4d(sH, [1, H, 1, 1])));
-  const { mean, variance } = tf.moments(y, 2);
+  if (config.residual) y = tf.add(tf.reshape(zPass, [n, 1, P, L]), tf.mul(y, c.sMul));
+  // Mean and (population) variance over the passes, as tf.moments but without its float32 cast and reshapes.
+  const mean = tf.mean(y, 2, true);
+  const variance = tf.mean(tf.square(tf.sub(y, mean)), 2);
   const uncertainty = tf.mean(tf.sqrt(variance), -1) as tf.Tensor2D;
-  return { latent, mean: mean as tf.Tensor3D, uncertainty };
+  return { latent, mean: tf.reshape(mean, [n, H, L]) as tf.Tensor3D, uncertainty };
 }
 
 /** The horizon-only parts of pointPrediction, computed once per model and horizon list (createPointPredictor). */
