@@ -2,7 +2,7 @@
  * Multi-patient MC-dropout inference in one batch: every row goes through the shared base weights
  * (one matmul per layer over all rows, whatever the patient), and each row's own patient's low-rank
  * adapter adds (U·A)·B, one op per layer over all frames (see lowRankTerm: the SIMD kernel of
- * low-rank-kernel.ts on wasm, a batched matmul elsewhere). So the per-patient cost is two thin rank-r
+ * wasm-kernels.ts on wasm, a batched matmul elsewhere). So the per-patient cost is two thin rank-r
  * products, not a separate model call. run() is synchronous, so setAdapter between runs is a swap between
  * batches by construction.
  *
@@ -26,7 +26,7 @@ import {
   type MaskBank,
   type PointPredictor,
 } from './mc-dropout.js';
-import { lowRankKernel, type LowRankKernel } from './low-rank-kernel.js';
+import { wasmKernels, type WasmKernels } from './wasm-kernels.js';
 import type { ProbeDecoder } from './probe-decoder.js';
 import { POSE_DIM, poseFrame } from './probe-pose.js';
 import { createRng } from './rng.js';
@@ -56,10 +56,11 @@ export interface BatchedInferenceOptions {
    */
   readonly probe?: ProbeDecoder;
   /**
-   * Apply adapters with the wasm SIMD kernel (low-rank-kernel.ts) when the backend allows it. Default
-   * true; false keeps tfjs's batched matmul (the reference the kernel is tested against).
+   * Use the wasm SIMD kernels (wasm-kernels.ts: adapters' low-rank term, ReLU + masks read in place from
+   * the bank) when the backend allows it. Default true; false keeps plain tfjs ops (batched matmul for the
+   * adapters, uploaded mask windows): the reference the kernels are tested against.
    */
-  readonly lowRankKernel?: boolean;
+  readonly wasmKernels?: boolean;
 }
 
 export interface BatchedRow {
@@ -193,8 +194,8 @@ export function createBatchedInference(
   }
   const rng = createRng(opts.seed ?? 0);
   const adapters = new Map<string, AdapterWeights>();
-  // Every adapted layer's output width is hidden or latent; the kernel needs multiples of 4.
-  const kernel = opts.lowRankKernel !== false && config.hiddenDim % 4 === 0 && config.latentDim % 4 === 0 ? lowRankKernel() : null;
+  // Every kernel row is hidden or latent wide: the kernels need multiples of 4 (f32x4).
+  const kernels = opts.wasmKernels !== false && config.hiddenDim % 4 === 0 && config.latentDim % 4 === 0 ? wasmKernels() : null;
   // Rebuilt lazily at the first run() after a change: swaps are rare (after a retrain), batches are not.
   let stacks: Stacks | null = null;
 
@@ -225,7 +226,7 @@ export function createBatchedInference(
         for (let i = 0; i < inDim; i++) for (let k = 0; k < u.rank; k++) a[(slot * inDim + i) * r + k] = l.a[i * u.rank + k] ?? 0;
         for (let k = 0; k < u.rank; k++) for (let j = 0; j < outDim; j++) b[(slot * r + k) * outDim + j] = scale * (l.b[k * outDim + j] ?? 0);
       });
-      layers[name] = { a, b, inDim, outDim, rank: r, tensors: kernel ? { a: tf.tensor1d(a), b: tf.tensor1d(b) } : null };
+      layers[name] = { a, b, inDim, outDim, rank: r, tensors: kernels ? { a: tf.tensor1d(a), b: tf.tensor1d(b) } : null };
     }
     return { slotOf, zeroSlot: S - 1, layers };
   };
@@ -264,8 +265,8 @@ export function createBatchedInference(
     const st = stacks;
     const rowSlot = batch.patients.map((p) => (p === null ? undefined : st?.slotOf.get(p)) ?? -1);
     const out = tf.tidy(() => {
-      const masks = bank?.window(n, passes, H, hid) ?? createMcMasks(rng, n, passes, H, hid, config.dropout);
-      const term = st && rowSlot.some((k) => k >= 0) ? lowRankTerm(st, rowSlot, kernel) : undefined;
+      const masks = (kernels ? bank?.take(n, passes, H, hid) : bank?.window(n, passes, H, hid)) ?? createMcMasks(rng, n, passes, H, hid, config.dropout);
+      const term = st && rowSlot.some((k) => k >= 0) ? lowRankTerm(st, rowSlot, kernels) : undefined;
       const r = mcCore({
         encoder: model.encoder,
         predictor: model.predictor,
@@ -276,6 +277,7 @@ export function createBatchedInference(
         masks,
         ...(term ? { term } : {}),
         ...(constants ? { constants } : {}),
+        ...(kernels ? { kernels } : {}),
       });
       const tensors: tf.Tensor[] = [r.latent, r.mean, r.uncertainty];
       if (probeT && pointT && poses) tensors.push(decodeCanonical(probeT, r.latent, pointT.run(r.latent, term)));
@@ -366,15 +368,15 @@ export function createBatchedInference(
  * dispatch each) or a block-masked [in, K·r] concatenation (K× the arithmetic; measured 4–5× slower).
  * Call inside tf.tidy.
  */
-function lowRankTerm(stacks: Stacks, rowSlot: readonly number[], kernel: LowRankKernel | null): LowRankTerm {
+function lowRankTerm(stacks: Stacks, rowSlot: readonly number[], kernels: WasmKernels | null): LowRankTerm {
   const n = rowSlot.length;
-  if (kernel) {
+  if (kernels) {
     const slots = tf.tensor1d(Int32Array.from(rowSlot), 'int32');
     return (layer, input, repeats, base) => {
       const l = stacks.layers[layer];
       if (!l?.tensors) return null;
       const { a, b } = l.tensors;
-      return kernel({ u: input, reps: repeats, slots, a, aSlot: l.inDim * l.rank, b, rank: l.rank, outDim: l.outDim, ...(base ? { base } : {}) });
+      return kernels.lowRankAdd({ u: input, reps: repeats, slots, a, aSlot: l.inDim * l.rank, b, rank: l.rank, outDim: l.outDim, ...(base ? { base } : {}) });
     };
   }
   const slots = rowSlot.map((k) => (k < 0 ? stacks.zeroSlot : k));

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkAdapter, type AdapterLayer, type AdapterParams } from './adapters.js';
 import { ModelError, ModelErrorCode } from './errors.js';
 import { createRng, dropoutMask, type Rng } from './rng.js';
+import type { BankMasks, WasmKernels } from './wasm-kernels.js';
 import { scaleHorizon, type MlpParams, type WorldModel, type WorldModelConfig } from './world-model.js';
 
 /** DESIGN.md: 10 passes. */
@@ -56,6 +57,12 @@ export interface MaskBank {
   readonly entries: number;
   /** Masks for one call as new tensors (call inside tf.tidy), or null when the call needs more entries than the bank holds. */
   window(n: number, passes: number, horizons: number, hidden: number): McMaskTensors | null;
+  /**
+   * The same window (same offset sequence as window()) read in place: the bank as one tensor uploaded at
+   * the first take() and held until dispose(), and the window's first entry (m1, then m2 right after it).
+   * For the wasm kernels (wasm-kernels.ts), which read masks from the heap: no per-batch upload.
+   */
+  take(n: number, passes: number, horizons: number, hidden: number): BankMasks | null;
   /** Drops the bank's memory; window() returns null afterwards. */
   dispose(): void;
 }
@@ -66,18 +73,30 @@ export function createMaskBank(seed: number, entries: number, p: number): MaskBa
     throw new ModelError(ModelErrorCode.INVALID_ARGS, `mask bank entries must be a positive integer, got ${entries}`);
   const rng = createRng(seed);
   let data: Float32Array | null = dropoutMask(rng.fork(), entries, p);
+  let held: tf.Tensor1D | null = null;
   const offsets = rng.fork();
+  const offset = (n: number, passes: number, horizons: number, hidden: number): number | null => {
+    const need = n * passes * hidden * (1 + horizons);
+    return data && need <= entries ? Math.floor(offsets.next() * (entries - need + 1)) : null;
+  };
   return {
     entries,
     window: (n, passes, horizons, hidden) => {
+      const o = offset(n, passes, horizons, hidden);
+      if (o === null || !data) return null;
       const n1 = n * passes * hidden;
-      const need = n1 * (1 + horizons);
-      if (!data || need > entries) return null;
-      const o = Math.floor(offsets.next() * (entries - need + 1));
-      return { m1: tf.tensor1d(data.subarray(o, o + n1)), m2: tf.tensor1d(data.subarray(o + n1, o + need)) };
+      return { m1: tf.tensor1d(data.subarray(o, o + n1)), m2: tf.tensor1d(data.subarray(o + n1, o + n1 * (1 + horizons))) };
+    },
+    take: (n, passes, horizons, hidden) => {
+      const o = offset(n, passes, horizons, hidden);
+      if (o === null || !data) return null;
+      held ??= tf.keep(tf.tensor1d(data));
+      return { bank: held, offset: o };
     },
     dispose: () => {
       data = null;
+      held?.dispose();
+      held = null;
     },
   };
 }
@@ -88,6 +107,9 @@ export interface McMaskTensors {
   readonly m2: tf.Tensor;
 }
 
+/** Masks read in place by the wasm kernels (MaskBank.take): m1 from `offset`, m2 right after it. */
+export type { BankMasks };
+
 export interface McCoreInput {
   readonly encoder: MlpParams;
   readonly predictor: MlpParams;
@@ -96,8 +118,11 @@ export interface McCoreInput {
   readonly x: tf.Tensor2D;
   readonly passes: number;
   readonly horizons: readonly number[];
-  readonly masks: McMasks | McMaskTensors;
+  /** BankMasks only with `kernels` (the masks stay in the heap). */
+  readonly masks: McMasks | McMaskTensors | BankMasks;
   readonly term?: LowRankTerm;
+  /** The wasm kernels (wasm-kernels.ts), needed for BankMasks. */
+  readonly kernels?: WasmKernels;
   /** The predictor's horizon-only parts (createMcConstants) for these horizons; computed inline when omitted. */
   readonly constants?: McConstants;
 }
@@ -162,11 +187,19 @@ export function mcCore(inp: McCoreInput): McCoreOutput {
   const H = horizons.length;
   const { hiddenDim: hid, latentDim: L } = config;
   // Layer 1 once per frame: dropout acts after the ReLU, so this part is identical in every pass; the
-  // masks broadcast over it (no tile).
-  const h1 = tf.reshape(tf.relu(dense(x, e.w1 as tf.Tensor2D, e.b1, term, 'encoder.fc1', 1)), [n, 1, hid]);
-  const m1 = maskTensor(masks.m1, [n, P, hid]);
-  // Per frame: copy 0 is the dropout-off latent, copies 1..P the masked passes — one matmul for all.
-  const h1s = tf.reshape(tf.concat([h1, tf.mul(h1, m1)], 1), [n * (P + 1), hid]) as tf.Tensor2D;
+  // masks broadcast over it (no tile). Per frame: copy 0 is the dropout-off latent, copies 1..P the masked
+  // passes — one matmul for all.
+  const a1 = dense(x, e.w1 as tf.Tensor2D, e.b1, term, 'encoder.fc1', 1);
+  const bank = 'bank' in masks ? masks : null;
+  const k = bank ? inp.kernels : undefined;
+  if (bank && !k) throw new ModelError(ModelErrorCode.INVALID_ARGS, 'masks read in place from the bank need the wasm kernels');
+  let h1s: tf.Tensor2D;
+  if (bank && k) h1s = k.reluMaskCopies(a1, P, bank);
+  else {
+    const h1 = tf.reshape(tf.relu(a1), [n, 1, hid]);
+    const m1 = maskTensor((masks as McMasks | McMaskTensors).m1, [n, P, hid]);
+    h1s = tf.reshape(tf.concat([h1, tf.mul(h1, m1)], 1), [n * (P + 1), hid]) as tf.Tensor2D;
+  }
   const zAll = tf.reshape(dense(h1s, e.w2 as tf.Tensor2D, e.b2, term, 'encoder.fc2', P + 1), [n, P + 1, L]);
   const latent = tf.reshape(tf.slice(zAll, [0, 0, 0], [n, 1, L]), [n, L]) as tf.Tensor2D;
   const zPass = tf.reshape(tf.slice(zAll, [0, 1, 0], [n, P, L]), [n * P, L]) as tf.Tensor2D;
@@ -188,9 +221,16 @@ export function mcCore(inp: McCoreInput): McCoreOutput {
     const sTerm = term('predictor.fc1', tf.tensor2d(sRows, [n * H, L + 1]), H);
     if (sTerm) sPart = tf.add(c.sPre, tf.reshape(sTerm, [n, H, 1, hid]));
   }
-  const pre = tf.add(tf.reshape(zRows, [n, 1, P, hid]), sPart);
-  const m2 = maskTensor(masks.m2, [n, H, P, hid]);
-  const h2 = tf.reshape(tf.mul(tf.relu(pre), m2), [n * H * P, hid]) as tf.Tensor2D;
+  let h2: tf.Tensor2D;
+  if (bank && k) {
+    // ReLU, horizon part and masks in one pass, m2 right after m1 in the bank.
+    const s2 = tf.reshape(sPart, [sPart.size / hid, hid]) as tf.Tensor2D;
+    h2 = k.reluAddMask(zRows, s2, H, P, { bank: bank.bank, offset: bank.offset + n * P * hid });
+  } else {
+    const pre = tf.add(tf.reshape(zRows, [n, 1, P, hid]), sPart);
+    const m2 = maskTensor((masks as McMasks | McMaskTensors).m2, [n, H, P, hid]);
+    h2 = tf.reshape(tf.mul(tf.relu(pre), m2), [n * H * P, hid]) as tf.Tensor2D;
+  }
   let y = tf.reshape(dense(h2, q.w2 as tf.Tensor2D, q.b2, term, 'predictor.fc2', H * P), [n, H, P, L]);
   // Residual predictor: each pass predicts its own (masked-encoder) latent plus s(Δh) × the learned change.
   if (config.residual) y = tf.add(tf.reshape(zPass, [n, 1, P, L]), tf.mul(y, c.sMul));

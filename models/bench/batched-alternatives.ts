@@ -5,7 +5,7 @@
 //   shared      the shared base only (no adapters): the upper bound
 //   adapters    shared base + rank-r adapters (createBatchedInference) on encoder.fc1 only
 //   adapters-all shared base + rank-r adapters on all four layers (the default since the placement measurement)
-//   adapters-all-matmul the same through tfjs's batched matMul instead of the wasm SIMD kernel (low-rank-kernel.ts)
+//   adapters-all-tfjs the same through plain tfjs ops (batched matMul, uploaded masks) instead of the wasm SIMD kernels (wasm-kernels.ts)
 //   adapters-pred shared base + rank-r adapters on the predictor only (the default for residual bases)
 //   shared-fresh the shared base with masks drawn fresh per batch instead of a mask-bank window (MaskBank)
 // and prints frames/s (median of repeats). Run: npx tsx models/bench/batched-alternatives.ts [--backend wasm|cpu]
@@ -127,7 +127,7 @@ const biShared = createBatchedInference({ modelConfig: config, weights: base }, 
 const biFresh = createBatchedInference({ modelConfig: config, weights: base }, { horizons, passes: P, maskBankEntries: 0 });
 const biFc1 = createBatchedInference({ modelConfig: config, weights: base }, { horizons, passes: P });
 const biAll = createBatchedInference({ modelConfig: config, weights: base }, { horizons, passes: P });
-const biAllMatMul = createBatchedInference({ modelConfig: config, weights: base }, { horizons, passes: P, lowRankKernel: false });
+const biAllMatMul = createBatchedInference({ modelConfig: config, weights: base }, { horizons, passes: P, wasmKernels: false });
 const biPred = createBatchedInference({ modelConfig: config, weights: base }, { horizons, passes: P });
 adaptersFc1.forEach((a, k) => biFc1.setAdapter(`p${k}`, a));
 adaptersAll.forEach((a, k) => biAll.setAdapter(`p${k}`, a));
@@ -137,7 +137,7 @@ variants.push({ name: 'shared', fn: () => biShared.run(rowsShared) });
 variants.push({ name: 'shared-fresh', fn: () => biFresh.run(rowsShared) });
 variants.push({ name: 'adapters', fn: () => biFc1.run(rowsPatients) });
 variants.push({ name: 'adapters-all', fn: () => biAll.run(rowsPatients) });
-variants.push({ name: 'adapters-all-matmul', fn: () => biAllMatMul.run(rowsPatients) });
+variants.push({ name: 'adapters-all-tfjs', fn: () => biAllMatMul.run(rowsPatients) });
 variants.push({ name: 'adapters-pred', fn: () => biPred.run(rowsPatients) });
 
 const ms = timeAll();

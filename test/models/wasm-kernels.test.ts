@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { AdapterParams, initAdapter, type AdapterLayer, type AdapterWeights } from '../../models/adapters.js';
 import { selectBackend } from '../../models/backend.js';
 import { createBatchedInference } from '../../models/batched-inference.js';
-import { lowRankKernel } from '../../models/low-rank-kernel.js';
+import { wasmKernels } from '../../models/wasm-kernels.js';
 import { createMaskBank, mcPredict } from '../../models/mc-dropout.js';
 import type { ProbeDecoder } from '../../models/probe-decoder.js';
 import { POSE_DIM } from '../../models/probe-pose.js';
@@ -29,7 +29,7 @@ function trainedLike(config: ReturnType<typeof resolveModelConfig>, seed: number
   return a;
 }
 
-describe('low-rank kernel (models/kernels/low-rank.wasm)', () => {
+describe('wasm kernels (models/kernels/mc-kernels.wasm)', () => {
   it('the committed binary is what `npm run build:kernels` compiles from the source', async () => {
     const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { scripts: Record<string, string> };
     const args = (pkg.scripts['build:kernels'] ?? '').split(/\s+/).slice(1);
@@ -37,19 +37,20 @@ describe('low-rank kernel (models/kernels/low-rank.wasm)', () => {
     expect(o).toBeGreaterThan(0);
     const dir = await mkdtemp(join(tmpdir(), 'jm-kernel-'));
     try {
-      args[o + 1] = join(dir, 'low-rank.wasm');
+      args[o + 1] = join(dir, 'mc-kernels.wasm');
       const asc = (await import('assemblyscript/asc')).default;
       const { error, stderr } = await asc.main(args);
       expect(error, stderr.toString()).toBeFalsy();
-      expect(Buffer.compare(await readFile(args[o + 1]!), await readFile('models/kernels/low-rank.wasm'))).toBe(0);
+      expect(Buffer.compare(await readFile(args[o + 1]!), await readFile('models/kernels/mc-kernels.wasm'))).toBe(0);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   }, 60_000);
 
   it('adds (u·A_s)·B_s of each frame’s slot to the base, in plain-loop arithmetic; slot −1 = base only; bad shapes throw', () => {
-    const kernel = lowRankKernel();
-    expect(kernel).not.toBeNull();
+    const k = wasmKernels();
+    expect(k).not.toBeNull();
+    const kernel = (p: Parameters<NonNullable<typeof k>['lowRankAdd']>[0]) => k!.lowRankAdd(p);
     const [n, reps, inDim, inFull, rank, outDim, S] = [5, 3, 7, 9, 8, 12, 3];
     const r = createRng(5);
     const rand = (k: number) => Float32Array.from({ length: k }, () => r.normal());
@@ -83,17 +84,58 @@ describe('low-rank kernel (models/kernels/low-rank.wasm)', () => {
       outDim,
     };
     const before = tf.memory().numTensors;
-    const got = tf.tidy(() => kernel!({ ...args, base: tf.tensor2d(base, [n * reps, outDim]) }).dataSync());
-    const noBase = tf.tidy(() => kernel!(args).dataSync());
+    const got = tf.tidy(() => kernel({ ...args, base: tf.tensor2d(base, [n * reps, outDim]) }).dataSync());
+    const noBase = tf.tidy(() => kernel(args).dataSync());
     expect(tf.memory().numTensors).toBe(before);
     for (let i = 0; i < want.length; i++) {
       expect(got[i]).toBeCloseTo(want[i]!, 4);
       expect(noBase[i]).toBeCloseTo(want[i]! - base[i]!, 4);
     }
-    expect(() => tf.tidy(() => kernel!({ ...args, rank: 6 }))).toThrow(/inconsistent shapes/);
-    expect(() => tf.tidy(() => kernel!({ ...args, reps: 4 }))).toThrow(/inconsistent shapes/);
-    expect(() => tf.tidy(() => kernel!({ ...args, base: tf.zeros([n * reps, outDim + 4]) as tf.Tensor2D }))).toThrow(/inconsistent shapes/);
+    expect(() => tf.tidy(() => kernel({ ...args, rank: 6 }))).toThrow(/inconsistent shapes/);
+    expect(() => tf.tidy(() => kernel({ ...args, reps: 4 }))).toThrow(/inconsistent shapes/);
+    expect(() => tf.tidy(() => kernel({ ...args, base: tf.zeros([n * reps, outDim + 4]) as tf.Tensor2D }))).toThrow(/inconsistent shapes/);
     tf.dispose([args.u, args.slots, args.a, args.b]);
+  });
+
+  it('ReLU + dropout masks read in place from the bank: copies and horizon broadcast as the tfjs ops; windows outside the bank throw', () => {
+    const k = wasmKernels()!;
+    const [n, P, H, hid] = [3, 4, 2, 8];
+    const r = createRng(6);
+    const rand = (len: number) => Float32Array.from({ length: len }, () => r.normal());
+    const bankData = rand(500);
+    const a = rand(n * hid);
+    const z = rand(n * P * hid);
+    const sShared = rand(H * hid);
+    const sFrame = rand(n * H * hid);
+    const bank = tf.tensor1d(bankData);
+    const before = tf.memory().numTensors;
+    const [copies, shared, perFrame] = tf.tidy(() => [
+      k.reluMaskCopies(tf.tensor2d(a, [n, hid]), P, { bank, offset: 7 }).dataSync(),
+      k.reluAddMask(tf.tensor2d(z, [n * P, hid]), tf.tensor2d(sShared, [H, hid]), H, P, { bank, offset: 11 }).dataSync(),
+      k.reluAddMask(tf.tensor2d(z, [n * P, hid]), tf.tensor2d(sFrame, [n * H, hid]), H, P, { bank, offset: 0 }).dataSync(),
+    ]);
+    expect(tf.memory().numTensors).toBe(before);
+    const relu = (v: number) => Math.max(0, v);
+    for (let f = 0; f < n; f++)
+      for (let j = 0; j < hid; j++) {
+        const h = relu(a[f * hid + j]!);
+        expect(copies[f * (P + 1) * hid + j]).toBeCloseTo(h, 6);
+        for (let p = 0; p < P; p++) expect(copies[(f * (P + 1) + 1 + p) * hid + j]).toBeCloseTo(h * bankData[7 + (f * P + p) * hid + j]!, 6);
+      }
+    for (let f = 0; f < n; f++)
+      for (let h = 0; h < H; h++)
+        for (let p = 0; p < P; p++)
+          for (let j = 0; j < hid; j++) {
+            const row = (f * H + h) * P + p;
+            const zv = z[(f * P + p) * hid + j]!;
+            expect(shared[row * hid + j]).toBeCloseTo(relu(zv + sShared[h * hid + j]!) * bankData[11 + row * hid + j]!, 6);
+            expect(perFrame[row * hid + j]).toBeCloseTo(relu(zv + sFrame[(f * H + h) * hid + j]!) * bankData[row * hid + j]!, 6);
+          }
+    expect(() => tf.tidy(() => k.reluMaskCopies(tf.zeros([n, hid]) as tf.Tensor2D, P, { bank, offset: 500 - n * P * hid + 1 }))).toThrow(/outside the bank/);
+    expect(() => tf.tidy(() => k.reluAddMask(tf.zeros([n * P, hid]) as tf.Tensor2D, tf.zeros([H + 1, hid]) as tf.Tensor2D, H, P, { bank, offset: 0 }))).toThrow(
+      /bad shapes/,
+    );
+    bank.dispose();
   });
 
   it('mixed patients in one batch (ranks 2/4/6, different layers) match each patient’s own mcPredict with the same masks', () => {
@@ -140,7 +182,7 @@ describe('low-rank kernel (models/kernels/low-rank.wasm)', () => {
     }
   });
 
-  it('gives the batched-matmul path’s results, predicted poses included, and leaks no tensors', () => {
+  it('give the plain tfjs path’s results (same mask windows), predicted poses included, and leak no tensors', () => {
     const before = tf.memory().numTensors;
     const config = resolveModelConfig({ featureDim: F });
     const weights = initWeights(config, 4);
@@ -155,7 +197,7 @@ describe('low-rank kernel (models/kernels/low-rank.wasm)', () => {
       lo: new Float32Array(POSE_DIM).fill(-5),
       hi: new Float32Array(POSE_DIM).fill(5),
     };
-    const make = (lowRankKernel: boolean) => createBatchedInference({ modelConfig: config, weights }, { horizons, passes: 5, seed: 2, probe, lowRankKernel });
+    const make = (wasmKernels: boolean) => createBatchedInference({ modelConfig: config, weights }, { horizons, passes: 5, seed: 2, probe, wasmKernels });
     const [withKernel, withMatMul] = [make(true), make(false)];
     const ids = Array.from({ length: 6 }, (_, k) => `p${k}`);
     ids.forEach((id, k) => {
