@@ -121,7 +121,7 @@ export interface McCoreInput {
   /** BankMasks only with `kernels` (the masks stay in the heap). */
   readonly masks: McMasks | McMaskTensors | BankMasks;
   readonly term?: LowRankTerm;
-  /** The wasm kernels (wasm-kernels.ts), needed for BankMasks. */
+  /** The wasm kernels (wasm-kernels.ts): needed for BankMasks; used for the pass moments whenever given. */
   readonly kernels?: WasmKernels;
   /** The predictor's horizon-only parts (createMcConstants) for these horizons; computed inline when omitted. */
   readonly constants?: McConstants;
@@ -137,6 +137,8 @@ export interface McConstants {
   readonly w1z: tf.Tensor2D;
   readonly sPre: tf.Tensor;
   readonly sMul: tf.Tensor;
+  /** s(Δh) per horizon, [H] (the passMoments kernel). */
+  readonly sH: tf.Tensor1D;
 }
 
 function mcConstants(q: MlpParams, config: WorldModelConfig, horizons: readonly number[]): McConstants {
@@ -148,6 +150,7 @@ function mcConstants(q: MlpParams, config: WorldModelConfig, horizons: readonly 
     w1z: tf.slice(q.w1, [0, 0], [L, hid]) as tf.Tensor2D,
     sPre: tf.reshape(tf.add(tf.matMul(tf.tensor2d(sH, [H, 1]), tf.slice(q.w1, [L, 0], [1, hid])), q.b1), [1, H, 1, hid]),
     sMul: tf.tensor4d(sH, [1, H, 1, 1]),
+    sH: tf.tensor1d(sH),
   };
 }
 
@@ -155,9 +158,9 @@ function mcConstants(q: MlpParams, config: WorldModelConfig, horizons: readonly 
 export function createMcConstants(q: MlpParams, config: WorldModelConfig, horizons: readonly number[]): McConstants & { dispose(): void } {
   const c = tf.tidy(() => {
     const k = mcConstants(q, config, horizons);
-    return [k.w1z, k.sPre, k.sMul];
-  }) as [tf.Tensor2D, tf.Tensor, tf.Tensor];
-  return { w1z: c[0], sPre: c[1], sMul: c[2], dispose: () => tf.dispose(c) };
+    return [k.w1z, k.sPre, k.sMul, k.sH];
+  }) as [tf.Tensor2D, tf.Tensor, tf.Tensor, tf.Tensor1D];
+  return { w1z: c[0], sPre: c[1], sMul: c[2], sH: c[3], dispose: () => tf.dispose(c) };
 }
 
 export interface McCoreOutput {
@@ -200,7 +203,8 @@ export function mcCore(inp: McCoreInput): McCoreOutput {
     const m1 = maskTensor((masks as McMasks | McMaskTensors).m1, [n, P, hid]);
     h1s = tf.reshape(tf.concat([h1, tf.mul(h1, m1)], 1), [n * (P + 1), hid]) as tf.Tensor2D;
   }
-  const zAll = tf.reshape(dense(h1s, e.w2 as tf.Tensor2D, e.b2, term, 'encoder.fc2', P + 1), [n, P + 1, L]);
+  const z2 = dense(h1s, e.w2 as tf.Tensor2D, e.b2, term, 'encoder.fc2', P + 1);
+  const zAll = tf.reshape(z2, [n, P + 1, L]);
   const latent = tf.reshape(tf.slice(zAll, [0, 0, 0], [n, 1, L]), [n, L]) as tf.Tensor2D;
   const zPass = tf.reshape(tf.slice(zAll, [0, 1, 0], [n, P, L]), [n * P, L]) as tf.Tensor2D;
   // Predictor layer 1 split by linearity: [z; s]·W1 = z·W1[:L] + s·W1[L]. The z part is computed once per
@@ -231,7 +235,13 @@ export function mcCore(inp: McCoreInput): McCoreOutput {
     const m2 = maskTensor((masks as McMasks | McMaskTensors).m2, [n, H, P, hid]);
     h2 = tf.reshape(tf.mul(tf.relu(pre), m2), [n * H * P, hid]) as tf.Tensor2D;
   }
-  let y = tf.reshape(dense(h2, q.w2 as tf.Tensor2D, q.b2, term, 'predictor.fc2', H * P), [n, H, P, L]);
+  const y2 = dense(h2, q.w2 as tf.Tensor2D, q.b2, term, 'predictor.fc2', H * P);
+  if (inp.kernels) {
+    // Residual step, mean, std over passes and mean over dims in one kernel pass.
+    const [mean, uncertainty] = inp.kernels.passMoments(y2, z2, c.sH, P, config.residual);
+    return { latent, mean: tf.reshape(mean, [n, H, L]) as tf.Tensor3D, uncertainty };
+  }
+  let y = tf.reshape(y2, [n, H, P, L]);
   // Residual predictor: each pass predicts its own (masked-encoder) latent plus s(Δh) × the learned change.
   if (config.residual) y = tf.add(tf.reshape(zPass, [n, 1, P, L]), tf.mul(y, c.sMul));
   // Mean and (population) variance over the passes, as tf.moments but without its float32 cast and reshapes.

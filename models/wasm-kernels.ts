@@ -9,6 +9,8 @@
  *   - JmReluMaskCopies / JmReluAddMask: the ReLU, the dropout masks and (predictor) the broadcast add of
  *     the horizon part in one pass, the masks read in place from the mask bank held in the heap: no
  *     per-batch mask upload (~1.6 MB at 64 frames) and four elementwise passes fewer.
+ *   - JmPassMoments: the residual step, mean and std over passes and the mean over dims in one pass
+ *     (tfjs: nine ops and four passes over n·H·P·L values).
  *
  * Available only on the single-threaded wasm backend (the module imports its memory); wasmKernels()
  * returns null elsewhere and callers keep the plain tfjs ops.
@@ -40,6 +42,7 @@ interface Exports {
   ): void;
   reluMaskCopies(a: number, n: number, passes: number, hid: number, m: number, out: number): void;
   reluAddMask(z: number, s: number, sPerFrame: number, n: number, horizons: number, passes: number, hid: number, m: number, out: number): void;
+  passMoments(y: number, z: number, s: number, residual: number, n: number, horizons: number, passes: number, latent: number, mean: number, unc: number): void;
 }
 
 export interface LowRankKernelArgs {
@@ -73,9 +76,14 @@ export interface WasmKernels {
   reluMaskCopies(a: tf.Tensor2D, passes: number, masks: BankMasks): tf.Tensor2D;
   /** z: n·P × hid, s: H × hid or n·H × hid → n·H·P × hid rows relu(z[f,p] + s[(f,)k]) ⊙ mask, frame-major. */
   reluAddMask(z: tf.Tensor2D, s: tf.Tensor2D, horizons: number, passes: number, masks: BankMasks): tf.Tensor2D;
+  /**
+   * y: n·H·P × L pass predictions, z: n·(P+1) × L encoder copies, s: H horizon scales → the mean over passes
+   * (n·H × L) and the mean std across passes (n × H) of z[copy 1+p] + s_k·y (residual) or y.
+   */
+  passMoments(y: tf.Tensor2D, z: tf.Tensor2D, s: tf.Tensor1D, passes: number, residual: boolean): [tf.Tensor2D, tf.Tensor2D];
 }
 
-const NAMES = { lowRankAdd: 'JmLowRankAdd', reluMaskCopies: 'JmReluMaskCopies', reluAddMask: 'JmReluAddMask' } as const;
+const NAMES = { lowRankAdd: 'JmLowRankAdd', reluMaskCopies: 'JmReluMaskCopies', reluAddMask: 'JmReluAddMask', passMoments: 'JmPassMoments' } as const;
 
 let bound: { backend: unknown; kernels: WasmKernels | null } | null = null;
 
@@ -98,7 +106,7 @@ function bind(backend: WasmBackend): WasmKernels | null {
   const wasm = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as unknown as Exports;
   const register = (
     name: string,
-    run: (be: WasmBackend, inputs: Record<string, tf.TensorInfo | undefined>, attrs: Record<string, number>) => tf.TensorInfo,
+    run: (be: WasmBackend, inputs: Record<string, tf.TensorInfo | undefined>, attrs: Record<string, number>) => tf.TensorInfo | tf.TensorInfo[],
   ) => {
     tf.registerKernel({
       kernelName: name,
@@ -170,6 +178,28 @@ function bind(backend: WasmBackend): WasmKernels | null {
     wasm.reluAddMask(at(z), at(s), sRows === horizons ? 0 : 1, n, horizons, passes, hid, at(bank) + 4 * offset, at(out));
     return out;
   });
+  register(NAMES.passMoments, (be, { y, z, s }, { passes = 0, residual = 0 }) => {
+    if (!y || !z || !s) return fail(NAMES.passMoments, 'missing input');
+    const [rows = 0, L = 0] = y.shape;
+    const H = s.shape[0] ?? 0;
+    const n = passes > 0 && H > 0 ? rows / (H * passes) : 0;
+    const ok =
+      y.dtype === 'float32' &&
+      z.dtype === 'float32' &&
+      s.dtype === 'float32' &&
+      s.shape.length === 1 &&
+      L % 4 === 0 &&
+      Number.isInteger(n) &&
+      n > 0 &&
+      z.shape[0] === n * (passes + 1) &&
+      z.shape[1] === L;
+    if (!ok) fail(NAMES.passMoments, `bad shapes (y ${y.shape}, z ${z.shape}, s ${s.shape}, passes ${passes})`);
+    const mean = be.makeOutput([n * H, L], 'float32');
+    const unc = be.makeOutput([n, H], 'float32');
+    const at = (t: tf.TensorInfo) => be.getMemoryOffset(t.dataId);
+    wasm.passMoments(at(y), at(z), at(s), residual ? 1 : 0, n, H, passes, L, at(mean), at(unc));
+    return [mean, unc];
+  });
   const run = (name: string, inputs: tf.NamedTensorMap, attrs: Record<string, number>) => tf.engine().runKernel(name, inputs, attrs) as tf.Tensor2D;
   return {
     lowRankAdd: (p) =>
@@ -180,5 +210,7 @@ function bind(backend: WasmBackend): WasmKernels | null {
       ),
     reluMaskCopies: (a, passes, m) => run(NAMES.reluMaskCopies, { a, bank: m.bank }, { passes, offset: m.offset }),
     reluAddMask: (z, s, horizons, passes, m) => run(NAMES.reluAddMask, { z, s, bank: m.bank }, { horizons, passes, offset: m.offset }),
+    passMoments: (y, z, s, passes, residual) =>
+      tf.engine().runKernel(NAMES.passMoments, { y, z, s }, { passes, residual: residual ? 1 : 0 }) as unknown as [tf.Tensor2D, tf.Tensor2D],
   };
 }

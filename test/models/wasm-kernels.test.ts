@@ -138,6 +138,37 @@ describe('wasm kernels (models/kernels/mc-kernels.wasm)', () => {
     bank.dispose();
   });
 
+  it('pass moments: mean over passes and mean std over dims of z + s·y (residual) or y, as plain loops', () => {
+    const k = wasmKernels()!;
+    const [n, H, P, L] = [2, 3, 5, 8];
+    const r = createRng(12);
+    const y = Float32Array.from({ length: n * H * P * L }, () => r.normal());
+    const z = Float32Array.from({ length: n * (P + 1) * L }, () => r.normal());
+    const sH = Float32Array.of(0.5, 2, -1);
+    for (const residual of [true, false]) {
+      const [mean, unc] = tf.tidy(() =>
+        k.passMoments(tf.tensor2d(y, [n * H * P, L]), tf.tensor2d(z, [n * (P + 1), L]), tf.tensor1d(sH), P, residual).map((t) => t.dataSync()),
+      ) as [Float32Array, Float32Array];
+      for (let f = 0; f < n; f++)
+        for (let h = 0; h < H; h++) {
+          let stds = 0;
+          for (let d = 0; d < L; d++) {
+            const v = Array.from({ length: P }, (_, p) => {
+              const yv = y[((f * H + h) * P + p) * L + d]!;
+              return residual ? z[(f * (P + 1) + 1 + p) * L + d]! + sH[h]! * yv : yv;
+            });
+            const m = v.reduce((a, b) => a + b, 0) / P;
+            expect(mean[(f * H + h) * L + d]).toBeCloseTo(m, 5);
+            stds += Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / P);
+          }
+          expect(unc[f * H + h]).toBeCloseTo(stds / L, 5);
+        }
+    }
+    expect(() => tf.tidy(() => k.passMoments(tf.zeros([n * H * P, L]) as tf.Tensor2D, tf.zeros([n * P, L]) as tf.Tensor2D, tf.tensor1d(sH), P, true))).toThrow(
+      /bad shapes/,
+    );
+  });
+
   it('mixed patients in one batch (ranks 2/4/6, different layers) match each patient’s own mcPredict with the same masks', () => {
     const config = resolveModelConfig({ featureDim: F });
     const weights = initWeights(config, 3);

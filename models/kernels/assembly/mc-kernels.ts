@@ -114,3 +114,41 @@ export function reluAddMask(z: usize, s: usize, sPerFrame: i32, n: i32, horizons
     }
   }
 }
+
+/**
+ * The MC estimate per (frame f, horizon k) from the P pass predictions y[f, k, p] (n × H × P × L, the
+ * predictor's output): with `residual`, pass p's prediction is z[f, 1 + p] + s[k]·y[f, k, p] (z: the
+ * encoder's copies n × (P+1) × L, copy 0 the dropout-off one, skipped; s: H floats), else y itself.
+ * Writes the mean over passes (n × H × L) and the mean over dims of the population std across passes (n × H).
+ */
+export function passMoments(y: usize, z: usize, s: usize, residual: i32, n: i32, horizons: i32, passes: i32, latent: i32, mean: usize, unc: usize): void {
+  const rowBytes = (<usize>latent) << 2;
+  const count = f32x4.splat(<f32>passes);
+  for (let f = 0; f < n; f++) {
+    const zFrame = z + (<usize>f * <usize>(passes + 1) + 1) * rowBytes;
+    for (let k = 0; k < horizons; k++) {
+      const fk = <usize>f * <usize>horizons + <usize>k;
+      const yRows = y + fk * <usize>passes * rowBytes;
+      const sk = f32x4.splat(residual != 0 ? load<f32>(s + ((<usize>k) << 2)) : 1);
+      let stds = f32x4.splat(0);
+      for (let o: usize = 0; o < rowBytes; o += 16) {
+        let sum = f32x4.splat(0);
+        for (let p = 0; p < passes; p++) {
+          const yv = v128.load(yRows + <usize>p * rowBytes + o);
+          sum = f32x4.add(sum, residual != 0 ? f32x4.add(v128.load(zFrame + <usize>p * rowBytes + o), f32x4.mul(yv, sk)) : yv);
+        }
+        const m = f32x4.div(sum, count);
+        v128.store(mean + fk * rowBytes + o, m);
+        let sq = f32x4.splat(0);
+        for (let p = 0; p < passes; p++) {
+          const yv = v128.load(yRows + <usize>p * rowBytes + o);
+          const d = f32x4.sub(residual != 0 ? f32x4.add(v128.load(zFrame + <usize>p * rowBytes + o), f32x4.mul(yv, sk)) : yv, m);
+          sq = f32x4.add(sq, f32x4.mul(d, d));
+        }
+        stds = f32x4.add(stds, f32x4.sqrt(f32x4.div(sq, count)));
+      }
+      const total = f32x4.extract_lane(stds, 0) + f32x4.extract_lane(stds, 1) + f32x4.extract_lane(stds, 2) + f32x4.extract_lane(stds, 3);
+      store<f32>(unc + (fk << 2), total / <f32>latent);
+    }
+  }
+}
