@@ -278,9 +278,11 @@ export function createBatchedInference(
         ...(term ? { term } : {}),
         ...(constants ? { constants } : {}),
         ...(kernels ? { kernels } : {}),
+        ...(probeT && poses ? { point: true } : {}),
       });
       const tensors: tf.Tensor[] = [r.latent, r.mean, r.uncertainty];
-      if (probeT && pointT && poses) tensors.push(decodeCanonical(probeT, r.latent, pointT.run(r.latent, term)));
+      // The dropout-off predictions come from mcCore when it could (kernels, bank masks), else a separate run.
+      if (probeT && pointT && poses) tensors.push(decodeCanonical(probeT, r.latent, r.point ?? pointT.run(r.latent, term)));
       return tensors;
     });
     try {

@@ -123,6 +123,11 @@ export interface McCoreInput {
   readonly term?: LowRankTerm;
   /** The wasm kernels (wasm-kernels.ts): needed for BankMasks; used for the pass moments whenever given. */
   readonly kernels?: WasmKernels;
+  /**
+   * Also return the dropout-off predictions (McCoreOutput.point) — with BankMasks and the kernels only: they
+   * ride along as copy 0 of the predictor's rows (the encoder's dropout-off copy), no separate predictor run.
+   */
+  readonly point?: boolean;
   /** The predictor's horizon-only parts (createMcConstants) for these horizons; computed inline when omitted. */
   readonly constants?: McConstants;
 }
@@ -166,6 +171,8 @@ export function createMcConstants(q: MlpParams, config: WorldModelConfig, horizo
 export interface McCoreOutput {
   /** n×L */
   readonly latent: tf.Tensor2D;
+  /** n×H×L dropout-off predictions (PointPredictor.run's), when asked for with `point` and the kernels. */
+  readonly point?: tf.Tensor3D;
   /** n×H×L mean over passes */
   readonly mean: tf.Tensor3D;
   /** n×H: mean over dims of the std across passes */
@@ -206,15 +213,17 @@ export function mcCore(inp: McCoreInput): McCoreOutput {
   const z2 = dense(h1s, e.w2 as tf.Tensor2D, e.b2, term, 'encoder.fc2', P + 1);
   const zAll = tf.reshape(z2, [n, P + 1, L]);
   const latent = tf.reshape(tf.slice(zAll, [0, 0, 0], [n, 1, L]), [n, L]) as tf.Tensor2D;
-  const zPass = tf.reshape(tf.slice(zAll, [0, 1, 0], [n, P, L]), [n * P, L]) as tf.Tensor2D;
+  // With the point predictions, the predictor's first layer runs on all P + 1 copies (copy 0 = dropout off).
+  const withPoint = inp.point === true && bank !== null && k !== undefined;
+  const zIn = withPoint ? z2 : (tf.reshape(tf.slice(zAll, [0, 1, 0], [n, P, L]), [n * P, L]) as tf.Tensor2D);
   // Predictor layer 1 split by linearity: [z; s]·W1 = z·W1[:L] + s·W1[L]. The z part is computed once per
   // (frame, pass) and the s part once per horizon, then broadcast to (frame, horizon, pass) — H times
   // fewer multiply-adds than stacking [z; s] rows for every horizon, and no tile/concat of latents.
   const c = inp.constants ?? mcConstants(q, config, horizons);
   // The adapter's term is linear in the input too: its z part per (frame, pass) on the z rows, its s part
   // per (frame, horizon) from rows [0…0; s_k].
-  const zPre = tf.matMul(zPass, c.w1z) as tf.Tensor2D;
-  const zRows = term?.('predictor.fc1', zPass, P, zPre) ?? zPre;
+  const zPre = tf.matMul(zIn, c.w1z) as tf.Tensor2D;
+  const zRows = term?.('predictor.fc1', zIn, withPoint ? P + 1 : P, zPre) ?? zPre;
   // The s parts (and the adapter's, per frame) are summed while small, [n, H, 1, hid], before the one
   // broadcast add over (frame, horizon, pass).
   let sPart = c.sPre;
@@ -226,10 +235,16 @@ export function mcCore(inp: McCoreInput): McCoreOutput {
     if (sTerm) sPart = tf.add(c.sPre, tf.reshape(sTerm, [n, H, 1, hid]));
   }
   let h2: tf.Tensor2D;
+  let point: tf.Tensor3D | undefined;
   if (bank && k) {
-    // ReLU, horizon part and masks in one pass, m2 right after m1 in the bank.
+    // ReLU, horizon part and masks in one pass, m2 right after m1 in the bank; copy 0 unmasked beside.
     const s2 = tf.reshape(sPart, [sPart.size / hid, hid]) as tf.Tensor2D;
-    h2 = k.reluAddMask(zRows, s2, H, P, { bank: bank.bank, offset: bank.offset + n * P * hid });
+    const [masked, h0] = k.reluAddMask(zRows, s2, H, P, { bank: bank.bank, offset: bank.offset + n * P * hid }, withPoint) as [tf.Tensor2D, tf.Tensor2D?];
+    h2 = masked;
+    if (h0) {
+      const y0 = tf.reshape(dense(h0, q.w2 as tf.Tensor2D, q.b2, term, 'predictor.fc2', H), [n, H, L]) as tf.Tensor3D;
+      point = config.residual ? (tf.add(tf.reshape(latent, [n, 1, L]), tf.mul(y0, tf.reshape(c.sMul, [1, H, 1]))) as tf.Tensor3D) : y0;
+    }
   } else {
     const pre = tf.add(tf.reshape(zRows, [n, 1, P, hid]), sPart);
     const m2 = maskTensor((masks as McMasks | McMaskTensors).m2, [n, H, P, hid]);
@@ -239,11 +254,11 @@ export function mcCore(inp: McCoreInput): McCoreOutput {
   if (inp.kernels) {
     // Residual step, mean, std over passes and mean over dims in one kernel pass.
     const [mean, uncertainty] = inp.kernels.passMoments(y2, z2, c.sH, P, config.residual);
-    return { latent, mean: tf.reshape(mean, [n, H, L]) as tf.Tensor3D, uncertainty };
+    return { latent, mean: tf.reshape(mean, [n, H, L]) as tf.Tensor3D, uncertainty, ...(point ? { point } : {}) };
   }
   let y = tf.reshape(y2, [n, H, P, L]);
   // Residual predictor: each pass predicts its own (masked-encoder) latent plus s(Δh) × the learned change.
-  if (config.residual) y = tf.add(tf.reshape(zPass, [n, 1, P, L]), tf.mul(y, c.sMul));
+  if (config.residual) y = tf.add(tf.reshape(zIn, [n, 1, P, L]), tf.mul(y, c.sMul));
   // Mean and (population) variance over the passes, as tf.moments but without its float32 cast and reshapes.
   const mean = tf.mean(y, 2, true);
   const variance = tf.mean(tf.square(tf.sub(y, mean)), 2);

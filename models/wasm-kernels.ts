@@ -41,7 +41,19 @@ interface Exports {
     out: number,
   ): void;
   reluMaskCopies(a: number, n: number, passes: number, hid: number, m: number, out: number): void;
-  reluAddMask(z: number, s: number, sPerFrame: number, n: number, horizons: number, passes: number, hid: number, m: number, out: number): void;
+  reluAddMask(
+    z: number,
+    copies: number,
+    s: number,
+    sPerFrame: number,
+    n: number,
+    horizons: number,
+    passes: number,
+    hid: number,
+    m: number,
+    out: number,
+    out0: number,
+  ): void;
   passMoments(y: number, z: number, s: number, residual: number, n: number, horizons: number, passes: number, latent: number, mean: number, unc: number): void;
 }
 
@@ -74,8 +86,12 @@ export interface WasmKernels {
   lowRankAdd(args: LowRankKernelArgs): tf.Tensor2D;
   /** a: n × hid pre-activations → n·(P+1) × hid: per frame relu(a), then relu(a) ⊙ P mask rows. */
   reluMaskCopies(a: tf.Tensor2D, passes: number, masks: BankMasks): tf.Tensor2D;
-  /** z: n·P × hid, s: H × hid or n·H × hid → n·H·P × hid rows relu(z[f,p] + s[(f,)k]) ⊙ mask, frame-major. */
-  reluAddMask(z: tf.Tensor2D, s: tf.Tensor2D, horizons: number, passes: number, masks: BankMasks): tf.Tensor2D;
+  /**
+   * z: n·P × hid, s: H × hid or n·H × hid → n·H·P × hid rows relu(z[f,p] + s[(f,)k]) ⊙ mask, frame-major.
+   * With `withCopy0`, z holds P + 1 rows per frame, the first the dropout-off latent's: its rows
+   * relu(z[f,0] + s[(f,)k]) come back unmasked as a second tensor, n·H × hid.
+   */
+  reluAddMask(z: tf.Tensor2D, s: tf.Tensor2D, horizons: number, passes: number, masks: BankMasks, withCopy0?: boolean): tf.Tensor2D[];
   /**
    * y: n·H·P × L pass predictions, z: n·(P+1) × L encoder copies, s: H horizon scales → the mean over passes
    * (n·H × L) and the mean std across passes (n × H) of z[copy 1+p] + s_k·y (residual) or y.
@@ -157,10 +173,11 @@ function bind(backend: WasmBackend): WasmKernels | null {
     wasm.reluMaskCopies(at(a), n, passes, hid, at(bank) + 4 * offset, at(out));
     return out;
   });
-  register(NAMES.reluAddMask, (be, { z, s, bank }, { horizons = 0, passes = 0, offset = -1 }) => {
+  register(NAMES.reluAddMask, (be, { z, s, bank }, { horizons = 0, passes = 0, offset = -1, copy0 = 0 }) => {
     if (!z || !s || !bank) return fail(NAMES.reluAddMask, 'missing input');
     const [rows = 0, hid = 0] = z.shape;
-    const n = passes > 0 ? rows / passes : 0;
+    const copies = passes + (copy0 ? 1 : 0);
+    const n = passes > 0 ? rows / copies : 0;
     const sRows = s.shape[0] ?? 0;
     const ok =
       z.dtype === 'float32' &&
@@ -174,9 +191,10 @@ function bind(backend: WasmBackend): WasmKernels | null {
     if (!ok) fail(NAMES.reluAddMask, `bad shapes (z ${z.shape}, s ${s.shape}, horizons ${horizons}, passes ${passes})`);
     checkBank(NAMES.reluAddMask, bank, offset, n * horizons * passes * hid);
     const out = be.makeOutput([n * horizons * passes, hid], 'float32');
+    const out0 = copy0 ? be.makeOutput([n * horizons, hid], 'float32') : null;
     const at = (t: tf.TensorInfo) => be.getMemoryOffset(t.dataId);
-    wasm.reluAddMask(at(z), at(s), sRows === horizons ? 0 : 1, n, horizons, passes, hid, at(bank) + 4 * offset, at(out));
-    return out;
+    wasm.reluAddMask(at(z), copies, at(s), sRows === horizons ? 0 : 1, n, horizons, passes, hid, at(bank) + 4 * offset, at(out), out0 ? at(out0) : 0);
+    return out0 ? [out, out0] : [out];
   });
   register(NAMES.passMoments, (be, { y, z, s }, { passes = 0, residual = 0 }) => {
     if (!y || !z || !s) return fail(NAMES.passMoments, 'missing input');
@@ -209,7 +227,10 @@ function bind(backend: WasmBackend): WasmKernels | null {
         { reps: p.reps, aSlot: p.aSlot, rank: p.rank, outDim: p.outDim },
       ),
     reluMaskCopies: (a, passes, m) => run(NAMES.reluMaskCopies, { a, bank: m.bank }, { passes, offset: m.offset }),
-    reluAddMask: (z, s, horizons, passes, m) => run(NAMES.reluAddMask, { z, s, bank: m.bank }, { horizons, passes, offset: m.offset }),
+    reluAddMask: (z, s, horizons, passes, m, withCopy0 = false) =>
+      tf
+        .engine()
+        .runKernel(NAMES.reluAddMask, { z, s, bank: m.bank }, { horizons, passes, offset: m.offset, copy0: withCopy0 ? 1 : 0 }) as unknown as tf.Tensor2D[],
     passMoments: (y, z, s, passes, residual) =>
       tf.engine().runKernel(NAMES.passMoments, { y, z, s }, { passes, residual: residual ? 1 : 0 }) as unknown as [tf.Tensor2D, tf.Tensor2D],
   };

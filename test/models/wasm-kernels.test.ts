@@ -97,7 +97,7 @@ describe('wasm kernels (models/kernels/mc-kernels.wasm)', () => {
     tf.dispose([args.u, args.slots, args.a, args.b]);
   });
 
-  it('ReLU + dropout masks read in place from the bank: copies and horizon broadcast as the tfjs ops; windows outside the bank throw', () => {
+  it('ReLU + dropout masks read in place from the bank: copies, horizon broadcast and the unmasked copy 0 as plain loops; windows outside the bank throw', () => {
     const k = wasmKernels()!;
     const [n, P, H, hid] = [3, 4, 2, 8];
     const r = createRng(6);
@@ -108,14 +108,26 @@ describe('wasm kernels (models/kernels/mc-kernels.wasm)', () => {
     const sShared = rand(H * hid);
     const sFrame = rand(n * H * hid);
     const bank = tf.tensor1d(bankData);
-    const before = tf.memory().numTensors;
-    const [copies, shared, perFrame] = tf.tidy(() => [
-      k.reluMaskCopies(tf.tensor2d(a, [n, hid]), P, { bank, offset: 7 }).dataSync(),
-      k.reluAddMask(tf.tensor2d(z, [n * P, hid]), tf.tensor2d(sShared, [H, hid]), H, P, { bank, offset: 11 }).dataSync(),
-      k.reluAddMask(tf.tensor2d(z, [n * P, hid]), tf.tensor2d(sFrame, [n * H, hid]), H, P, { bank, offset: 0 }).dataSync(),
-    ]);
-    expect(tf.memory().numTensors).toBe(before);
     const relu = (v: number) => Math.max(0, v);
+    const before = tf.memory().numTensors;
+    // The same z with a copy 0 in front of each frame's P rows: the masked rows must not change.
+    const z0 = rand(n * hid);
+    const zWith0 = new Float32Array(n * (P + 1) * hid);
+    for (let f = 0; f < n; f++) {
+      zWith0.set(z0.subarray(f * hid, (f + 1) * hid), f * (P + 1) * hid);
+      zWith0.set(z.subarray(f * P * hid, (f + 1) * P * hid), (f * (P + 1) + 1) * hid);
+    }
+    const [copies, shared, perFrame, withCopy0, copy0] = tf.tidy(() => [
+      k.reluMaskCopies(tf.tensor2d(a, [n, hid]), P, { bank, offset: 7 }).dataSync(),
+      k.reluAddMask(tf.tensor2d(z, [n * P, hid]), tf.tensor2d(sShared, [H, hid]), H, P, { bank, offset: 11 })[0]!.dataSync(),
+      k.reluAddMask(tf.tensor2d(z, [n * P, hid]), tf.tensor2d(sFrame, [n * H, hid]), H, P, { bank, offset: 0 })[0]!.dataSync(),
+      ...k.reluAddMask(tf.tensor2d(zWith0, [n * (P + 1), hid]), tf.tensor2d(sFrame, [n * H, hid]), H, P, { bank, offset: 0 }, true).map((t) => t.dataSync()),
+    ]);
+    expect(Array.from(withCopy0!)).toEqual(Array.from(perFrame!));
+    for (let f = 0; f < n; f++)
+      for (let h = 0; h < H; h++)
+        for (let j = 0; j < hid; j++) expect(copy0![(f * H + h) * hid + j]).toBeCloseTo(relu(z0[f * hid + j]! + sFrame[(f * H + h) * hid + j]!), 6);
+    expect(tf.memory().numTensors).toBe(before);
     for (let f = 0; f < n; f++)
       for (let j = 0; j < hid; j++) {
         const h = relu(a[f * hid + j]!);

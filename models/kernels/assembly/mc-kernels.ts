@@ -87,23 +87,42 @@ export function reluMaskCopies(a: usize, n: i32, passes: i32, hid: i32, m: usize
 }
 
 /**
- * Predictor layer 1's activation with dropout: out[f, k, p] = relu(z[f, p] + s[k or (f, k)]) ⊙ mask, for
- * frame f < n, horizon k < H, pass p < P, each row hid wide; z is n × P × hid (the latent part), s is
- * H × hid (sPerFrame 0) or n × H × hid (1: adapters add a per-frame horizon part), the mask entries run
- * on from m in output order. out is n × H × P × hid.
+ * Predictor layer 1's activation with dropout: out[f, k, p] = relu(z[f, c0 + p] + s[k or (f, k)]) ⊙ mask,
+ * for frame f < n, horizon k < H, pass p < P, each row hid wide; z holds `copies` rows per frame (P: the
+ * passes; P + 1: copy 0 is the dropout-off latent's, c0 = 1, and out0[f, k] = relu(z[f, 0] + s[k]) gets
+ * it unmasked: the point prediction's layer), s is H × hid (sPerFrame 0) or n × H × hid (1: adapters add
+ * a per-frame horizon part), the mask entries run on from m in output order. out is n × H × P × hid.
  */
-export function reluAddMask(z: usize, s: usize, sPerFrame: i32, n: i32, horizons: i32, passes: i32, hid: i32, m: usize, out: usize): void {
+export function reluAddMask(
+  z: usize,
+  copies: i32,
+  s: usize,
+  sPerFrame: i32,
+  n: i32,
+  horizons: i32,
+  passes: i32,
+  hid: i32,
+  m: usize,
+  out: usize,
+  out0: usize,
+): void {
   const rowBytes = (<usize>hid) << 2;
   const zero = f32x4.splat(0);
+  const c0 = <usize>(copies - passes);
   let mp = m;
   let op = out;
+  let op0 = out0;
   for (let f = 0; f < n; f++) {
-    const zFrame = z + <usize>f * <usize>passes * rowBytes;
+    const zFrame = z + <usize>f * <usize>copies * rowBytes;
     const sFrame = sPerFrame != 0 ? s + <usize>f * <usize>horizons * rowBytes : s;
     for (let k = 0; k < horizons; k++) {
       const sRow = sFrame + <usize>k * rowBytes;
+      if (c0 != 0) {
+        for (let o: usize = 0; o < rowBytes; o += 16) v128.store(op0 + o, f32x4.max(f32x4.add(v128.load(zFrame + o), v128.load(sRow + o)), zero));
+        op0 += rowBytes;
+      }
       for (let p = 0; p < passes; p++) {
-        const zRow = zFrame + <usize>p * rowBytes;
+        const zRow = zFrame + (c0 + <usize>p) * rowBytes;
         for (let o: usize = 0; o < rowBytes; o += 16) {
           const v = f32x4.max(f32x4.add(v128.load(zRow + o), v128.load(sRow + o)), zero);
           v128.store(op + o, f32x4.mul(v, v128.load(mp + o)));
