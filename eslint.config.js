@@ -3,7 +3,19 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/*.tmp.mts', '**/*.tmp.ts', 'node_modules/**', 'data/**', 'out/**', 'clients/dashboard/dist/**', 'test-artifacts/**', 'loadtest/k6/**'] },
+  {
+    ignores: [
+      '**/*.tmp.mts',
+      '**/*.tmp.ts',
+      'node_modules/**',
+      'data/**',
+      'out/**',
+      'clients/dashboard/dist/**',
+      'test-artifacts/**',
+      'loadtest/k6/**',
+      'models/kernels/assembly/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

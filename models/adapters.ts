@@ -17,7 +17,9 @@ export const ADAPTER_LAYERS = ['encoder.fc1', 'encoder.fc2', 'predictor.fc1', 'p
  * base 0.89/1.35/2.31; encoder.fc1 only 1.16/0.94/1.50; encoder fc1+fc2 0.79/0.81/1.33; predictor only
  * 0.22/0.60/0.96; all four 0.19/0.45/0.89 (full fine-tuning 0.07/0.31/0.70). The target encoder stays the
  * base's in adapter training, so the patient's dynamics are mostly learnt by the predictor adapters.
- * Batched inference costs ~1.4× the encoder.fc1-only variant (models/bench/batched-alternatives.ts).
+ * Batched inference costs ~1.2–1.35× the CPU of the encoder.fc1-only variant with the wasm kernels
+ * (adapters-all 4.1–5.0 CPU ms per batch of 64 patients vs 9.4–12.0 with plain tfjs ops, `npm run
+ * bench:batched`, two runs at load average ≈ 9–11).
  */
 export const DEFAULT_ADAPTER_LAYERS: readonly AdapterLayer[] = ADAPTER_LAYERS;
 

@@ -1,9 +1,10 @@
 /**
  * Multi-patient MC-dropout inference in one batch: every row goes through the shared base weights
  * (one matmul per layer over all rows, whatever the patient), and each row's own patient's low-rank
- * adapter adds (U·A)·B through one batched matmul over frames (see lowRankTerm). So the per-patient
- * cost is two thin rank-r products, not a separate model call. run() is synchronous, so setAdapter between runs is a
- * swap between batches by construction.
+ * adapter adds (U·A)·B, one op per layer over all frames (see lowRankTerm: the SIMD kernel of
+ * wasm-kernels.ts on wasm, a batched matmul elsewhere). So the per-patient cost is two thin rank-r
+ * products, not a separate model call. run() is synchronous, so setAdapter between runs is a swap between
+ * batches by construction.
  *
  * With a probe decoder (probe-decoder.ts) the same tf.tidy also decodes every row's predictions into
  * world poses (decodeWorldPoses): one matmul of the batch's latents by the ridge weights, no per-joint
@@ -17,6 +18,7 @@ import {
   DEFAULT_MC_PASSES,
   checkMcArgs,
   createMaskBank,
+  createMcConstants,
   createMcMasks,
   mcCore,
   createPointPredictor,
@@ -24,6 +26,7 @@ import {
   type MaskBank,
   type PointPredictor,
 } from './mc-dropout.js';
+import { wasmKernels, type WasmKernels } from './wasm-kernels.js';
 import type { ProbeDecoder } from './probe-decoder.js';
 import { POSE_DIM, poseFrame } from './probe-pose.js';
 import { createRng } from './rng.js';
@@ -52,6 +55,12 @@ export interface BatchedInferenceOptions {
    * world pose get their predictions decoded to world poses (see decodeWorldPoses). Default none.
    */
   readonly probe?: ProbeDecoder;
+  /**
+   * Use the wasm SIMD kernels (wasm-kernels.ts: adapters' low-rank term, ReLU + masks read in place from
+   * the bank) when the backend allows it. Default true; false keeps plain tfjs ops (batched matmul for the
+   * adapters, uploaded mask windows): the reference the kernels are tested against.
+   */
+  readonly wasmKernels?: boolean;
 }
 
 export interface BatchedRow {
@@ -124,8 +133,10 @@ export interface BatchedInference {
 
 /**
  * Per layer: A of every held adapter stacked [S+1, in, r] and (α/r)·B stacked [S+1, r, out], slot S all
- * zeros, as plain arrays: gathering a batch's slots is then a few contiguous copies (tf.gather on wasm
- * took ~1 ms per layer for 64 frames).
+ * zeros, r the largest rank rounded up to a multiple of 4 (the kernel's f32x4 lanes; zero padding adds
+ * nothing). As plain arrays for the matmul path (gathering a batch's slots is a few contiguous copies;
+ * tf.gather on wasm took ~1 ms per layer for 64 frames), and as tensors for the kernel, which indexes
+ * the stacks itself.
  */
 interface LayerStack {
   readonly a: Float32Array;
@@ -133,11 +144,16 @@ interface LayerStack {
   readonly inDim: number;
   readonly outDim: number;
   readonly rank: number;
+  readonly tensors: { readonly a: tf.Tensor1D; readonly b: tf.Tensor1D } | null;
 }
 interface Stacks {
   readonly slotOf: ReadonlyMap<string, number>;
   readonly zeroSlot: number;
   readonly layers: Partial<Record<AdapterLayer, LayerStack>>;
+}
+
+function disposeStacks(s: Stacks | null): void {
+  for (const l of Object.values(s?.layers ?? {})) if (l?.tensors) tf.dispose([l.tensors.a, l.tensors.b]);
 }
 
 export function createBatchedInference(
@@ -160,25 +176,31 @@ export function createBatchedInference(
   }
   const config = model.config;
   let probeT: ProbeTensors | null = null;
+  let constants: ReturnType<typeof createMcConstants> | null = null;
   // The dropout-off predictor the decoded poses come from (its constants live as long as the inference).
   let pointT: PointPredictor | null = null;
-  if (opts.probe) {
-    try {
+  try {
+    constants = createMcConstants(model.predictor, config, horizons);
+    if (opts.probe) {
       probeT = probeTensors(opts.probe, config.latentDim);
       pointT = createPointPredictor(model.predictor, config, horizons);
-    } catch (err) {
-      if (probeT) tf.dispose(Object.values(probeT));
-      bank?.dispose();
-      model.dispose();
-      throw err;
     }
+  } catch (err) {
+    if (probeT) tf.dispose([probeT.w, probeT.b, probeT.lo, probeT.hi]);
+    constants?.dispose();
+    bank?.dispose();
+    model.dispose();
+    throw err;
   }
   const rng = createRng(opts.seed ?? 0);
   const adapters = new Map<string, AdapterWeights>();
+  // Every kernel row is hidden or latent wide: the kernels need multiples of 4 (f32x4).
+  const kernels = opts.wasmKernels !== false && config.hiddenDim % 4 === 0 && config.latentDim % 4 === 0 ? wasmKernels() : null;
   // Rebuilt lazily at the first run() after a change: swaps are rare (after a retrain), batches are not.
   let stacks: Stacks | null = null;
 
   const dropStacks = (): void => {
+    disposeStacks(stacks);
     stacks = null;
   };
 
@@ -192,7 +214,7 @@ export function createBatchedInference(
       const present = users.filter((u): u is AdapterWeights => u?.layers[name] !== undefined);
       const first = present[0]?.layers[name];
       if (!first) continue;
-      const r = Math.max(...present.map((u) => u.rank));
+      const r = 4 * Math.ceil(Math.max(...present.map((u) => u.rank)) / 4);
       const { inDim, outDim } = first;
       const a = new Float32Array(S * inDim * r);
       const b = new Float32Array(S * r * outDim);
@@ -204,7 +226,7 @@ export function createBatchedInference(
         for (let i = 0; i < inDim; i++) for (let k = 0; k < u.rank; k++) a[(slot * inDim + i) * r + k] = l.a[i * u.rank + k] ?? 0;
         for (let k = 0; k < u.rank; k++) for (let j = 0; j < outDim; j++) b[(slot * r + k) * outDim + j] = scale * (l.b[k * outDim + j] ?? 0);
       });
-      layers[name] = { a, b, inDim, outDim, rank: r };
+      layers[name] = { a, b, inDim, outDim, rank: r, tensors: kernels ? { a: tf.tensor1d(a), b: tf.tensor1d(b) } : null };
     }
     return { slotOf, zeroSlot: S - 1, layers };
   };
@@ -243,8 +265,8 @@ export function createBatchedInference(
     const st = stacks;
     const rowSlot = batch.patients.map((p) => (p === null ? undefined : st?.slotOf.get(p)) ?? -1);
     const out = tf.tidy(() => {
-      const masks = bank?.window(n, passes, H, hid) ?? createMcMasks(rng, n, passes, H, hid, config.dropout);
-      const term = st && rowSlot.some((k) => k >= 0) ? lowRankTerm(st, rowSlot) : undefined;
+      const masks = (kernels ? bank?.take(n, passes, H, hid) : bank?.window(n, passes, H, hid)) ?? createMcMasks(rng, n, passes, H, hid, config.dropout);
+      const term = st && rowSlot.some((k) => k >= 0) ? lowRankTerm(st, rowSlot, kernels) : undefined;
       const r = mcCore({
         encoder: model.encoder,
         predictor: model.predictor,
@@ -254,21 +276,23 @@ export function createBatchedInference(
         horizons,
         masks,
         ...(term ? { term } : {}),
+        ...(constants ? { constants } : {}),
+        ...(kernels ? { kernels } : {}),
+        ...(probeT && poses ? { point: true } : {}),
       });
       const tensors: tf.Tensor[] = [r.latent, r.mean, r.uncertainty];
-      if (probeT && pointT && poses) {
-        const point = pointT.run(r.latent, term);
-        tensors.push(decodeWorldPoses(probeT, r.latent, point, poses));
-      }
+      // The dropout-off predictions come from mcCore when it could (kernels, bank masks), else a separate run.
+      if (probeT && pointT && poses) tensors.push(decodeCanonical(probeT, r.latent, r.point ?? pointT.run(r.latent, term)));
       return tensors;
     });
     try {
-      const [latent, predictions, horizonUncertainty, decoded] = out.map((t) => t.dataSync() as Float32Array) as [
+      const [latent, predictions, horizonUncertainty, canonical] = out.map((t) => t.dataSync() as Float32Array) as [
         Float32Array,
         Float32Array,
         Float32Array,
         Float32Array?,
       ];
+      const decoded = canonical && probeT && poses ? worldChanges(probeT, canonical, poses, n, H) : undefined;
       const uncertainty = new Float32Array(n);
       for (let i = 0; i < n; i++) {
         let u = 0;
@@ -329,22 +353,34 @@ export function createBatchedInference(
       dropStacks();
       adapters.clear();
       bank?.dispose();
-      if (probeT) tf.dispose(Object.values(probeT));
+      if (probeT) tf.dispose([probeT.w, probeT.b, probeT.lo, probeT.hi]);
       pointT?.dispose();
+      constants?.dispose();
       model.dispose();
     },
   };
 }
 
 /**
- * The per-layer term for one batch: each frame's own adapter is gathered from the stacks and applied
- * as a batched matmul over frames, (n, repeats, in)·(n, in, r)·(n, r, out) — rows are frame-major
- * (mcCore), so this is a reshape, no transpose. Its cost does not grow
- * with the number of patients, unlike a block-masked [in, K·r] concatenation (measured 4–5× slower
- * with adapters on all layers). Call inside tf.tidy.
+ * The per-layer term for one batch, each frame through its own adapter; rows are frame-major (mcCore).
+ * With the kernel: one op per layer that reads the stacks in place and adds the layer's base output
+ * (rows without adapter get the base only). Otherwise each frame's slots are gathered and applied as a
+ * batched matmul over frames, (n, repeats, in)·(n, in, r)·(n, r, out), a reshape away, no transpose.
+ * Either way the cost does not grow with the number of patients, unlike one GEMM per patient (a
+ * dispatch each) or a block-masked [in, K·r] concatenation (K× the arithmetic; measured 4–5× slower).
+ * Call inside tf.tidy.
  */
-function lowRankTerm(stacks: Stacks, rowSlot: readonly number[]): LowRankTerm {
+function lowRankTerm(stacks: Stacks, rowSlot: readonly number[], kernels: WasmKernels | null): LowRankTerm {
   const n = rowSlot.length;
+  if (kernels) {
+    const slots = tf.tensor1d(Int32Array.from(rowSlot), 'int32');
+    return (layer, input, repeats, base) => {
+      const l = stacks.layers[layer];
+      if (!l?.tensors) return null;
+      const { a, b } = l.tensors;
+      return kernels.lowRankAdd({ u: input, reps: repeats, slots, a, aSlot: l.inDim * l.rank, b, rank: l.rank, outDim: l.outDim, ...(base ? { base } : {}) });
+    };
+  }
   const slots = rowSlot.map((k) => (k < 0 ? stacks.zeroSlot : k));
   const gathered = new Map<AdapterLayer, { a: tf.Tensor3D; b: tf.Tensor3D } | null>();
   const gather = (l: LayerStack) => {
@@ -358,7 +394,7 @@ function lowRankTerm(stacks: Stacks, rowSlot: readonly number[]): LowRankTerm {
     });
     return { a: tf.tensor3d(a, [n, l.inDim, l.rank]), b: tf.tensor3d(b, [n, l.rank, l.outDim]) };
   };
-  return (layer, input, repeats) => {
+  return (layer, input, repeats, base) => {
     if (!gathered.has(layer)) {
       const l = stacks.layers[layer];
       gathered.set(layer, l ? gather(l) : null);
@@ -366,12 +402,15 @@ function lowRankTerm(stacks: Stacks, rowSlot: readonly number[]): LowRankTerm {
     const c = gathered.get(layer);
     if (!c) return null;
     const inDim = input.shape[1] ?? 0;
-    const t = tf.matMul(tf.matMul(tf.reshape(input, [n, repeats, inDim]), c.a), c.b); // (n, repeats, out)
-    return tf.reshape(t, [n * repeats, t.shape[2] ?? 0]) as tf.Tensor2D;
+    // Fewer input columns than the layer's in-dim: the missing trailing inputs are zeros (LowRankTerm).
+    const a = inDim === c.a.shape[1] ? c.a : tf.slice(c.a, [0, 0, 0], [n, inDim, c.a.shape[2]]);
+    const t = tf.matMul(tf.matMul(tf.reshape(input, [n, repeats, inDim]), a), c.b); // (n, repeats, out)
+    const term = tf.reshape(t, [n * repeats, t.shape[2] ?? 0]) as tf.Tensor2D;
+    return base ? (tf.add(base, term) as tf.Tensor2D) : term;
   };
 }
 
-/** The probe's parameters as tensors, held for the inference's life. */
+/** The probe's parameters as tensors, held for the inference's life, plus which coordinates it never learned. */
 interface ProbeTensors {
   /** L × 60 ridge weights. */
   readonly w: tf.Tensor2D;
@@ -379,73 +418,65 @@ interface ProbeTensors {
   readonly b: tf.Tensor1D;
   readonly lo: tf.Tensor1D;
   readonly hi: tf.Tensor1D;
-  /** 60: NaN on the coordinates of joints the probe never learned, else 0 (added last: they decode to NaN, as decodePoses). */
-  readonly nan: tf.Tensor1D;
-  /** 60: 1 on x and z coordinates; 1 on y coordinates (the heading rotation's masks). */
-  readonly xz: tf.Tensor1D;
-  readonly y: tf.Tensor1D;
-  /** 60 × 60: z'_j → x_j, −x'_j → z_j (the rotation's sine part). */
-  readonly swap: tf.Tensor2D;
-}
-
-function swapMatrix(): Float32Array {
-  const m = new Float32Array(POSE_DIM * POSE_DIM);
-  for (let j = 0; j < POSE_DIM / 3; j++) {
-    m[(3 * j + 2) * POSE_DIM + 3 * j] = 1; // x_j += z'_j (× s)
-    m[3 * j * POSE_DIM + 3 * j + 2] = -1; // z_j −= x'_j (× s)
-  }
-  return m;
+  /** 60: the coordinates of joints the probe never learned (they decode to NaN, as decodePoses). */
+  readonly untrained: readonly boolean[];
 }
 
 function probeTensors(probe: ProbeDecoder, latentDim: number): ProbeTensors {
   if (probe.latentDim !== latentDim) throw new ModelError(ModelErrorCode.SHAPE_MISMATCH, `probe latent ${probe.latentDim} ≠ model latent ${latentDim}`);
   const orIf = (a: Float32Array, v: number) => a.map((x) => (Number.isFinite(x) ? x : v));
-  const untrained = (k: number) => !probe.trained[Math.floor(k / 3)] || !Number.isFinite(probe.bias[k]!);
   return {
     w: tf.tensor2d(probe.weights, [latentDim, POSE_DIM]),
     b: tf.tensor1d(orIf(probe.bias, 0)),
     lo: tf.tensor1d(orIf(probe.lo, -Infinity)),
     hi: tf.tensor1d(orIf(probe.hi, Infinity)),
-    nan: tf.tensor1d(Float32Array.from({ length: POSE_DIM }, (_, k) => (untrained(k) ? Number.NaN : 0))),
-    xz: tf.tensor1d(Float32Array.from({ length: POSE_DIM }, (_, k) => (k % 3 === 1 ? 0 : 1))),
-    y: tf.tensor1d(Float32Array.from({ length: POSE_DIM }, (_, k) => (k % 3 === 1 ? 1 : 0))),
-    swap: tf.tensor2d(swapMatrix(), [POSE_DIM, POSE_DIM]),
+    untrained: Array.from({ length: POSE_DIM }, (_, k) => !probe.trained[Math.floor(k / 3)] || !Number.isFinite(probe.bias[k]!)),
   };
+}
+
+/**
+ * The probe's canonical decode of the batch's latents (first n rows) and of their dropout-off predictions
+ * (then n × H rows, frame-major): clamp(z·W + b), one fused GEMM over all rows. Call inside tf.tidy.
+ */
+function decodeCanonical(p: ProbeTensors, latent: tf.Tensor2D, point: tf.Tensor3D): tf.Tensor2D {
+  const [n, H, L] = point.shape;
+  const z = tf.concat([latent, tf.reshape(point, [n * H, L])], 0) as tf.Tensor2D;
+  return tf.minimum(tf.maximum(tf.fused.matMul({ a: z, b: p.w, bias: p.b }), p.lo), p.hi) as tf.Tensor2D;
 }
 
 /**
  * Predicted world poses of a batch, n × H × 60, the way `jepa-motion eval` scores them (evaluate.ts
  * pose_mm): ẑ_h is the dropout-off prediction (createPointPredictor: the MC mean of 10 passes carries
  * sampling noise that, decoded, is larger than one frame of motion), and the probe decodes the
- * predicted CHANGE, decode(ẑ_h) − decode(z), which is added to the
- * frame's own pose — the probe's absolute reading on a body it never saw is off by ~10 cm, its reading
- * of a change is not. The change lives in the frame's canonical space (root-relative, heading-aligned),
- * so it is rotated back by the frame's heading and added to the frame's world pose: the ghost stands
- * on the patient, facing where the patient faces. The root's decoded change is 0 by construction
- * (canonical roots are 0), so the predicted root is the current one: features carry no position in
- * the room, so no latent can predict where the patient will be, only how the body will move.
- * The decode is one matmul over all rows and horizons; the rotation a few elementwise ops. Call inside tf.tidy.
+ * predicted CHANGE, decode(ẑ_h) − decode(z), which is added to the frame's own pose — the probe's
+ * absolute reading on a body it never saw is off by ~10 cm, its reading of a change is not. The change
+ * lives in the frame's canonical space (root-relative, heading-aligned), so it is rotated back by the
+ * frame's heading (probe-pose.ts worldPose without translation) and added to the frame's world pose: the
+ * ghost stands on the patient, facing where the patient faces. The root's decoded change is 0 by
+ * construction (canonical roots are 0), so the predicted root is the current one: features carry no
+ * position in the room, so no latent can predict where the patient will be, only how the body will move.
+ * Rows without a pose (NaN root) come out NaN; untrained joints are NaN. Done here in JS on the decoded
+ * rows (decodeCanonical): ~n·H·60 multiply-adds, where the same in tfjs took ~20 op dispatches per batch.
  */
-function decodeWorldPoses(p: ProbeTensors, latent: tf.Tensor2D, point: tf.Tensor3D, poses: Float32Array): tf.Tensor {
-  const [n, H, L] = point.shape;
-  const decode = (z: tf.Tensor2D) => tf.minimum(tf.maximum(tf.add(tf.matMul(z, p.w), p.b), p.lo), p.hi);
-  const both = decode(tf.concat([latent, tf.reshape(point, [n * H, L])], 0) as tf.Tensor2D);
-  const now = tf.reshape(tf.slice(both, [0, 0], [n, POSE_DIM]), [n, 1, POSE_DIM]);
-  const ahead = tf.reshape(tf.slice(both, [n, 0], [n * H, POSE_DIM]), [n, H, POSE_DIM]);
-  const change = tf.sub(ahead, now);
-  // Canonical → world per row (probe-pose.ts worldPose): x = c·x' + s·z', y = y', z = c·z' − s·x', i.e.
-  // change ⊙ (c·[x,z slots] + [y slots]) + s·(change · swap), with each row's (c, s) broadcast: contiguous
-  // elementwise ops and one small GEMM (tfjs-wasm slices and concats along the xyz axis are slow JS loops).
-  const c = new Float32Array(n);
-  const s = new Float32Array(n);
+function worldChanges(p: ProbeTensors, canonical: Float32Array, poses: Float32Array, n: number, H: number): Float32Array {
+  const out = new Float32Array(n * H * POSE_DIM);
   for (let i = 0; i < n; i++) {
     const f = poseFrame(poses, i * POSE_DIM);
-    c[i] = f?.c ?? 1;
-    s[i] = f?.s ?? 0;
+    const c = f?.c ?? 1;
+    const s = f?.s ?? 0;
+    const now = i * POSE_DIM;
+    for (let k = 0; k < H; k++) {
+      const ahead = (n + i * H + k) * POSE_DIM;
+      const o = (i * H + k) * POSE_DIM;
+      for (let j = 0; j < POSE_DIM; j += 3) {
+        const dx = canonical[ahead + j]! - canonical[now + j]!;
+        const dy = canonical[ahead + j + 1]! - canonical[now + j + 1]!;
+        const dz = canonical[ahead + j + 2]! - canonical[now + j + 2]!;
+        out[o + j] = p.untrained[j] ? Number.NaN : poses[now + j]! + c * dx + s * dz;
+        out[o + j + 1] = p.untrained[j + 1] ? Number.NaN : poses[now + j + 1]! + dy;
+        out[o + j + 2] = p.untrained[j + 2] ? Number.NaN : poses[now + j + 2]! - s * dx + c * dz;
+      }
+    }
   }
-  const keep = tf.add(tf.mul(tf.tensor3d(c, [n, 1, 1]), p.xz), p.y);
-  const swapped = tf.reshape(tf.matMul(tf.reshape(change, [n * H, POSE_DIM]), p.swap), [n, H, POSE_DIM]);
-  const world = tf.add(tf.mul(change, keep), tf.mul(swapped, tf.tensor3d(s, [n, 1, 1])));
-  // Untrained joints become NaN only now: inside the GEMM a NaN would spread to every joint (NaN · 0).
-  return tf.add(tf.add(world, p.nan), tf.reshape(tf.tensor2d(poses, [n, POSE_DIM]), [n, 1, POSE_DIM]));
+  return out;
 }

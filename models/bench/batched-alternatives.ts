@@ -5,6 +5,7 @@
 //   shared      the shared base only (no adapters): the upper bound
 //   adapters    shared base + rank-r adapters (createBatchedInference) on encoder.fc1 only
 //   adapters-all shared base + rank-r adapters on all four layers (the default since the placement measurement)
+//   adapters-all-tfjs the same through plain tfjs ops (batched matMul, uploaded masks) instead of the wasm SIMD kernels (wasm-kernels.ts)
 //   adapters-pred shared base + rank-r adapters on the predictor only (the default for residual bases)
 //   shared-fresh the shared base with masks drawn fresh per batch instead of a mask-bank window (MaskBank)
 // and prints frames/s (median of repeats). Run: npx tsx models/bench/batched-alternatives.ts [--backend wasm|cpu]
@@ -126,20 +127,23 @@ const biShared = createBatchedInference({ modelConfig: config, weights: base }, 
 const biFresh = createBatchedInference({ modelConfig: config, weights: base }, { horizons, passes: P, maskBankEntries: 0 });
 const biFc1 = createBatchedInference({ modelConfig: config, weights: base }, { horizons, passes: P });
 const biAll = createBatchedInference({ modelConfig: config, weights: base }, { horizons, passes: P });
+const biAllMatMul = createBatchedInference({ modelConfig: config, weights: base }, { horizons, passes: P, wasmKernels: false });
 const biPred = createBatchedInference({ modelConfig: config, weights: base }, { horizons, passes: P });
 adaptersFc1.forEach((a, k) => biFc1.setAdapter(`p${k}`, a));
 adaptersAll.forEach((a, k) => biAll.setAdapter(`p${k}`, a));
+adaptersAll.forEach((a, k) => biAllMatMul.setAdapter(`p${k}`, a));
 adaptersPred.forEach((a, k) => biPred.setAdapter(`p${k}`, a));
 variants.push({ name: 'shared', fn: () => biShared.run(rowsShared) });
 variants.push({ name: 'shared-fresh', fn: () => biFresh.run(rowsShared) });
 variants.push({ name: 'adapters', fn: () => biFc1.run(rowsPatients) });
 variants.push({ name: 'adapters-all', fn: () => biAll.run(rowsPatients) });
+variants.push({ name: 'adapters-all-tfjs', fn: () => biAllMatMul.run(rowsPatients) });
 variants.push({ name: 'adapters-pred', fn: () => biPred.run(rowsPatients) });
 
 const ms = timeAll();
 for (const model of perModel) model.dispose();
 tf.dispose(Object.values(S));
-for (const b of [biShared, biFresh, biFc1, biAll, biPred]) b.dispose();
+for (const b of [biShared, biFresh, biFc1, biAll, biAllMatMul, biPred]) b.dispose();
 const ref = ms.get('adapters');
 const rows = [...ms].map(([variant, t]) => ({
   variant,
@@ -155,10 +159,10 @@ if (json) {
   console.log(JSON.stringify({ backend, patients: K, framesPerPatient: m, passes: P, horizons, rank, features: F, repeats, results: rows }, null, 2));
 } else {
   console.log(`backend=${backend} patients=${K} frames/patient=${m} passes=${P} horizons=[${horizons.join(',')}] rank=${rank} F=${F} (median of ${repeats})`);
-  console.log('variant        wall ms/batch  frames/s  vs adapters | cpu ms/batch  frames/cpu-s  vs adapters');
+  console.log('variant             wall ms/batch  frames/s  vs adapters | cpu ms/batch  frames/cpu-s  vs adapters');
   for (const r of rows) {
     console.log(
-      `${r.variant.padEnd(14)} ${r.ms.toFixed(2).padStart(13)} ${r.framesPerSecond.toFixed(0).padStart(9)} ${r.vsAdapters.toFixed(2).padStart(11)}× |` +
+      `${r.variant.padEnd(19)} ${r.ms.toFixed(2).padStart(13)} ${r.framesPerSecond.toFixed(0).padStart(9)} ${r.vsAdapters.toFixed(2).padStart(11)}× |` +
         ` ${r.cpuMs.toFixed(2).padStart(12)} ${r.framesPerCpuSecond.toFixed(0).padStart(13)} ${r.cpuVsAdapters.toFixed(2).padStart(11)}×`,
     );
   }
