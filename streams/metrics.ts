@@ -29,6 +29,7 @@ import type { FeatureFrame } from './features.js';
 import type { RepEvent } from './phases.js';
 import type { Side } from './skeleton.js';
 import { STANCE_TYPES, type StanceType } from './stance.js';
+import { MedianWindow } from './median-window.js';
 import { type FootRepositioning, footRepositionings } from './steps.js';
 import type { Assessment } from './types.js';
 import { joint } from './vec3.js';
@@ -118,12 +119,6 @@ const push = <T>(a: T[], v: T, max: number): void => {
 };
 const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
 const singleSide = (s: StanceType): Side | null => (s === 'single_left' ? 'left' : s === 'single_right' ? 'right' : null);
-const medianOf = (a: readonly number[]): number => {
-  if (!a.length) return NaN;
-  const s = [...a].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] ?? NaN) : ((s[m - 1] ?? NaN) + (s[m] ?? NaN)) / 2;
-};
 
 export function metrics(opts: { readonly assessment: Assessment }): OperatorFunction<FeatureFrame, MetricsFrame> {
   return (source) =>
@@ -136,7 +131,7 @@ export function metrics(opts: { readonly assessment: Assessment }): OperatorFunc
       const lastTO: PerSide<number> = { left: NaN, right: NaN };
       const stepTimes: PerSide<number[]> = { left: [], right: [] };
       const stance: PerSide<number[]> = { left: [], right: [] };
-      const stanceSpeeds: number[] = [];
+      const stanceSpeeds = new MedianWindow(BELT_WINDOW);
       let peakKnee = NaN;
       const reps: RepEvent[] = [];
       const gait = opts.assessment === 'gait';
@@ -190,7 +185,7 @@ export function metrics(opts: { readonly assessment: Assessment }): OperatorFunc
             lastHS[e.side] = e.t;
           }
           for (const s of ['left', 'right'] as const) {
-            if (f.contacts[s] && Number.isFinite(f.feet[s].speed)) push(stanceSpeeds, f.feet[s].speed, BELT_WINDOW);
+            if (f.contacts[s] && Number.isFinite(f.feet[s].speed)) stanceSpeeds.push(f.feet[s].speed);
           }
           const k = Math.max(f.angles.kneeFlexion.left, f.angles.kneeFlexion.right);
           if (Number.isFinite(k)) peakKnee = Number.isFinite(peakKnee) ? Math.max(peakKnee, k) : k;
@@ -253,7 +248,7 @@ export function metrics(opts: { readonly assessment: Assessment }): OperatorFunc
           const last = strikes[strikes.length - 1];
           const span = first && last ? last.t - first.t : 0;
           const cadence = cadenceSpm(strikes.map((x) => x.t));
-          const stanceSpeed = medianOf(stanceSpeeds);
+          const stanceSpeed = stanceSpeeds.median();
           const rootSpeed = first && last && span > 0 ? (last.path - first.path) / span : NaN;
           const treadmill = stanceSpeed > 0.2 && stanceSpeed > rootSpeed;
           const kind = !Number.isFinite(rootSpeed) ? 'unknown' : treadmill ? 'treadmill' : 'overground';
