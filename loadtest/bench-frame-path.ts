@@ -16,7 +16,7 @@ import { arkitFrames } from '../clients/simulator/arkit-frames.js';
 import { decodeClientMessage, encodeClientMessage } from '../src/protocol/codec.js';
 import { FrameValidator } from '../src/protocol/frame-validator.js';
 import type { Frame } from '../src/protocol/ingest-messages.js';
-import { flattenMetrics, livePipeline, toArkitFrame } from '../src/sessions/live-pipeline.js';
+import { flattenMetrics, livePipeline, liveStages, toArkitFrame, toPipelineState } from '../src/sessions/live-pipeline.js';
 import { DiskRecordingStore } from '../src/sessions/recording-store.js';
 import type { PipelineState } from '../src/sessions/types.js';
 import { silentLogger } from '../src/logger.js';
@@ -112,16 +112,28 @@ rows.push(
   );
 }
 {
-  // One live pipeline fed every round's frames in order (its state carries across rounds like a session).
-  const src = new Subject<Frame>();
+  // One live pipeline fed every round's frames in order (its state carries across rounds like a session):
+  // the synchronous step the server runs, and the same stages as the RxJS operator chain.
+  const live = livePipeline()({ assessment: 'gait', fps: 60, planes$: new Subject() });
   let out = 0;
-  livePipeline(() => adapt())({ assessment: 'gait', fps: 60, planes$: new Subject() })(src).subscribe((_s: PipelineState) => (out += 1));
   rows.push(
     await measure('live pipeline (adapt…metrics, flattened)', (r) => {
-      for (const f of slice(r)) src.next(f);
+      for (const f of slice(r)) if (live.step(f)) out += 1;
     }),
   );
   if (out === 0) throw new Error('live pipeline produced nothing');
+  const src = new Subject<Frame>();
+  src
+    .pipe(
+      liveStages(() => adapt(), { assessment: 'gait', fps: 60, env: new Subject() }),
+      map(toPipelineState),
+    )
+    .subscribe((_s: PipelineState) => (out += 1));
+  rows.push(
+    await measure('  same stages as RxJS operators', (r) => {
+      for (const f of slice(r)) src.next(f);
+    }),
+  );
 }
 const cycle = <T>(xs: readonly T[], r: number, i: number): T => xs[(r * perRound + i) % xs.length]!;
 rows.push(

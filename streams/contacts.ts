@@ -120,11 +120,19 @@ interface SideState {
   pendingSince: number | null;
 }
 
-export function contacts(opts: ContactOptions = {}): OperatorFunction<PhysicalState, ContactFrame> {
+/** One contact-detection step per frame (state: each foot's contact and pending change). The `contacts` operator wraps it. */
+export type ContactsStep = (f: PhysicalState) => ContactFrame;
+
+function contactParams(opts: ContactOptions): Required<ContactOptions> {
   const o = { ...CONTACT_DEFAULTS, ...opts };
   if (!(o.onHeightM > 0 && o.offHeightM >= o.onHeightM && o.slowSpeed > 0 && o.minDurationS >= 0 && o.liftOffM > 0)) {
     throw new StageError(StageErrorCode.BAD_OPTIONS, 'contacts', 'need 0 < onHeightM ≤ offHeightM, slowSpeed > 0, minDurationS ≥ 0, liftOffM > 0');
   }
+  return o;
+}
+
+export function contactsStep(opts: ContactOptions = {}): ContactsStep {
+  const o = contactParams(opts);
   const wants = (m: Omit<FootState, 'contact'>, current: boolean, toeLow: number, heelLow: number): boolean => {
     if (!Number.isFinite(m.height)) return false;
     if (current) {
@@ -136,39 +144,39 @@ export function contacts(opts: ContactOptions = {}): OperatorFunction<PhysicalSt
     const slow = m.heelRel < 0 || (!(m.speed >= o.slowSpeed) && !(m.rootSpeed >= o.slowSpeed));
     return m.height < o.onHeightM && slow;
   };
-  return (source) =>
-    defer(() => {
-      const side0 = (): SideState => ({ contact: null, toeLow: NaN, heelLow: NaN, pendingSince: null });
-      const st: Record<Side, SideState> = { left: side0(), right: side0() };
-      return source.pipe(
-        map((f): ContactFrame => {
-          const events: GaitEvent[] = [];
-          const feet = {} as Record<Side, FootState>;
-          for (const side of ['left', 'right'] as const) {
-            const m = measure(f, side);
-            const s = st[side];
-            if (s.contact === null) {
-              s.contact = wants(m, false, NaN, NaN); // initial state: no event, the change happened before we looked
-            } else if (wants(m, s.contact, s.toeLow, s.heelLow) !== s.contact) {
-              s.pendingSince ??= f.t;
-              if (f.t - s.pendingSince >= o.minDurationS - 1e-9) {
-                s.contact = !s.contact;
-                events.push({ type: s.contact ? 'heel_strike' : 'toe_off', side, t: s.pendingSince });
-                s.pendingSince = null;
-              }
-            } else {
-              s.pendingSince = null;
-            }
-            // The stance's lowest toe height counts committed contact frames only (not a pending lift).
-            if (!s.contact) s.toeLow = s.heelLow = NaN;
-            else if (s.pendingSince === null) {
-              if (!(m.toeHeight >= s.toeLow) && Number.isFinite(m.toeHeight)) s.toeLow = m.toeHeight;
-              if (!(m.heelHeight >= s.heelLow) && Number.isFinite(m.heelHeight)) s.heelLow = m.heelHeight;
-            }
-            feet[side] = { contact: s.contact, ...m };
-          }
-          return { ...f, contacts: { left: feet.left.contact, right: feet.right.contact }, feet, events };
-        }),
-      );
-    });
+  const side0 = (): SideState => ({ contact: null, toeLow: NaN, heelLow: NaN, pendingSince: null });
+  const st: Record<Side, SideState> = { left: side0(), right: side0() };
+  return (f) => {
+    const events: GaitEvent[] = [];
+    const feet = {} as Record<Side, FootState>;
+    for (const side of ['left', 'right'] as const) {
+      const m = measure(f, side);
+      const s = st[side];
+      if (s.contact === null) {
+        s.contact = wants(m, false, NaN, NaN); // initial state: no event, the change happened before we looked
+      } else if (wants(m, s.contact, s.toeLow, s.heelLow) !== s.contact) {
+        s.pendingSince ??= f.t;
+        if (f.t - s.pendingSince >= o.minDurationS - 1e-9) {
+          s.contact = !s.contact;
+          events.push({ type: s.contact ? 'heel_strike' : 'toe_off', side, t: s.pendingSince });
+          s.pendingSince = null;
+        }
+      } else {
+        s.pendingSince = null;
+      }
+      // The stance's lowest toe height counts committed contact frames only (not a pending lift).
+      if (!s.contact) s.toeLow = s.heelLow = NaN;
+      else if (s.pendingSince === null) {
+        if (!(m.toeHeight >= s.toeLow) && Number.isFinite(m.toeHeight)) s.toeLow = m.toeHeight;
+        if (!(m.heelHeight >= s.heelLow) && Number.isFinite(m.heelHeight)) s.heelLow = m.heelHeight;
+      }
+      feet[side] = { contact: s.contact, ...m };
+    }
+    return { ...f, contacts: { left: feet.left.contact, right: feet.right.contact }, feet, events };
+  };
+}
+
+export function contacts(opts: ContactOptions = {}): OperatorFunction<PhysicalState, ContactFrame> {
+  contactParams(opts); // bad options fail when the operator is built
+  return (source) => defer(() => source.pipe(map(contactsStep(opts))));
 }

@@ -60,42 +60,44 @@ export function jointAngles(j: Float32Array, heading: Vec3): JointAngles {
   };
 }
 
+/** One physical-state step per frame (state: the previous frame). The `physicalState` operator wraps it. */
+export type PhysicalStateStep = (f: AlignedFrame) => PhysicalState;
+
+export function physicalStateStep(): PhysicalStateStep {
+  let prev: AlignedFrame | null = null;
+  return (f) => {
+    const n = f.joints.length;
+    const velocities = new Float32Array(n);
+    const dt = prev ? f.t - prev.t : 0;
+    const com = centreOfMass(f.joints);
+    let comVelocity: Vec3 | null = com.position ? [0, 0, 0] : null;
+    const valid = prev !== null && dt > 0;
+    if (valid && prev) {
+      const before = toWorld(f.transform, prev.sourceJoints);
+      for (let i = 0; i < n; i++) velocities[i] = ((f.joints[i] ?? NaN) - (before[i] ?? NaN)) / dt;
+      const comBefore = centreOfMass(before);
+      // A model switch between frames (a joint dropping out) is not motion: keep zero then.
+      if (com.position && comBefore.position && comBefore.model === com.model) {
+        const v = sub(com.position, comBefore.position);
+        comVelocity = [v[0] / dt, v[1] / dt, v[2] / dt];
+      }
+    }
+    const heading = pelvisFacing(f.joints) ?? ([0, 0, 1] as Vec3);
+    prev = f;
+    return {
+      ...f,
+      dt,
+      velocities,
+      velocityValid: valid,
+      com: com.position,
+      comVelocity,
+      comModel: com.model,
+      heading,
+      angles: jointAngles(f.joints, heading),
+    };
+  };
+}
+
 export function physicalState(): OperatorFunction<AlignedFrame, PhysicalState> {
-  return (source) =>
-    defer(() => {
-      let prev: AlignedFrame | null = null;
-      return source.pipe(
-        map((f): PhysicalState => {
-          const n = f.joints.length;
-          const velocities = new Float32Array(n);
-          const dt = prev ? f.t - prev.t : 0;
-          const com = centreOfMass(f.joints);
-          let comVelocity: Vec3 | null = com.position ? [0, 0, 0] : null;
-          const valid = prev !== null && dt > 0;
-          if (valid && prev) {
-            const before = toWorld(f.transform, prev.sourceJoints);
-            for (let i = 0; i < n; i++) velocities[i] = ((f.joints[i] ?? NaN) - (before[i] ?? NaN)) / dt;
-            const comBefore = centreOfMass(before);
-            // A model switch between frames (a joint dropping out) is not motion: keep zero then.
-            if (com.position && comBefore.position && comBefore.model === com.model) {
-              const v = sub(com.position, comBefore.position);
-              comVelocity = [v[0] / dt, v[1] / dt, v[2] / dt];
-            }
-          }
-          const heading = pelvisFacing(f.joints) ?? ([0, 0, 1] as Vec3);
-          prev = f;
-          return {
-            ...f,
-            dt,
-            velocities,
-            velocityValid: valid,
-            com: com.position,
-            comVelocity,
-            comModel: com.model,
-            heading,
-            angles: jointAngles(f.joints, heading),
-          };
-        }),
-      );
-    });
+  return (source) => defer(() => source.pipe(map(physicalStateStep())));
 }

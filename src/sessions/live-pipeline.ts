@@ -1,11 +1,13 @@
 // The live per-session chain: ARKit wire frame → PoseFrame (streams/adapt) → sessionPipeline (align →
 // physical state → contacts → phases → features → metrics), reduced to what feedback/updates carry.
-// Same stages as offline; `env` plane updates flow into alignment through `planes$`.
+// Same stages as offline. Live, they run as one synchronous step per frame (each stage's step function,
+// which is what its operator maps): RxJS cost ≈ a dozen subscriber hops per frame for nothing, since
+// every stage is a 1:1 map. `env` plane updates flow into alignment through `planes$`.
 import { map, pipe, type OperatorFunction } from 'rxjs';
-import { sessionPipeline, type SessionPipelineOptions } from '../../streams/session-pipeline.js';
-import type { ArkitFrame } from '../../streams/adapt.js';
+import { sessionPipeline, sessionStep, type SessionPipelineOptions } from '../../streams/session-pipeline.js';
+import { adaptStep, type AdaptOptions, type ArkitFrame } from '../../streams/adapt.js';
 import type { MetricsFrame } from '../../streams/metrics.js';
-import type { PoseFrame } from '../../streams/types.js';
+import type { PlaneAnchor, PoseFrame } from '../../streams/types.js';
 import type { FrameMsg, PipelineFactory, PipelineState } from './types.js';
 
 /** At most this many metrics go on the wire (protocol MAX_METRICS). */
@@ -79,15 +81,41 @@ export function toPipelineState(f: MetricsFrame): PipelineState {
   };
 }
 
+/** Options of the live pipeline: the adapter's and extra stage options (thresholds); assessment and fps come per session. */
+export type LivePipelineOptions = Partial<Omit<SessionPipelineOptions, 'env'>> & { readonly adapt?: AdaptOptions };
+
 /**
- * Builds the PipelineFactory the server uses. `adapt` is streams/adapt.ts's operator (injected so this
- * module does not fix the adapter's options); extra stage options (thresholds) pass through.
+ * Builds the PipelineFactory the server uses: per session one synchronous step (adapt → sessionStep →
+ * wire state), following the session's plane updates through one subscription (not per frame).
  */
-export function livePipeline(adapt: () => OperatorFunction<ArkitFrame, PoseFrame>, extra: Partial<SessionPipelineOptions> = {}): PipelineFactory {
-  return ({ assessment, fps, planes$ }) => pipe(liveStages(adapt, { ...extra, assessment, fps, env: planes$ }), map(toPipelineState));
+export function livePipeline(extra: LivePipelineOptions = {}): PipelineFactory {
+  const { adapt: adaptOpts, ...stageOpts } = extra;
+  return ({ assessment, fps, planes$ }) => {
+    const next = liveStep({ ...stageOpts, assessment, fps }, adaptOpts);
+    // As the operator chain's withLatestFrom(planes$ startWith planes): the latest update, else `planes`.
+    let planes: readonly PlaneAnchor[] = stageOpts.planes ?? [];
+    const sub = planes$.subscribe((p) => (planes = p));
+    return {
+      step: (frame) => {
+        const m = next(frame, planes);
+        return m ? toPipelineState(m) : undefined;
+      },
+      close: () => sub.unsubscribe(),
+    };
+  };
 }
 
-/** Wire frame → full pipeline frame: the stages a live session runs, also used to replay a recording (src/recordings). */
+/** Wire frame → full pipeline frame as one synchronous step: what `liveStages` computes, frame by frame. */
+export function liveStep(opts: SessionPipelineOptions, adaptOpts: AdaptOptions = {}): (frame: FrameMsg, planes: readonly PlaneAnchor[]) => MetricsFrame | null {
+  const adaptNext = adaptStep(adaptOpts);
+  const sessionNext = sessionStep(opts);
+  return (frame, planes) => {
+    const pose = adaptNext(toArkitFrame(frame));
+    return pose ? sessionNext(pose, planes) : null;
+  };
+}
+
+/** Wire frame → full pipeline frame: the stages as RxJS operators, used to replay a recording (src/recordings). */
 export function liveStages(adapt: () => OperatorFunction<ArkitFrame, PoseFrame>, opts: SessionPipelineOptions): OperatorFunction<FrameMsg, MetricsFrame> {
   return pipe(map(toArkitFrame), adapt(), sessionPipeline(opts));
 }
