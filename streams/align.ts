@@ -6,7 +6,7 @@
 // root's travel direction when the root has moved `travelM` on the floor plane. Heading changes after
 // that (turns) are motion in a fixed frame, not errors.
 import { type Observable, type OperatorFunction, defer, filter, map, of, startWith, withLatestFrom } from 'rxjs';
-import { JOINT_COUNT } from './skeleton.js';
+import { JOINT_COUNT, JOINT_INDEX } from './skeleton.js';
 import type { PlaneAnchor, PoseFrame } from './types.js';
 import { type Vec3, horizontalUnit, joint, pelvisFacing } from './vec3.js';
 import { HeightHistogram } from './height-histogram.js';
@@ -76,12 +76,14 @@ export function toWorld(tr: WorldTransform, src: Float32Array, out = new Float32
   return out;
 }
 
+const FOOT_POINTS = (['left_heel', 'right_heel', 'left_toe', 'right_toe', 'left_ankle', 'right_ankle'] as const).map((n) => 3 * JOINT_INDEX[n]);
+
 /** Lowest available foot point (heel, toe, ankle of either side) in the source frame, or NaN. */
 export function lowestFootY(joints: Float32Array): number {
   let y = Infinity;
-  for (const name of ['left_heel', 'right_heel', 'left_toe', 'right_toe', 'left_ankle', 'right_ankle'] as const) {
-    const p = joint(joints, name);
-    if (p && p[1] < y) y = p[1];
+  for (const i of FOOT_POINTS) {
+    // joint()'s presence test, without a tuple per joint (this runs every frame)
+    if (Number.isFinite(joints[i]) && Number.isFinite(joints[i + 1]) && Number.isFinite(joints[i + 2]) && joints[i + 1]! < y) y = joints[i + 1]!;
   }
   return Number.isFinite(y) ? y : NaN;
 }

@@ -28,9 +28,9 @@
 import { type OperatorFunction, defer, map } from 'rxjs';
 import type { ContactFrame } from './contacts.js';
 import type { Assessment } from './types.js';
-import type { Side } from './skeleton.js';
+import { JOINT_INDEX, type Side } from './skeleton.js';
 import { type StanceChange, type StanceType, stanceTracker } from './stance.js';
-import { dist, joint } from './vec3.js';
+import { joint } from './vec3.js';
 
 export type PhaseName =
   | 'double_support'
@@ -107,13 +107,17 @@ const STANCE_PHASE: Partial<Record<StanceType, PhaseName>> = {
 const ema = (prev: number, x: number, dt: number, tau: number): number =>
   !Number.isFinite(prev) ? x : !Number.isFinite(x) ? prev : prev + (1 - Math.exp(-dt / tau)) * (x - prev);
 
+const finite3 = (a: Float32Array, i: number): boolean => Number.isFinite(a[i]) && Number.isFinite(a[i + 1]) && Number.isFinite(a[i + 2]);
+const dist3 = (j: Float32Array, a: number, b: number): number => Math.hypot(j[a]! - j[b]!, j[a + 1]! - j[b + 1]!, j[a + 2]! - j[b + 2]!);
+const LEGS = (['left', 'right'] as const).map((s) => ({ h: 3 * JOINT_INDEX[`${s}_hip`], k: 3 * JOINT_INDEX[`${s}_knee`], a: 3 * JOINT_INDEX[`${s}_ankle`] }));
+
+/** Longest thigh + shank + ankle height of the two legs (per frame: by index, no tuples), NaN without a full leg. */
 function legHeight(f: ContactFrame): number {
+  const j = f.joints;
   let best = NaN;
-  for (const s of ['left', 'right'] as const) {
-    const h = joint(f.joints, `${s}_hip`);
-    const k = joint(f.joints, `${s}_knee`);
-    const a = joint(f.joints, `${s}_ankle`);
-    if (h && k && a) best = Math.max(Number.isFinite(best) ? best : 0, dist(h, k) + dist(k, a) + Math.max(0, a[1]));
+  for (const { h, k, a } of LEGS) {
+    if (finite3(j, h) && finite3(j, k) && finite3(j, a))
+      best = Math.max(Number.isFinite(best) ? best : 0, dist3(j, h, k) + dist3(j, k, a) + Math.max(0, j[a + 1]!));
   }
   return best;
 }

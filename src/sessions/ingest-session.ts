@@ -384,11 +384,21 @@ function wirePrediction(p: InferenceOk['predictions'][number]): Prediction {
   return { h: p.horizon, ...(u !== null ? { uncertainty: u } : {}), ...(p.pose ? { pose: p.pose } : {}) };
 }
 
-/** Wire metrics are finite; a metric that cannot be computed yet is omitted (protocol Metrics). */
-function finiteMetrics(m: Readonly<Record<string, number>> | undefined): Record<string, number> {
-  const out: Record<string, number> = {};
-  if (m) for (const [k, v] of Object.entries(m)) if (Number.isFinite(v)) out[k] = v;
-  return out;
+/**
+ * Wire metrics are finite; a metric that cannot be computed yet is omitted (protocol Metrics). The live
+ * pipeline's metrics are finite already (flattenMetrics): then the record itself goes out, uncopied
+ * (it is never modified after the pipeline built it).
+ */
+function finiteMetrics(m: Readonly<Record<string, number>> | undefined): Readonly<Record<string, number>> {
+  if (!m) return {};
+  for (const k in m) {
+    if (Object.hasOwn(m, k) && !Number.isFinite(m[k])) {
+      const out: Record<string, number> = {};
+      for (const [key, v] of Object.entries(m)) if (Number.isFinite(v)) out[key] = v;
+      return out;
+    }
+  }
+  return m;
 }
 
 function finiteOrNull(v: number | null | undefined): number | null {

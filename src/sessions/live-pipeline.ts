@@ -33,21 +33,43 @@ function flattenInto(m: unknown, prefix: string, out: Record<string, number>, co
   } else if (typeof m === 'boolean') {
     if (prefix) put(out, count, prefix, m ? 1 : 0);
   } else if (Array.isArray(m)) {
-    put(out, count, `${prefix}_count`, m.length);
+    put(out, count, joinKey(prefix, 'count'), m.length);
     for (let i = m.length - 1; i >= 0; i--) {
       const v: unknown = m[i];
       if (typeof v === 'number' && Number.isFinite(v)) {
-        put(out, count, `${prefix}_last`, v);
+        put(out, count, joinKey(prefix, 'last'), v);
         break;
       }
     }
   } else if (m !== null && typeof m === 'object') {
     for (const k in m) {
       if (!Object.hasOwn(m, k)) continue;
-      flattenInto((m as Record<string, unknown>)[k], prefix ? `${prefix}_${k}` : k, out, count);
+      flattenInto((m as Record<string, unknown>)[k], prefix ? joinKey(prefix, k) : k, out, count);
       if (count.n >= MAX_WIRE_METRICS) break;
     }
   }
+}
+
+/**
+ * `${prefix}_${k}`, memoised: every frame flattens the same few dozen names, and a key built afresh is a
+ * new string V8 must hash and look up on every store. Bounded: past KEY_CACHE_MAX names (metric names
+ * come from code, so this is not reached) keys are built per call again.
+ */
+const KEY_CACHE_MAX = 1024;
+const keyCache = new Map<string, Map<string, string>>();
+let keyCacheSize = 0;
+
+function joinKey(prefix: string, k: string): string {
+  let byKey = keyCache.get(prefix);
+  const hit = byKey?.get(k);
+  if (hit !== undefined) return hit;
+  const key = `${prefix}_${k}`;
+  if (keyCacheSize < KEY_CACHE_MAX) {
+    if (!byKey) keyCache.set(prefix, (byKey = new Map()));
+    byKey.set(k, key);
+    keyCacheSize += 1;
+  }
+  return key;
 }
 
 function put(out: Record<string, number>, count: { n: number }, key: string, v: number): void {
@@ -60,14 +82,21 @@ function put(out: Record<string, number>, count: { n: number }, key: string, v: 
  * session whose alignment or scale is implausible (streams/quality.ts names and limits the checks).
  * Added into the flattened metrics, within the same MAX_WIRE_METRICS bound.
  */
-function addQualityMetrics(f: MetricsFrame, out: Record<string, number>): Record<string, number> {
-  let n = Object.keys(out).length;
+function addQualityMetrics(f: MetricsFrame, out: Record<string, number>, size: number): Record<string, number> {
+  let n = size;
   for (const c of f.quality ?? []) {
     if (n >= MAX_WIRE_METRICS) break;
-    out[`quality_passed_${c.name}`] = c.passed ? 1 : 0;
+    out[joinKey('quality_passed', c.name)] = c.passed ? 1 : 0;
     n += 1;
   }
   return out;
+}
+
+function wireMetrics(f: MetricsFrame): Record<string, number> {
+  const out: Record<string, number> = {};
+  const count = { n: 0 };
+  flattenInto(f.metrics, '', out, count);
+  return addQualityMetrics(f, out, count.n);
 }
 
 export function toPipelineState(f: MetricsFrame): PipelineState {
@@ -76,7 +105,7 @@ export function toPipelineState(f: MetricsFrame): PipelineState {
     joints: f.joints,
     phase: f.phase,
     contacts: { left: f.contacts.left, right: f.contacts.right },
-    metrics: addQualityMetrics(f, flattenMetrics(f.metrics)),
+    metrics: wireMetrics(f),
     features: f.features,
   };
 }

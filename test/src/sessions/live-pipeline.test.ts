@@ -44,6 +44,16 @@ describe('flattenMetrics', () => {
     expect(nested['after']).toBeUndefined();
   });
 
+  it('gives the same keys once its memo of joined names is full (more distinct names than it keeps)', () => {
+    for (let call = 0; call < 40; call++) {
+      const m = { [`g${call}`]: Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`k${i}`, [i, call]])) };
+      const out = flattenMetrics(m);
+      expect(Object.keys(out)).toHaveLength(60);
+      expect(out[`g${call}_k29_count`]).toBe(2);
+      expect(out[`g${call}_k29_last`]).toBe(call);
+    }
+  });
+
   it('reads only own keys', () => {
     const proto = { inherited: 1 };
     const m = Object.create(proto) as Record<string, number>;
