@@ -63,6 +63,9 @@ try {
   });
   const token = mintToken({ clinic: 'bench', role: 'admin', ttlSeconds: 3600 }, hmacKeyConfig(secret), Date.now());
   const usage = sampleUsage(child.pid ?? -1);
+  // Thread CPU before the load: subtracted below, so `loadThreads` and `mainUsPerFrame` leave out startup
+  // (module loading, checkpoints), which otherwise dilutes a per-frame figure by a few seconds of CPU.
+  const threads0 = threadCpu(child.pid ?? -1);
   const c0 = process.cpuUsage();
   const w0 = performance.now();
   const recording = await readRecording(DEFAULT_RECORDING);
@@ -80,6 +83,8 @@ try {
   });
   const u = usage.stop();
   const threads = threadCpu(child.pid ?? -1);
+  const loadThreads = Object.fromEntries(Object.entries(threads).map(([k, v]) => [k, Math.round((v - (threads0[k] ?? 0)) * 100) / 100]));
+  const mainLoadS = Object.values(loadThreads)[0] ?? NaN;
   const cu = process.cpuUsage(c0);
   const clientCpuPct = Math.round(((cu.user + cu.system) / 1000 / (performance.now() - w0)) * 1000) / 10;
   const out = {
@@ -93,6 +98,9 @@ try {
     clientCpuPct,
     load: loadavg()[0],
     threads,
+    loadThreads,
+    /** Main-thread CPU during the load per frame sent (µs; /proc ticks are 10 ms, so ± 10 ms over the run). */
+    mainUsPerFrame: Math.round((mainLoadS * 1e6) / r.frames_sent),
   };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 } finally {

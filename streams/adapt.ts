@@ -1,5 +1,5 @@
 // Stage 0, live: ARKit frames from the iPad → canonical PoseFrames (ARKit world, metres, y up).
-import { filter, map, scan, type OperatorFunction } from 'rxjs';
+import { defer, filter, map, type OperatorFunction } from 'rxjs';
 import { AdapterError, AdapterErrorCode } from './errors.js';
 import { ARKIT_JOINT_COUNT, arkitToCanonical, transformsToPositions } from './adapters/arkit.js';
 import type { PoseFrame } from './types.js';
@@ -58,10 +58,34 @@ function modelJoints(frame: ArkitFrame): Float32Array | AdapterError {
   return joints;
 }
 
-interface State {
-  readonly t0: number;
-  readonly lastT: number;
-  readonly out: PoseFrame | undefined;
+/**
+ * One adapter's per-frame step: ARKit frame → canonical PoseFrame, or undefined for a dropped frame
+ * (reported through opts.onInvalid). Stateful (time origin, last time): one per stream. The `adapt`
+ * operator wraps it; the live session calls it directly (no RxJS per frame).
+ */
+export type AdaptStep = (frame: ArkitFrame) => PoseFrame | undefined;
+
+export function adaptStep(opts: AdaptOptions = {}): AdaptStep {
+  let t0 = NaN;
+  let lastT = -Infinity;
+  return (frame) => {
+    const joints = modelJoints(frame);
+    const error =
+      joints instanceof AdapterError
+        ? joints
+        : !Number.isFinite(frame.t)
+          ? invalid(frame, 't is not finite')
+          : frame.t <= lastT
+            ? invalid(frame, `t ${frame.t} is not after the previous frame's ${lastT}`)
+            : undefined;
+    if (error || joints instanceof AdapterError) {
+      opts.onInvalid?.(error ?? (joints as AdapterError), frame);
+      return undefined;
+    }
+    if (Number.isNaN(t0)) t0 = frame.t;
+    lastT = frame.t;
+    return { t: frame.t - t0, joints: arkitToCanonical(frame.anchor, joints) };
+  };
 }
 
 /**
@@ -70,30 +94,13 @@ interface State {
  * A pure per-frame map apart from the first-frame time origin.
  */
 export function adapt(opts: AdaptOptions = {}): OperatorFunction<ArkitFrame, PoseFrame> {
+  // defer: the step is stateful, so every subscription gets its own.
   return (source) =>
-    source.pipe(
-      scan<ArkitFrame, State>(
-        (state, frame) => {
-          const joints = modelJoints(frame);
-          const error =
-            joints instanceof AdapterError
-              ? joints
-              : !Number.isFinite(frame.t)
-                ? invalid(frame, 't is not finite')
-                : frame.t <= state.lastT
-                  ? invalid(frame, `t ${frame.t} is not after the previous frame's ${state.lastT}`)
-                  : undefined;
-          if (error || joints instanceof AdapterError) {
-            opts.onInvalid?.(error ?? (joints as AdapterError), frame);
-            return { ...state, out: undefined };
-          }
-          const t0 = Number.isNaN(state.t0) ? frame.t : state.t0;
-          const world = arkitToCanonical(frame.anchor, joints);
-          return { t0, lastT: frame.t, out: { t: frame.t - t0, joints: world } };
-        },
-        { t0: NaN, lastT: -Infinity, out: undefined },
-      ),
-      map((s) => s.out),
-      filter((f): f is PoseFrame => f !== undefined),
-    );
+    defer(() => {
+      const step = adaptStep(opts);
+      return source.pipe(
+        map(step),
+        filter((f): f is PoseFrame => f !== undefined),
+      );
+    });
 }

@@ -5,8 +5,8 @@
 // Forward: the pelvis facing of the first frame with both hips; replaced once (and then fixed) by the
 // root's travel direction when the root has moved `travelM` on the floor plane. Heading changes after
 // that (turns) are motion in a fixed frame, not errors.
-import { type Observable, type OperatorFunction, defer, filter, map, of, scan, startWith, withLatestFrom } from 'rxjs';
-import { JOINT_COUNT } from './skeleton.js';
+import { type Observable, type OperatorFunction, defer, filter, map, of, startWith, withLatestFrom } from 'rxjs';
+import { JOINT_COUNT, JOINT_INDEX } from './skeleton.js';
 import type { PlaneAnchor, PoseFrame } from './types.js';
 import { type Vec3, horizontalUnit, joint, pelvisFacing } from './vec3.js';
 import { HeightHistogram } from './height-histogram.js';
@@ -76,12 +76,14 @@ export function toWorld(tr: WorldTransform, src: Float32Array, out = new Float32
   return out;
 }
 
+const FOOT_POINTS = (['left_heel', 'right_heel', 'left_toe', 'right_toe', 'left_ankle', 'right_ankle'] as const).map((n) => 3 * JOINT_INDEX[n]);
+
 /** Lowest available foot point (heel, toe, ankle of either side) in the source frame, or NaN. */
 export function lowestFootY(joints: Float32Array): number {
   let y = Infinity;
-  for (const name of ['left_heel', 'right_heel', 'left_toe', 'right_toe', 'left_ankle', 'right_ankle'] as const) {
-    const p = joint(joints, name);
-    if (p && p[1] < y) y = p[1];
+  for (const i of FOOT_POINTS) {
+    // joint()'s presence test, without a tuple per joint (this runs every frame)
+    if (Number.isFinite(joints[i]) && Number.isFinite(joints[i + 1]) && Number.isFinite(joints[i + 2]) && joints[i + 1]! < y) y = joints[i + 1]!;
   }
   return Number.isFinite(y) ? y : NaN;
 }
@@ -99,15 +101,16 @@ interface State {
   out: AlignedFrame | null;
 }
 
-export function align(opts: AlignOptions = {}): OperatorFunction<PoseFrame, AlignedFrame> {
-  const travelM = opts.travelM ?? ALIGN_DEFAULTS.travelM;
-  const windowS = opts.floorWindowS ?? ALIGN_DEFAULTS.floorWindowS;
-  const q = opts.floorQuantile ?? ALIGN_DEFAULTS.floorQuantile;
-  if (!(travelM > 0) || !(windowS >= 0) || !(q >= 0 && q < 0.5)) {
-    throw new StageError(StageErrorCode.BAD_OPTIONS, 'align', `travelM > 0, floorWindowS ≥ 0, 0 ≤ floorQuantile < 0.5 required`);
-  }
-  const env$ = (opts.env ?? of<readonly PlaneAnchor[]>()).pipe(startWith(opts.planes ?? []));
-  const seed = (): State => ({
+/**
+ * One alignment step per frame: (pose frame, the latest plane anchors) → aligned frame, or null for a
+ * frame dropped for its timestamp. Stateful (origin, forward axis, floor histogram): one per stream.
+ * The `align` operator wraps it; the live session calls it directly with its latest `env` planes.
+ */
+export type AlignStep = (frame: PoseFrame, planes: readonly PlaneAnchor[]) => AlignedFrame | null;
+
+export function alignStep(opts: Omit<AlignOptions, 'env'> = {}): AlignStep {
+  const { travelM, windowS, q } = alignParams(opts);
+  const s: State = {
     index: 0,
     lastT: -Infinity,
     dropped: 0,
@@ -118,17 +121,33 @@ export function align(opts: AlignOptions = {}): OperatorFunction<PoseFrame, Alig
     feet: new HeightHistogram(),
     quality: new QualityTracker(),
     out: null,
-  });
-  // defer: the state is mutable, so every subscription gets its own.
+  };
+  return (frame, planes) => step(s, frame, planes, travelM, windowS, q).out;
+}
+
+function alignParams(opts: Omit<AlignOptions, 'env'>): { travelM: number; windowS: number; q: number } {
+  const travelM = opts.travelM ?? ALIGN_DEFAULTS.travelM;
+  const windowS = opts.floorWindowS ?? ALIGN_DEFAULTS.floorWindowS;
+  const q = opts.floorQuantile ?? ALIGN_DEFAULTS.floorQuantile;
+  if (!(travelM > 0) || !(windowS >= 0) || !(q >= 0 && q < 0.5)) {
+    throw new StageError(StageErrorCode.BAD_OPTIONS, 'align', `travelM > 0, floorWindowS ≥ 0, 0 ≤ floorQuantile < 0.5 required`);
+  }
+  return { travelM, windowS, q };
+}
+
+export function align(opts: AlignOptions = {}): OperatorFunction<PoseFrame, AlignedFrame> {
+  alignParams(opts); // bad options fail when the operator is built, not on subscription
+  const env$ = (opts.env ?? of<readonly PlaneAnchor[]>()).pipe(startWith(opts.planes ?? []));
+  // defer: the step's state is mutable, so every subscription gets its own.
   return (source) =>
-    defer(() =>
-      source.pipe(
+    defer(() => {
+      const next = alignStep(opts);
+      return source.pipe(
         withLatestFrom(env$),
-        scan((s: State, [frame, planes]) => step(s, frame, planes, travelM, windowS, q), seed()),
-        map((s) => s.out),
+        map(([frame, planes]) => next(frame, planes)),
         filter((f): f is AlignedFrame => f !== null),
-      ),
-    );
+      );
+    });
 }
 
 function step(s: State, frame: PoseFrame, planes: readonly PlaneAnchor[], travelM: number, windowS: number, q: number): State {

@@ -26,10 +26,9 @@
 // earlier still and the medians against annotations got worse, 10–28 ms instead of 10–23 ms.)
 import { type OperatorFunction, defer, map } from 'rxjs';
 import type { PhysicalState } from './physical-state.js';
-import type { JointName, Side } from './skeleton.js';
+import type { Side } from './skeleton.js';
 import { JOINT_INDEX } from './skeleton.js';
 import { StageError, StageErrorCode } from './stage-error.js';
-import { type Vec3, dot, joint } from './vec3.js';
 
 export interface ContactOptions {
   readonly onHeightM?: number;
@@ -73,41 +72,51 @@ export interface ContactFrame extends PhysicalState {
   readonly events: readonly GaitEvent[];
 }
 
-const vel = (v: Float32Array, name: JointName): Vec3 | null => {
-  const i = 3 * JOINT_INDEX[name];
-  const p: Vec3 = [v[i] ?? NaN, v[i + 1] ?? NaN, v[i + 2] ?? NaN];
-  return p.every(Number.isFinite) ? p : null;
-};
+// measure() runs twice per frame: it reads the flat arrays by index rather than through a tuple per
+// joint and velocity (≈ 30 small arrays per frame). Same arithmetic and order as the tuple version.
+const finite3 = (a: Float32Array, i: number): boolean => Number.isFinite(a[i]) && Number.isFinite(a[i + 1]) && Number.isFinite(a[i + 2]);
+const FOOT = {
+  left: { heel: 3 * JOINT_INDEX.left_heel, toe: 3 * JOINT_INDEX.left_toe, ankle: 3 * JOINT_INDEX.left_ankle },
+  right: { heel: 3 * JOINT_INDEX.right_heel, toe: 3 * JOINT_INDEX.right_toe, ankle: 3 * JOINT_INDEX.right_ankle },
+} as const;
+const ROOT = 3 * JOINT_INDEX.root;
 
 function measure(f: PhysicalState, side: Side): Omit<FootState, 'contact'> {
-  const names = [`${side}_heel`, `${side}_toe`, `${side}_ankle`] as const;
+  const { heel, toe, ankle } = FOOT[side];
+  const J = f.joints;
+  const V = f.velocities;
   let height = Infinity;
   let sx = 0;
   let sz = 0;
   let n = 0;
-  for (const name of names) {
-    const p = joint(f.joints, name);
-    if (p && p[1] < height) height = p[1];
-    const v = vel(f.velocities, name);
-    if (v) {
-      sx += v[0];
-      sz += v[2];
+  for (let p = 0; p < 3; p++) {
+    const i = p === 0 ? heel : p === 1 ? toe : ankle;
+    if (finite3(J, i) && J[i + 1]! < height) height = J[i + 1]!;
+    if (finite3(V, i)) {
+      sx += V[i]!;
+      sz += V[i + 2]!;
       n += 1;
     }
   }
-  const root = vel(f.velocities, 'root') ?? [0, 0, 0];
-  const rel = (name: JointName): number => {
-    const v = vel(f.velocities, name) ?? vel(f.velocities, `${side}_ankle`);
-    return v ? dot([v[0] - root[0], 0, v[2] - root[2]], f.heading) : NaN;
+  const hasRoot = finite3(V, ROOT);
+  const r0 = hasRoot ? V[ROOT]! : 0;
+  const r2 = hasRoot ? V[ROOT + 2]! : 0;
+  const h0 = f.heading[0],
+    h1 = f.heading[1],
+    h2 = f.heading[2];
+  // Velocity of joint i (else the ankle's) relative to the root, along the heading: dot([vx − rx, 0, vz − rz], heading).
+  const rel = (i: number): number => {
+    const k = finite3(V, i) ? i : finite3(V, ankle) ? ankle : -1;
+    return k < 0 ? NaN : (V[k]! - r0) * h0 + 0 * h1 + (V[k + 2]! - r2) * h2;
   };
   return {
-    toeHeight: joint(f.joints, `${side}_toe`)?.[1] ?? NaN,
-    heelHeight: joint(f.joints, `${side}_heel`)?.[1] ?? NaN,
+    toeHeight: finite3(J, toe) ? J[toe + 1]! : NaN,
+    heelHeight: finite3(J, heel) ? J[heel + 1]! : NaN,
     height: Number.isFinite(height) ? height : NaN,
     speed: n > 0 ? Math.hypot(sx / n, sz / n) : NaN,
-    heelRel: rel(`${side}_heel`),
-    toeRel: rel(`${side}_toe`),
-    rootSpeed: Math.hypot(root[0], root[2]),
+    heelRel: rel(heel),
+    toeRel: rel(toe),
+    rootSpeed: Math.hypot(r0, r2),
   };
 }
 
@@ -120,11 +129,19 @@ interface SideState {
   pendingSince: number | null;
 }
 
-export function contacts(opts: ContactOptions = {}): OperatorFunction<PhysicalState, ContactFrame> {
+/** One contact-detection step per frame (state: each foot's contact and pending change). The `contacts` operator wraps it. */
+export type ContactsStep = (f: PhysicalState) => ContactFrame;
+
+function contactParams(opts: ContactOptions): Required<ContactOptions> {
   const o = { ...CONTACT_DEFAULTS, ...opts };
   if (!(o.onHeightM > 0 && o.offHeightM >= o.onHeightM && o.slowSpeed > 0 && o.minDurationS >= 0 && o.liftOffM > 0)) {
     throw new StageError(StageErrorCode.BAD_OPTIONS, 'contacts', 'need 0 < onHeightM ≤ offHeightM, slowSpeed > 0, minDurationS ≥ 0, liftOffM > 0');
   }
+  return o;
+}
+
+export function contactsStep(opts: ContactOptions = {}): ContactsStep {
+  const o = contactParams(opts);
   const wants = (m: Omit<FootState, 'contact'>, current: boolean, toeLow: number, heelLow: number): boolean => {
     if (!Number.isFinite(m.height)) return false;
     if (current) {
@@ -136,39 +153,39 @@ export function contacts(opts: ContactOptions = {}): OperatorFunction<PhysicalSt
     const slow = m.heelRel < 0 || (!(m.speed >= o.slowSpeed) && !(m.rootSpeed >= o.slowSpeed));
     return m.height < o.onHeightM && slow;
   };
-  return (source) =>
-    defer(() => {
-      const side0 = (): SideState => ({ contact: null, toeLow: NaN, heelLow: NaN, pendingSince: null });
-      const st: Record<Side, SideState> = { left: side0(), right: side0() };
-      return source.pipe(
-        map((f): ContactFrame => {
-          const events: GaitEvent[] = [];
-          const feet = {} as Record<Side, FootState>;
-          for (const side of ['left', 'right'] as const) {
-            const m = measure(f, side);
-            const s = st[side];
-            if (s.contact === null) {
-              s.contact = wants(m, false, NaN, NaN); // initial state: no event, the change happened before we looked
-            } else if (wants(m, s.contact, s.toeLow, s.heelLow) !== s.contact) {
-              s.pendingSince ??= f.t;
-              if (f.t - s.pendingSince >= o.minDurationS - 1e-9) {
-                s.contact = !s.contact;
-                events.push({ type: s.contact ? 'heel_strike' : 'toe_off', side, t: s.pendingSince });
-                s.pendingSince = null;
-              }
-            } else {
-              s.pendingSince = null;
-            }
-            // The stance's lowest toe height counts committed contact frames only (not a pending lift).
-            if (!s.contact) s.toeLow = s.heelLow = NaN;
-            else if (s.pendingSince === null) {
-              if (!(m.toeHeight >= s.toeLow) && Number.isFinite(m.toeHeight)) s.toeLow = m.toeHeight;
-              if (!(m.heelHeight >= s.heelLow) && Number.isFinite(m.heelHeight)) s.heelLow = m.heelHeight;
-            }
-            feet[side] = { contact: s.contact, ...m };
-          }
-          return { ...f, contacts: { left: feet.left.contact, right: feet.right.contact }, feet, events };
-        }),
-      );
-    });
+  const side0 = (): SideState => ({ contact: null, toeLow: NaN, heelLow: NaN, pendingSince: null });
+  const st: Record<Side, SideState> = { left: side0(), right: side0() };
+  return (f) => {
+    const events: GaitEvent[] = [];
+    const feet = {} as Record<Side, FootState>;
+    for (const side of ['left', 'right'] as const) {
+      const m = measure(f, side);
+      const s = st[side];
+      if (s.contact === null) {
+        s.contact = wants(m, false, NaN, NaN); // initial state: no event, the change happened before we looked
+      } else if (wants(m, s.contact, s.toeLow, s.heelLow) !== s.contact) {
+        s.pendingSince ??= f.t;
+        if (f.t - s.pendingSince >= o.minDurationS - 1e-9) {
+          s.contact = !s.contact;
+          events.push({ type: s.contact ? 'heel_strike' : 'toe_off', side, t: s.pendingSince });
+          s.pendingSince = null;
+        }
+      } else {
+        s.pendingSince = null;
+      }
+      // The stance's lowest toe height counts committed contact frames only (not a pending lift).
+      if (!s.contact) s.toeLow = s.heelLow = NaN;
+      else if (s.pendingSince === null) {
+        if (!(m.toeHeight >= s.toeLow) && Number.isFinite(m.toeHeight)) s.toeLow = m.toeHeight;
+        if (!(m.heelHeight >= s.heelLow) && Number.isFinite(m.heelHeight)) s.heelLow = m.heelHeight;
+      }
+      feet[side] = { contact: s.contact, ...m };
+    }
+    return { ...f, contacts: { left: feet.left.contact, right: feet.right.contact }, feet, events };
+  };
+}
+
+export function contacts(opts: ContactOptions = {}): OperatorFunction<PhysicalState, ContactFrame> {
+  contactParams(opts); // bad options fail when the operator is built
+  return (source) => defer(() => source.pipe(map(contactsStep(opts))));
 }

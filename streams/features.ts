@@ -138,6 +138,11 @@ function finite3(a: Float32Array, i: number): boolean {
   return Number.isFinite(a[i]) && Number.isFinite(a[i + 1]) && Number.isFinite(a[i + 2]);
 }
 
+/** The feature step (stateless): the frame with its model input row. The `features` operator maps it. */
+export function featuresStep(opts: FeatureOptions = {}): (f: PhaseFrame) => FeatureFrame {
+  return (f) => ({ ...f, features: featureVector(f, opts) });
+}
+
 export function features(opts: FeatureOptions = {}): OperatorFunction<PhaseFrame, FeatureFrame> {
-  return map((f) => ({ ...f, features: featureVector(f, opts) }));
+  return map(featuresStep(opts));
 }

@@ -29,6 +29,7 @@ import type { FeatureFrame } from './features.js';
 import type { RepEvent } from './phases.js';
 import type { Side } from './skeleton.js';
 import { STANCE_TYPES, type StanceType } from './stance.js';
+import { MedianWindow } from './median-window.js';
 import { type FootRepositioning, footRepositionings } from './steps.js';
 import type { Assessment } from './types.js';
 import { joint } from './vec3.js';
@@ -118,199 +119,195 @@ const push = <T>(a: T[], v: T, max: number): void => {
 };
 const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
 const singleSide = (s: StanceType): Side | null => (s === 'single_left' ? 'left' : s === 'single_right' ? 'right' : null);
-const medianOf = (a: readonly number[]): number => {
-  if (!a.length) return NaN;
-  const s = [...a].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] ?? NaN) : ((s[m - 1] ?? NaN) + (s[m] ?? NaN)) / 2;
-};
+
+/** One metrics step per frame (state: the running windows and totals). The `metrics` operator wraps it. */
+export type MetricsStep = (f: FeatureFrame) => MetricsFrame;
+
+export function metricsStep(opts: { readonly assessment: Assessment }): MetricsStep {
+  let steps = 0;
+  let path = 0;
+  let prevRoot: [number, number] | null = null;
+  const strikes: { t: number; path: number }[] = [];
+  const lastHS: PerSide<number> = { left: NaN, right: NaN };
+  const lastTO: PerSide<number> = { left: NaN, right: NaN };
+  const stepTimes: PerSide<number[]> = { left: [], right: [] };
+  const stance: PerSide<number[]> = { left: [], right: [] };
+  const stanceSpeeds = new MedianWindow(BELT_WINDOW);
+  let peakKnee = NaN;
+  const reps: RepEvent[] = [];
+  const gait = opts.assessment === 'gait';
+  const balance = opts.assessment === 'balance';
+  const repositioned = footRepositionings();
+  const repositionings: FootRepositioning[] = [];
+  // Stance accounting (balance): closed time per type + the open segment since segStart.
+  const stanceTime = Object.fromEntries(STANCE_TYPES.map((k) => [k, 0])) as Record<StanceType, number>;
+  let segStart = NaN,
+    bouts = 0,
+    boutStart = NaN,
+    lastBout: number | null = null,
+    lobCount = 0;
+  const longest: PerSide<number | null> = { left: null, right: null };
+  const lob: LossOfBalanceEvent[] = [];
+  let firstRiseStart = NaN,
+    fifthRepEnd = NaN,
+    repCount = 0;
+  // Sway accumulators (Welford).
+  let swayN = 0,
+    mx = 0,
+    mz = 0,
+    sxx = 0,
+    szz = 0,
+    sxz = 0,
+    swayPath = 0,
+    swayStart = NaN,
+    swayEnd = NaN;
+  let prevCom: [number, number] | null = null;
+
+  return (f): MetricsFrame => {
+    const root = joint(f.joints, 'root');
+    if (root) {
+      if (prevRoot) path += Math.hypot(root[0] - prevRoot[0], root[2] - prevRoot[1]);
+      prevRoot = [root[0], root[2]];
+    }
+    for (const e of f.events) {
+      const other: Side = e.side === 'left' ? 'right' : 'left';
+      if (e.type === 'toe_off') {
+        lastTO[e.side] = e.t;
+        continue;
+      }
+      if (gait) steps += 1;
+      push(strikes, { t: e.t, path }, CADENCE_WINDOW);
+      if (Number.isFinite(lastHS[other]) && e.t > lastHS[other]) push(stepTimes[e.side], e.t - lastHS[other], SIDE_WINDOW);
+      const prev = lastHS[e.side];
+      if (Number.isFinite(prev) && lastTO[e.side] > prev && lastTO[e.side] < e.t) {
+        push(stance[e.side], (100 * (lastTO[e.side] - prev)) / (e.t - prev), SIDE_WINDOW);
+      }
+      lastHS[e.side] = e.t;
+    }
+    for (const s of ['left', 'right'] as const) {
+      if (f.contacts[s] && Number.isFinite(f.feet[s].speed)) stanceSpeeds.push(f.feet[s].speed);
+    }
+    const k = Math.max(f.angles.kneeFlexion.left, f.angles.kneeFlexion.right);
+    if (Number.isFinite(k)) peakKnee = Number.isFinite(peakKnee) ? Math.max(peakKnee, k) : k;
+    if (f.repCompleted) {
+      push(reps, f.repCompleted, REP_WINDOW);
+      repCount += 1;
+      if (repCount === 1) firstRiseStart = f.repCompleted.rise_t ?? f.repCompleted.start_t;
+      if (repCount === 5) fifthRepEnd = f.repCompleted.end_t;
+    }
+    if (!gait) {
+      for (const r of repositioned(f)) {
+        steps += 1;
+        push(repositionings, r, EVENT_WINDOW);
+        if (balance) {
+          lobCount += 1;
+          push(lob, { t: r.t, side: r.side, kind: 'stepping_response' }, EVENT_WINDOW);
+        }
+      }
+    }
+    if (balance && f.stance) {
+      if (!Number.isFinite(segStart)) segStart = f.t;
+      const ch = f.stanceChange;
+      if (ch) {
+        stanceTime[ch.from] += Math.max(0, ch.t - segStart);
+        segStart = ch.t;
+        const fromSide = singleSide(ch.from);
+        if (fromSide && Number.isFinite(boutStart)) {
+          const d = ch.t - boutStart;
+          lastBout = d;
+          longest[fromSide] = Math.max(longest[fromSide] ?? 0, d);
+          lobCount += 1;
+          // The lifted foot is the other one; losing all support is the stance foot's doing.
+          const lifted: Side = fromSide === 'left' ? 'right' : 'left';
+          push(lob, ch.to === 'none' ? { t: ch.t, side: fromSide, kind: 'support_lost' } : { t: ch.t, side: lifted, kind: 'touch_down' }, EVENT_WINDOW);
+          boutStart = NaN;
+        }
+        if (singleSide(ch.to)) {
+          bouts += 1;
+          boutStart = ch.t;
+        }
+      }
+    }
+    if (balance && f.com) {
+      const [x, z] = [f.com[0], f.com[2]];
+      if (prevCom) swayPath += Math.hypot(x - prevCom[0], z - prevCom[1]);
+      prevCom = [x, z];
+      swayN += 1;
+      const dx = x - mx,
+        dz = z - mz;
+      mx += dx / swayN;
+      mz += dz / swayN;
+      sxx += dx * (x - mx);
+      szz += dz * (z - mz);
+      sxz += dx * (z - mz);
+      if (!Number.isFinite(swayStart)) swayStart = f.t;
+      swayEnd = f.t;
+    }
+
+    const first = strikes[0];
+    const last = strikes[strikes.length - 1];
+    const span = first && last ? last.t - first.t : 0;
+    const cadence = cadenceSpm(strikes.map((x) => x.t));
+    const stanceSpeed = stanceSpeeds.median();
+    const rootSpeed = first && last && span > 0 ? (last.path - first.path) / span : NaN;
+    const treadmill = stanceSpeed > 0.2 && stanceSpeed > rootSpeed;
+    const kind = !Number.isFinite(rootSpeed) ? 'unknown' : treadmill ? 'treadmill' : 'overground';
+    const stL = mean(stepTimes.left),
+      stR = mean(stepTimes.right);
+    const lastRep = reps[reps.length - 1];
+    const det = swayN > 1 ? (sxx / (swayN - 1)) * (szz / (swayN - 1)) - (sxz / (swayN - 1)) ** 2 : NaN;
+    // Cadence, step and stance timing, and speed describe walking: reported for gait only (in a squat
+    // or on a noisy sensor, the odd foot shuffle is not a step rate).
+    const side = f.stance ? singleSide(f.stance) : null;
+    const current = side && Number.isFinite(boutStart) ? f.t - boutStart : null;
+    const m: Metrics = {
+      steps,
+      foot_repositionings: gait ? [] : [...repositionings],
+      cadence_spm: gait ? cadence : null,
+      step_time_s: { left: gait ? stL : null, right: gait ? stR : null },
+      step_time_asymmetry_pct: gait && stL !== null && stR !== null ? (200 * Math.abs(stL - stR)) / (stL + stR) : null,
+      stance_pct: { left: gait ? mean(stance.left) : null, right: gait ? mean(stance.right) : null },
+      gait_speed_mps: gait && kind === 'overground' ? rootSpeed : null,
+      gait_speed_kind: gait ? kind : 'unknown',
+      belt_speed_mps: gait && treadmill ? stanceSpeed : null,
+      knee_flexion_deg: { left: finiteOrNull(f.angles.kneeFlexion.left), right: finiteOrNull(f.angles.kneeFlexion.right) },
+      hip_flexion_deg: { left: finiteOrNull(f.angles.hipFlexion.left), right: finiteOrNull(f.angles.hipFlexion.right) },
+      peak_knee_flexion_deg: finiteOrNull(peakKnee),
+      reps: repCount,
+      rep_times_s: reps.map((r) => r.end_t - r.start_t),
+      squat_depth_m: opts.assessment === 'squat' && lastRep ? lastRep.maxDropM : null,
+      squat_knee_flexion_deg: opts.assessment === 'squat' && lastRep ? finiteOrNull(lastRep.kneeFlexionAtBottomDeg) : null,
+      five_times_sit_to_stand_s: opts.assessment === 'sit_to_stand' && repCount >= 5 ? fifthRepEnd - firstRiseStart : null,
+      sway:
+        opts.assessment === 'balance'
+          ? {
+              path_length_m: swayPath,
+              area95_m2: finiteOrNull(Math.PI * CHI2_95_2DOF * Math.sqrt(Math.max(0, det))),
+              duration_s: swayN > 0 ? swayEnd - swayStart : 0,
+            }
+          : null,
+      stance:
+        balance && f.stance
+          ? {
+              type: f.stance,
+              time_s: { ...stanceTime, [f.stance]: stanceTime[f.stance] + Math.max(0, f.t - segStart) },
+              single_leg: {
+                bouts,
+                current_s: current,
+                last_s: lastBout,
+                longest_s: {
+                  left: side === 'left' && current !== null ? Math.max(longest.left ?? 0, current) : longest.left,
+                  right: side === 'right' && current !== null ? Math.max(longest.right ?? 0, current) : longest.right,
+                },
+              },
+              loss_of_balance: { count: lobCount, events: [...lob] },
+            }
+          : null,
+    };
+    return { ...f, metrics: m };
+  };
+}
 
 export function metrics(opts: { readonly assessment: Assessment }): OperatorFunction<FeatureFrame, MetricsFrame> {
-  return (source) =>
-    defer(() => {
-      let steps = 0;
-      let path = 0;
-      let prevRoot: [number, number] | null = null;
-      const strikes: { t: number; path: number }[] = [];
-      const lastHS: PerSide<number> = { left: NaN, right: NaN };
-      const lastTO: PerSide<number> = { left: NaN, right: NaN };
-      const stepTimes: PerSide<number[]> = { left: [], right: [] };
-      const stance: PerSide<number[]> = { left: [], right: [] };
-      const stanceSpeeds: number[] = [];
-      let peakKnee = NaN;
-      const reps: RepEvent[] = [];
-      const gait = opts.assessment === 'gait';
-      const balance = opts.assessment === 'balance';
-      const repositioned = footRepositionings();
-      const repositionings: FootRepositioning[] = [];
-      // Stance accounting (balance): closed time per type + the open segment since segStart.
-      const stanceTime = Object.fromEntries(STANCE_TYPES.map((k) => [k, 0])) as Record<StanceType, number>;
-      let segStart = NaN,
-        bouts = 0,
-        boutStart = NaN,
-        lastBout: number | null = null,
-        lobCount = 0;
-      const longest: PerSide<number | null> = { left: null, right: null };
-      const lob: LossOfBalanceEvent[] = [];
-      let firstRiseStart = NaN,
-        fifthRepEnd = NaN,
-        repCount = 0;
-      // Sway accumulators (Welford).
-      let swayN = 0,
-        mx = 0,
-        mz = 0,
-        sxx = 0,
-        szz = 0,
-        sxz = 0,
-        swayPath = 0,
-        swayStart = NaN,
-        swayEnd = NaN;
-      let prevCom: [number, number] | null = null;
-
-      return source.pipe(
-        map((f): MetricsFrame => {
-          const root = joint(f.joints, 'root');
-          if (root) {
-            if (prevRoot) path += Math.hypot(root[0] - prevRoot[0], root[2] - prevRoot[1]);
-            prevRoot = [root[0], root[2]];
-          }
-          for (const e of f.events) {
-            const other: Side = e.side === 'left' ? 'right' : 'left';
-            if (e.type === 'toe_off') {
-              lastTO[e.side] = e.t;
-              continue;
-            }
-            if (gait) steps += 1;
-            push(strikes, { t: e.t, path }, CADENCE_WINDOW);
-            if (Number.isFinite(lastHS[other]) && e.t > lastHS[other]) push(stepTimes[e.side], e.t - lastHS[other], SIDE_WINDOW);
-            const prev = lastHS[e.side];
-            if (Number.isFinite(prev) && lastTO[e.side] > prev && lastTO[e.side] < e.t) {
-              push(stance[e.side], (100 * (lastTO[e.side] - prev)) / (e.t - prev), SIDE_WINDOW);
-            }
-            lastHS[e.side] = e.t;
-          }
-          for (const s of ['left', 'right'] as const) {
-            if (f.contacts[s] && Number.isFinite(f.feet[s].speed)) push(stanceSpeeds, f.feet[s].speed, BELT_WINDOW);
-          }
-          const k = Math.max(f.angles.kneeFlexion.left, f.angles.kneeFlexion.right);
-          if (Number.isFinite(k)) peakKnee = Number.isFinite(peakKnee) ? Math.max(peakKnee, k) : k;
-          if (f.repCompleted) {
-            push(reps, f.repCompleted, REP_WINDOW);
-            repCount += 1;
-            if (repCount === 1) firstRiseStart = f.repCompleted.rise_t ?? f.repCompleted.start_t;
-            if (repCount === 5) fifthRepEnd = f.repCompleted.end_t;
-          }
-          if (!gait) {
-            for (const r of repositioned(f)) {
-              steps += 1;
-              push(repositionings, r, EVENT_WINDOW);
-              if (balance) {
-                lobCount += 1;
-                push(lob, { t: r.t, side: r.side, kind: 'stepping_response' }, EVENT_WINDOW);
-              }
-            }
-          }
-          if (balance && f.stance) {
-            if (!Number.isFinite(segStart)) segStart = f.t;
-            const ch = f.stanceChange;
-            if (ch) {
-              stanceTime[ch.from] += Math.max(0, ch.t - segStart);
-              segStart = ch.t;
-              const fromSide = singleSide(ch.from);
-              if (fromSide && Number.isFinite(boutStart)) {
-                const d = ch.t - boutStart;
-                lastBout = d;
-                longest[fromSide] = Math.max(longest[fromSide] ?? 0, d);
-                lobCount += 1;
-                // The lifted foot is the other one; losing all support is the stance foot's doing.
-                const lifted: Side = fromSide === 'left' ? 'right' : 'left';
-                push(lob, ch.to === 'none' ? { t: ch.t, side: fromSide, kind: 'support_lost' } : { t: ch.t, side: lifted, kind: 'touch_down' }, EVENT_WINDOW);
-                boutStart = NaN;
-              }
-              if (singleSide(ch.to)) {
-                bouts += 1;
-                boutStart = ch.t;
-              }
-            }
-          }
-          if (balance && f.com) {
-            const [x, z] = [f.com[0], f.com[2]];
-            if (prevCom) swayPath += Math.hypot(x - prevCom[0], z - prevCom[1]);
-            prevCom = [x, z];
-            swayN += 1;
-            const dx = x - mx,
-              dz = z - mz;
-            mx += dx / swayN;
-            mz += dz / swayN;
-            sxx += dx * (x - mx);
-            szz += dz * (z - mz);
-            sxz += dx * (z - mz);
-            if (!Number.isFinite(swayStart)) swayStart = f.t;
-            swayEnd = f.t;
-          }
-
-          const first = strikes[0];
-          const last = strikes[strikes.length - 1];
-          const span = first && last ? last.t - first.t : 0;
-          const cadence = cadenceSpm(strikes.map((x) => x.t));
-          const stanceSpeed = medianOf(stanceSpeeds);
-          const rootSpeed = first && last && span > 0 ? (last.path - first.path) / span : NaN;
-          const treadmill = stanceSpeed > 0.2 && stanceSpeed > rootSpeed;
-          const kind = !Number.isFinite(rootSpeed) ? 'unknown' : treadmill ? 'treadmill' : 'overground';
-          const stL = mean(stepTimes.left),
-            stR = mean(stepTimes.right);
-          const lastRep = reps[reps.length - 1];
-          const det = swayN > 1 ? (sxx / (swayN - 1)) * (szz / (swayN - 1)) - (sxz / (swayN - 1)) ** 2 : NaN;
-          // Cadence, step and stance timing, and speed describe walking: reported for gait only (in a squat
-          // or on a noisy sensor, the odd foot shuffle is not a step rate).
-          const side = f.stance ? singleSide(f.stance) : null;
-          const current = side && Number.isFinite(boutStart) ? f.t - boutStart : null;
-          const m: Metrics = {
-            steps,
-            foot_repositionings: gait ? [] : [...repositionings],
-            cadence_spm: gait ? cadence : null,
-            step_time_s: { left: gait ? stL : null, right: gait ? stR : null },
-            step_time_asymmetry_pct: gait && stL !== null && stR !== null ? (200 * Math.abs(stL - stR)) / (stL + stR) : null,
-            stance_pct: { left: gait ? mean(stance.left) : null, right: gait ? mean(stance.right) : null },
-            gait_speed_mps: gait && kind === 'overground' ? rootSpeed : null,
-            gait_speed_kind: gait ? kind : 'unknown',
-            belt_speed_mps: gait && treadmill ? stanceSpeed : null,
-            knee_flexion_deg: { left: finiteOrNull(f.angles.kneeFlexion.left), right: finiteOrNull(f.angles.kneeFlexion.right) },
-            hip_flexion_deg: { left: finiteOrNull(f.angles.hipFlexion.left), right: finiteOrNull(f.angles.hipFlexion.right) },
-            peak_knee_flexion_deg: finiteOrNull(peakKnee),
-            reps: repCount,
-            rep_times_s: reps.map((r) => r.end_t - r.start_t),
-            squat_depth_m: opts.assessment === 'squat' && lastRep ? lastRep.maxDropM : null,
-            squat_knee_flexion_deg: opts.assessment === 'squat' && lastRep ? finiteOrNull(lastRep.kneeFlexionAtBottomDeg) : null,
-            five_times_sit_to_stand_s: opts.assessment === 'sit_to_stand' && repCount >= 5 ? fifthRepEnd - firstRiseStart : null,
-            sway:
-              opts.assessment === 'balance'
-                ? {
-                    path_length_m: swayPath,
-                    area95_m2: finiteOrNull(Math.PI * CHI2_95_2DOF * Math.sqrt(Math.max(0, det))),
-                    duration_s: swayN > 0 ? swayEnd - swayStart : 0,
-                  }
-                : null,
-            stance:
-              balance && f.stance
-                ? {
-                    type: f.stance,
-                    time_s: { ...stanceTime, [f.stance]: stanceTime[f.stance] + Math.max(0, f.t - segStart) },
-                    single_leg: {
-                      bouts,
-                      current_s: current,
-                      last_s: lastBout,
-                      longest_s: {
-                        left: side === 'left' && current !== null ? Math.max(longest.left ?? 0, current) : longest.left,
-                        right: side === 'right' && current !== null ? Math.max(longest.right ?? 0, current) : longest.right,
-                      },
-                    },
-                    loss_of_balance: { count: lobCount, events: [...lob] },
-                  }
-                : null,
-          };
-          return { ...f, metrics: m };
-        }),
-      );
-    });
+  return (source) => defer(() => source.pipe(map(metricsStep(opts))));
 }

@@ -28,9 +28,9 @@
 import { type OperatorFunction, defer, map } from 'rxjs';
 import type { ContactFrame } from './contacts.js';
 import type { Assessment } from './types.js';
-import type { Side } from './skeleton.js';
+import { JOINT_INDEX, type Side } from './skeleton.js';
 import { type StanceChange, type StanceType, stanceTracker } from './stance.js';
-import { dist, joint } from './vec3.js';
+import { joint } from './vec3.js';
 
 export type PhaseName =
   | 'double_support'
@@ -107,186 +107,192 @@ const STANCE_PHASE: Partial<Record<StanceType, PhaseName>> = {
 const ema = (prev: number, x: number, dt: number, tau: number): number =>
   !Number.isFinite(prev) ? x : !Number.isFinite(x) ? prev : prev + (1 - Math.exp(-dt / tau)) * (x - prev);
 
+const finite3 = (a: Float32Array, i: number): boolean => Number.isFinite(a[i]) && Number.isFinite(a[i + 1]) && Number.isFinite(a[i + 2]);
+const dist3 = (j: Float32Array, a: number, b: number): number => Math.hypot(j[a]! - j[b]!, j[a + 1]! - j[b + 1]!, j[a + 2]! - j[b + 2]!);
+const LEGS = (['left', 'right'] as const).map((s) => ({ h: 3 * JOINT_INDEX[`${s}_hip`], k: 3 * JOINT_INDEX[`${s}_knee`], a: 3 * JOINT_INDEX[`${s}_ankle`] }));
+
+/** Longest thigh + shank + ankle height of the two legs (per frame: by index, no tuples), NaN without a full leg. */
 function legHeight(f: ContactFrame): number {
+  const j = f.joints;
   let best = NaN;
-  for (const s of ['left', 'right'] as const) {
-    const h = joint(f.joints, `${s}_hip`);
-    const k = joint(f.joints, `${s}_knee`);
-    const a = joint(f.joints, `${s}_ankle`);
-    if (h && k && a) best = Math.max(Number.isFinite(best) ? best : 0, dist(h, k) + dist(k, a) + Math.max(0, a[1]));
+  for (const { h, k, a } of LEGS) {
+    if (finite3(j, h) && finite3(j, k) && finite3(j, a))
+      best = Math.max(Number.isFinite(best) ? best : 0, dist3(j, h, k) + dist3(j, k, a) + Math.max(0, j[a + 1]!));
   }
   return best;
 }
 
-export function phases(opts: PhaseOptions): OperatorFunction<ContactFrame, PhaseFrame> {
+/** One phase step per frame (state: the current phase, smoothed root, the rep in progress). The `phases` operator wraps it. */
+export type PhasesStep = (f: ContactFrame) => PhaseFrame;
+
+export function phasesStep(opts: PhaseOptions): PhasesStep {
   const o = { ...PHASE_DEFAULTS, ...opts };
-  return (source) =>
-    defer(() => {
-      let phase: PhaseName | null = null;
-      let phaseStart = 0;
-      let rootY = NaN,
-        vy = NaN,
-        maxRootY = NaN,
-        legMean = 0,
-        legN = 0;
-      let comSpeed = NaN,
-        comMeanX = NaN,
-        comMeanZ = NaN;
-      let reps = 0,
-        repStart = NaN,
-        riseStart = NaN,
-        repMaxDrop = 0,
-        repMaxDropT = NaN,
-        repKnee = NaN,
-        lastStillT = NaN,
-        lastNearStandT = NaN,
-        endPending = false,
-        endT = NaN,
-        peakY = NaN,
-        peakT = NaN,
-        lastEndT = NaN;
-      const stance = o.assessment === 'balance' ? stanceTracker() : null;
-      const closeRep = (): RepEvent | null => {
-        const counts = o.assessment === 'squat' || repMaxDrop >= o.seatDropM;
-        const rep: RepEvent | null = counts
-          ? {
-              index: reps,
-              start_t: repStart,
-              end_t: endT,
-              rise_t: o.assessment === 'squat' ? null : riseStart,
-              maxDropM: repMaxDrop,
-              kneeFlexionAtBottomDeg: repKnee,
-            }
-          : null;
-        if (rep) reps += 1;
-        lastEndT = endT;
-        repStart = NaN;
-        riseStart = NaN;
-        repMaxDrop = 0;
-        repMaxDropT = NaN;
-        repKnee = NaN;
-        endPending = false;
-        return rep;
-      };
-      const next = (
-        f: ContactFrame,
-      ): { phase: PhaseName; rep: RepEvent | null; drop: number; stand: number; stance: ReturnType<NonNullable<typeof stance>> | null } => {
-        const root = joint(f.joints, 'root');
-        const leg = legHeight(f);
-        if (Number.isFinite(leg)) legMean = (legMean * legN + leg) / ++legN;
-        rootY = ema(rootY, root ? root[1] : NaN, f.dt, o.smoothS);
-        const rv = f.velocities[3 * 0 + 1];
-        vy = ema(vy, f.velocityValid && rv !== undefined ? rv : 0, f.dt, o.smoothS);
-        maxRootY = Number.isFinite(maxRootY) ? Math.max(maxRootY, rootY) : rootY;
-        // Only sit-to-stand may start seated; a squat starts standing, so its reference is the root alone.
-        const legRef = o.assessment === 'sit_to_stand' && legN > 0 ? 0.95 * legMean : -Infinity;
-        const stand = Math.max(maxRootY, legRef);
-        const drop = stand - rootY;
-        // Unsmoothed, for rep onset and return (the EMA would delay both by about smoothS).
-        const rawDrop = root ? stand - root[1] : NaN;
-        const v = o.verticalSpeed;
-        const still = Math.abs(vy) < v;
-        const cur = phase;
-        let p: PhaseName = cur ?? 'standing';
-        let rep: RepEvent | null = null;
-        const knee = (f.angles.kneeFlexion.left + f.angles.kneeFlexion.right) / 2;
-        const st = stance ? stance(f) : null;
-        if (o.assessment === 'gait') {
-          const { left, right } = f.contacts;
-          p = left && right ? 'double_support' : left ? 'single_support_left' : right ? 'single_support_right' : 'no_support';
-        } else if (o.assessment === 'balance') {
-          const c = f.com;
-          const sp = f.comVelocity ? Math.hypot(f.comVelocity[0], f.comVelocity[2]) : NaN;
-          comSpeed = ema(comSpeed, sp, f.dt, 0.25);
-          comMeanX = ema(comMeanX, c ? c[0] : NaN, f.dt, 2);
-          comMeanZ = ema(comMeanZ, c ? c[2] : NaN, f.dt, 2);
-          const exc = c ? Math.hypot(c[0] - comMeanX, c[2] - comMeanZ) : NaN;
-          const k = cur === 'unstable' ? 0.7 : 1;
-          p = (st && STANCE_PHASE[st.stance]) ?? (comSpeed > k * o.balanceSpeed || exc > k * o.balanceExcursionM ? 'unstable' : 'static');
-        } else if (Number.isFinite(drop)) {
-          const squat = o.assessment === 'squat';
-          if (drop < o.standDropM && (cur === null || cur === 'ascent' || cur === 'rising' || cur === 'standing' || still)) {
-            p = 'standing';
-          } else if (vy < -v) {
-            p = squat ? (cur === 'bottom' || cur === 'descent' || cur === 'standing' || cur === null ? 'descent' : 'bottom') : 'sitting';
-          } else if (vy > v) {
-            p = squat ? (cur === 'descent' ? 'bottom' : 'ascent') : 'rising';
-          } else if (squat) {
-            p = cur === 'descent' || cur === 'bottom' ? 'bottom' : cur === 'ascent' ? 'ascent' : drop > o.standDropM ? 'bottom' : 'standing';
-          } else {
-            p = drop > o.seatDropM ? 'seated' : (cur ?? 'standing');
-          }
-          // Return to standing (see the header): within 2 cm now, else the highest point once still or gone.
-          if (endPending) {
-            if (root && !(root[1] <= peakY)) {
-              peakY = root[1];
-              peakT = f.t;
-            }
-            if (rawDrop < REP_STAND_TOL_M || p !== 'standing' || still) {
-              endT = rawDrop < REP_STAND_TOL_M ? f.t : peakT;
-              rep = closeRep();
-            }
-          }
-          if (Number.isFinite(repStart)) {
-            if (drop > repMaxDrop) {
-              repMaxDrop = drop;
-              repMaxDropT = f.t;
-              repKnee = knee;
-            }
-            if (!squat && p === 'rising' && cur !== 'rising' && !Number.isFinite(riseStart)) {
-              riseStart = Math.max(lastStillT, repMaxDropT);
-            }
-            if (p === 'standing' && cur !== 'standing' && !endPending) {
-              endPending = true;
-              peakY = root ? root[1] : NaN;
-              peakT = f.t;
-              if (rawDrop < REP_STAND_TOL_M) {
-                endT = f.t;
-                rep = closeRep();
-              }
-            }
-          } else {
-            // A rep opens when the body leaves standing, or (sit-to-stand only) rises from a seated start.
-            const leaves = cur === 'standing' && (squat ? p === 'descent' : p === 'sitting');
-            const risesFromSeat = !squat && p === 'rising' && cur !== 'rising';
-            if (leaves || risesFromSeat) {
-              // Onset: the last frame near standing height (from a seat: the last still frame), never before
-              // the previous rep's end.
-              const from = risesFromSeat ? lastStillT : lastNearStandT;
-              const onset = Math.max(Number.isFinite(from) ? from : -Infinity, Number.isFinite(lastEndT) ? lastEndT : -Infinity);
-              repStart = Number.isFinite(onset) ? onset : f.t;
-              repMaxDrop = drop;
-              repMaxDropT = f.t;
-              repKnee = knee;
-              if (risesFromSeat) riseStart = repStart;
-            }
+  let phase: PhaseName | null = null;
+  let phaseStart = 0;
+  let rootY = NaN,
+    vy = NaN,
+    maxRootY = NaN,
+    legMean = 0,
+    legN = 0;
+  let comSpeed = NaN,
+    comMeanX = NaN,
+    comMeanZ = NaN;
+  let reps = 0,
+    repStart = NaN,
+    riseStart = NaN,
+    repMaxDrop = 0,
+    repMaxDropT = NaN,
+    repKnee = NaN,
+    lastStillT = NaN,
+    lastNearStandT = NaN,
+    endPending = false,
+    endT = NaN,
+    peakY = NaN,
+    peakT = NaN,
+    lastEndT = NaN;
+  const stance = o.assessment === 'balance' ? stanceTracker() : null;
+  const closeRep = (): RepEvent | null => {
+    const counts = o.assessment === 'squat' || repMaxDrop >= o.seatDropM;
+    const rep: RepEvent | null = counts
+      ? {
+          index: reps,
+          start_t: repStart,
+          end_t: endT,
+          rise_t: o.assessment === 'squat' ? null : riseStart,
+          maxDropM: repMaxDrop,
+          kneeFlexionAtBottomDeg: repKnee,
+        }
+      : null;
+    if (rep) reps += 1;
+    lastEndT = endT;
+    repStart = NaN;
+    riseStart = NaN;
+    repMaxDrop = 0;
+    repMaxDropT = NaN;
+    repKnee = NaN;
+    endPending = false;
+    return rep;
+  };
+  const next = (
+    f: ContactFrame,
+  ): { phase: PhaseName; rep: RepEvent | null; drop: number; stand: number; stance: ReturnType<NonNullable<typeof stance>> | null } => {
+    const root = joint(f.joints, 'root');
+    const leg = legHeight(f);
+    if (Number.isFinite(leg)) legMean = (legMean * legN + leg) / ++legN;
+    rootY = ema(rootY, root ? root[1] : NaN, f.dt, o.smoothS);
+    const rv = f.velocities[3 * 0 + 1];
+    vy = ema(vy, f.velocityValid && rv !== undefined ? rv : 0, f.dt, o.smoothS);
+    maxRootY = Number.isFinite(maxRootY) ? Math.max(maxRootY, rootY) : rootY;
+    // Only sit-to-stand may start seated; a squat starts standing, so its reference is the root alone.
+    const legRef = o.assessment === 'sit_to_stand' && legN > 0 ? 0.95 * legMean : -Infinity;
+    const stand = Math.max(maxRootY, legRef);
+    const drop = stand - rootY;
+    // Unsmoothed, for rep onset and return (the EMA would delay both by about smoothS).
+    const rawDrop = root ? stand - root[1] : NaN;
+    const v = o.verticalSpeed;
+    const still = Math.abs(vy) < v;
+    const cur = phase;
+    let p: PhaseName = cur ?? 'standing';
+    let rep: RepEvent | null = null;
+    const knee = (f.angles.kneeFlexion.left + f.angles.kneeFlexion.right) / 2;
+    const st = stance ? stance(f) : null;
+    if (o.assessment === 'gait') {
+      const { left, right } = f.contacts;
+      p = left && right ? 'double_support' : left ? 'single_support_left' : right ? 'single_support_right' : 'no_support';
+    } else if (o.assessment === 'balance') {
+      const c = f.com;
+      const sp = f.comVelocity ? Math.hypot(f.comVelocity[0], f.comVelocity[2]) : NaN;
+      comSpeed = ema(comSpeed, sp, f.dt, 0.25);
+      comMeanX = ema(comMeanX, c ? c[0] : NaN, f.dt, 2);
+      comMeanZ = ema(comMeanZ, c ? c[2] : NaN, f.dt, 2);
+      const exc = c ? Math.hypot(c[0] - comMeanX, c[2] - comMeanZ) : NaN;
+      const k = cur === 'unstable' ? 0.7 : 1;
+      p = (st && STANCE_PHASE[st.stance]) ?? (comSpeed > k * o.balanceSpeed || exc > k * o.balanceExcursionM ? 'unstable' : 'static');
+    } else if (Number.isFinite(drop)) {
+      const squat = o.assessment === 'squat';
+      if (drop < o.standDropM && (cur === null || cur === 'ascent' || cur === 'rising' || cur === 'standing' || still)) {
+        p = 'standing';
+      } else if (vy < -v) {
+        p = squat ? (cur === 'bottom' || cur === 'descent' || cur === 'standing' || cur === null ? 'descent' : 'bottom') : 'sitting';
+      } else if (vy > v) {
+        p = squat ? (cur === 'descent' ? 'bottom' : 'ascent') : 'rising';
+      } else if (squat) {
+        p = cur === 'descent' || cur === 'bottom' ? 'bottom' : cur === 'ascent' ? 'ascent' : drop > o.standDropM ? 'bottom' : 'standing';
+      } else {
+        p = drop > o.seatDropM ? 'seated' : (cur ?? 'standing');
+      }
+      // Return to standing (see the header): within 2 cm now, else the highest point once still or gone.
+      if (endPending) {
+        if (root && !(root[1] <= peakY)) {
+          peakY = root[1];
+          peakT = f.t;
+        }
+        if (rawDrop < REP_STAND_TOL_M || p !== 'standing' || still) {
+          endT = rawDrop < REP_STAND_TOL_M ? f.t : peakT;
+          rep = closeRep();
+        }
+      }
+      if (Number.isFinite(repStart)) {
+        if (drop > repMaxDrop) {
+          repMaxDrop = drop;
+          repMaxDropT = f.t;
+          repKnee = knee;
+        }
+        if (!squat && p === 'rising' && cur !== 'rising' && !Number.isFinite(riseStart)) {
+          riseStart = Math.max(lastStillT, repMaxDropT);
+        }
+        if (p === 'standing' && cur !== 'standing' && !endPending) {
+          endPending = true;
+          peakY = root ? root[1] : NaN;
+          peakT = f.t;
+          if (rawDrop < REP_STAND_TOL_M) {
+            endT = f.t;
+            rep = closeRep();
           }
         }
-        if (still) lastStillT = f.t;
-        if (rawDrop < REP_STAND_TOL_M) lastNearStandT = f.t;
-        if (p !== cur) {
-          phase = p;
-          phaseStart = f.t;
+      } else {
+        // A rep opens when the body leaves standing, or (sit-to-stand only) rises from a seated start.
+        const leaves = cur === 'standing' && (squat ? p === 'descent' : p === 'sitting');
+        const risesFromSeat = !squat && p === 'rising' && cur !== 'rising';
+        if (leaves || risesFromSeat) {
+          // Onset: the last frame near standing height (from a seat: the last still frame), never before
+          // the previous rep's end.
+          const from = risesFromSeat ? lastStillT : lastNearStandT;
+          const onset = Math.max(Number.isFinite(from) ? from : -Infinity, Number.isFinite(lastEndT) ? lastEndT : -Infinity);
+          repStart = Number.isFinite(onset) ? onset : f.t;
+          repMaxDrop = drop;
+          repMaxDropT = f.t;
+          repKnee = knee;
+          if (risesFromSeat) riseStart = repStart;
         }
-        return { phase: p, rep, drop, stand, stance: st };
-      };
-      return source.pipe(
-        map((f): PhaseFrame => {
-          const r = next(f);
-          return {
-            ...f,
-            assessment: o.assessment,
-            phase: r.phase,
-            phaseStart,
-            gait: { left: f.contacts.left ? 'stance' : 'swing', right: f.contacts.right ? 'stance' : 'swing' },
-            rootDrop: r.drop,
-            standingHeight: r.stand,
-            reps,
-            repCompleted: r.rep,
-            stance: r.stance?.stance ?? null,
-            stanceChange: r.stance?.change ?? null,
-          };
-        }),
-      );
-    });
+      }
+    }
+    if (still) lastStillT = f.t;
+    if (rawDrop < REP_STAND_TOL_M) lastNearStandT = f.t;
+    if (p !== cur) {
+      phase = p;
+      phaseStart = f.t;
+    }
+    return { phase: p, rep, drop, stand, stance: st };
+  };
+  return (f): PhaseFrame => {
+    const r = next(f);
+    return {
+      ...f,
+      assessment: o.assessment,
+      phase: r.phase,
+      phaseStart,
+      gait: { left: f.contacts.left ? 'stance' : 'swing', right: f.contacts.right ? 'stance' : 'swing' },
+      rootDrop: r.drop,
+      standingHeight: r.stand,
+      reps,
+      repCompleted: r.rep,
+      stance: r.stance?.stance ?? null,
+      stanceChange: r.stance?.change ?? null,
+    };
+  };
+}
+
+export function phases(opts: PhaseOptions): OperatorFunction<ContactFrame, PhaseFrame> {
+  return (source) => defer(() => source.pipe(map(phasesStep(opts))));
 }

@@ -1,7 +1,6 @@
 // Running plausibility checks of the aligned frames (stage 1): feet clearance, gravity direction, scale.
 import type { HeightHistogram } from './height-histogram.js';
-import { type Vec3, dist, joint } from './vec3.js';
-import type { JointName } from './skeleton.js';
+import { JOINT_INDEX, type JointName } from './skeleton.js';
 
 export interface QualityCheck {
   readonly name: string;
@@ -33,19 +32,30 @@ class Mean {
   }
 }
 
-const heightOf = (j: Float32Array, names: readonly JointName[]): number => {
-  for (const n of names) {
-    const p = joint(j, n);
-    if (p) return p[1];
-  }
+// add() runs every frame: joints are read by index (no tuple per joint), same arithmetic as joint()/dist().
+const finite3 = (j: Float32Array, i: number): boolean => Number.isFinite(j[i]) && Number.isFinite(j[i + 1]) && Number.isFinite(j[i + 2]);
+const at = (names: readonly JointName[]): readonly number[] => names.map((n) => 3 * JOINT_INDEX[n]);
+
+/** Height (y) of the first present joint of `at`, else NaN. */
+const heightOf = (j: Float32Array, idx: readonly number[]): number => {
+  for (const i of idx) if (finite3(j, i)) return j[i + 1]!;
   return NaN;
 };
 
-const segment = (j: Float32Array, a: JointName, b: JointName): number => {
-  const pa = joint(j, a);
-  const pb = joint(j, b);
-  return pa && pb ? dist(pa as Vec3, pb as Vec3) : NaN;
-};
+const segment = (j: Float32Array, a: number, b: number): number =>
+  finite3(j, a) && finite3(j, b) ? Math.hypot(j[a]! - j[b]!, j[a + 1]! - j[b + 1]!, j[a + 2]! - j[b + 2]!) : NaN;
+
+const UPPER = at(['head', 'neck', 'chest']);
+const ROOT = at(['root']);
+const FEET = at(['left_ankle', 'right_ankle', 'left_heel', 'right_heel']);
+const [L_HIP, L_KNEE, L_ANKLE, R_HIP, R_KNEE, R_ANKLE] = at(['left_hip', 'left_knee', 'left_ankle', 'right_hip', 'right_knee', 'right_ankle']) as [
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+];
 
 /** Accumulates world-frame frames; `checks()` reports the current state of every measurable check. */
 export class QualityTracker {
@@ -56,13 +66,13 @@ export class QualityTracker {
   private readonly shank = new Mean();
 
   add(world: Float32Array): void {
-    this.upper.add(heightOf(world, ['head', 'neck', 'chest']));
-    this.root.add(heightOf(world, ['root']));
-    this.feet.add(heightOf(world, ['left_ankle', 'right_ankle', 'left_heel', 'right_heel']));
-    this.thigh.add(segment(world, 'left_hip', 'left_knee'));
-    this.thigh.add(segment(world, 'right_hip', 'right_knee'));
-    this.shank.add(segment(world, 'left_knee', 'left_ankle'));
-    this.shank.add(segment(world, 'right_knee', 'right_ankle'));
+    this.upper.add(heightOf(world, UPPER));
+    this.root.add(heightOf(world, ROOT));
+    this.feet.add(heightOf(world, FEET));
+    this.thigh.add(segment(world, L_HIP, L_KNEE));
+    this.thigh.add(segment(world, R_HIP, R_KNEE));
+    this.shank.add(segment(world, L_KNEE, L_ANKLE));
+    this.shank.add(segment(world, R_KNEE, R_ANKLE));
   }
 
   /** `feet` holds the lowest foot point per frame in the source frame; `floorY` the floor there. */

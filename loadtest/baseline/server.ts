@@ -7,7 +7,7 @@
 //   node --import tsx loadtest/baseline/server.ts <checkpoint-dir> <data-dir>   (JEPA_JWT_SECRET in env)
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Subject } from 'rxjs';
+import { Subject, map } from 'rxjs';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { mergeAdapter } from '../../models/adapters.js';
 import { selectBackend } from '../../models/backend.js';
@@ -25,7 +25,7 @@ import {
   type Hello,
   type IngestServerMessage,
 } from '../../src/protocol/index.js';
-import { livePipeline } from '../../src/sessions/live-pipeline.js';
+import { liveStages, toPipelineState } from '../../src/sessions/live-pipeline.js';
 import type { PipelineState } from '../../src/sessions/types.js';
 import { adapt } from '../../streams/adapt.js';
 import type { PlaneAnchor } from '../../streams/types.js';
@@ -103,23 +103,29 @@ wss.on('connection', (ws: WebSocket) => {
       current: undefined,
       writes: Promise.resolve(),
     };
-    s.frames$.pipe(livePipeline(() => adapt())({ assessment: hello.assessment, fps: hello.fps, planes$: s.planes$ })).subscribe((state: PipelineState) => {
-      const f = s.current;
-      if (!f) return;
-      // The obvious way: one inference call per frame, on the event loop.
-      const out = mcPredict(model, normalizeRows(state.features, base.normalization), { horizons: HORIZONS, passes: PASSES });
-      send({
-        type: 'feedback',
-        seq: f.seq,
-        t: f.t,
-        phase: state.phase,
-        contacts: state.contacts,
-        metrics: Object.fromEntries(Object.entries(state.metrics).filter(([, v]) => Number.isFinite(v))),
-        uncertainty: out.frameUncertainty[0] ?? 0,
-        surprise: null,
-        predictions: HORIZONS.map((h) => ({ h })),
+    // The stages as the RxJS operator chain (the naive way; the server runs them as one synchronous step).
+    s.frames$
+      .pipe(
+        liveStages(() => adapt(), { assessment: hello.assessment, fps: hello.fps, env: s.planes$ }),
+        map(toPipelineState),
+      )
+      .subscribe((state: PipelineState) => {
+        const f = s.current;
+        if (!f) return;
+        // The obvious way: one inference call per frame, on the event loop.
+        const out = mcPredict(model, normalizeRows(state.features, base.normalization), { horizons: HORIZONS, passes: PASSES });
+        send({
+          type: 'feedback',
+          seq: f.seq,
+          t: f.t,
+          phase: state.phase,
+          contacts: state.contacts,
+          metrics: Object.fromEntries(Object.entries(state.metrics).filter(([, v]) => Number.isFinite(v))),
+          uncertainty: out.frameUncertainty[0] ?? 0,
+          surprise: null,
+          predictions: HORIZONS.map((h) => ({ h })),
+        });
       });
-    });
     session = s;
     send({ type: 'ready', sessionId: id, model: { id: 'bench-base', kind: 'pretrained', version: '1' }, horizons: HORIZONS });
   };

@@ -11,7 +11,6 @@ import { createInProcessBus } from '../../src/jobs/in-process-bus.js';
 import { silentLogger } from '../../src/logger.js';
 import { createServer } from '../../src/server.js';
 import { livePipeline } from '../../src/sessions/live-pipeline.js';
-import { adapt } from '../../streams/adapt.js';
 import { readCheckpointSet } from './checkpoints.js';
 
 const [ckDir, dataDir] = process.argv.slice(2);
@@ -42,7 +41,7 @@ const server = await createServer(config, {
   logger: silentLogger,
   bus,
   inference,
-  pipeline: livePipeline(() => adapt()),
+  pipeline: livePipeline(),
   models: { modelFor: async () => ({ id: 'bench-base', kind: 'pretrained', version: '1' }), list: async () => [] },
   taskpacks: { list: async () => [], get: async () => undefined },
 });

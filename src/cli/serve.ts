@@ -7,7 +7,6 @@ import { join, resolve } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ensureDashboardBuilt } from '../../clients/dashboard/build.js';
 import { loadCheckpoint } from '../../models/checkpoint.js';
-import { adapt } from '../../streams/adapt.js';
 import { ARKIT_JOINTS } from '../../streams/adapters/arkit.js';
 import { hmacKeyConfig, mintToken } from '../auth/index.js';
 import { loadConfig, renderHelp, wantsHelp, type Config } from '../config.js';
@@ -106,7 +105,7 @@ export async function startServe(config: Readonly<Config>, logger: Logger, io: C
     // store (a recording from elsewhere is replayed from a copy under replayTmp, removed after; copies a
     // crash left behind are cleared here). Sessions live on this node are not "finished": the server
     // that knows them exists only below, and nothing asks before it listens.
-    const pipeline = livePipeline(() => adapt());
+    const pipeline = livePipeline();
     const replayTmp = join(config.dataDir, 'replay-tmp');
     await rm(replayTmp, { recursive: true, force: true });
     const live: { sessions?: RunningServer['sessions'] } = {};

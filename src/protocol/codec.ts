@@ -170,9 +170,31 @@ function toWire(value: unknown): unknown {
   if (value instanceof Float32Array) return float32ToBytes(value);
   if (value instanceof Uint8Array || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map(toWire);
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toWire(v);
-  return out;
+  return toWireObject(value);
+}
+
+/**
+ * A plain object whose values all go out unchanged (metrics, contacts: numbers and booleans) is packed
+ * as it is; the others are copied from the first key that changes (every feedback and update used to
+ * be copied whole, through Object.entries' [key, value] pairs: ≈ 130 small arrays per frame).
+ */
+function toWireObject(value: object): Record<string, unknown> {
+  const src = value as Record<string, unknown>;
+  let out: Record<string, unknown> | null = isPlainObject(value) ? null : {};
+  for (const k in src) {
+    if (!Object.hasOwn(src, k)) continue;
+    const v = src[k];
+    const w = v === undefined ? undefined : toWire(v);
+    if (out === null && (w !== v || v === undefined)) {
+      out = {};
+      for (const before in src) {
+        if (before === k) break;
+        if (Object.hasOwn(src, before)) out[before] = src[before];
+      }
+    }
+    if (out !== null && w !== undefined) out[k] = w;
+  }
+  return out ?? src;
 }
 
 function encode(message: object): Uint8Array {

@@ -22,6 +22,7 @@ import type {
   PipelineFactory,
   PipelineState,
   RecordingSink,
+  SessionPipeline,
   SendResult,
   WireError,
 } from './types.js';
@@ -71,7 +72,6 @@ interface Tag {
   readonly seq: number;
   readonly t: number;
   readonly received: number;
-  answered: boolean;
 }
 
 type Outcome = { tag: Tag; state: PipelineState | undefined; result: InferenceOk | InferenceShed };
@@ -79,11 +79,9 @@ type Outcome = { tag: Tag; state: PipelineState | undefined; result: InferenceOk
 export class IngestSession {
   private peer: Peer | undefined;
   private readonly planes$ = new BehaviorSubject<readonly PlaneAnchor[]>([]);
-  private frames$ = new Subject<FrameMsg>();
+  private pipeline: SessionPipeline;
   private readonly outcomes$ = new Subject<Observable<Outcome>>();
-  private pipelineSub: Subscription | undefined;
   private readonly outSub: Subscription;
-  private current: Tag | undefined;
   private persistTail: Promise<void> = Promise.resolve();
   private pendingFeedback = 0;
   private feedbackIdle: (() => void) | undefined;
@@ -117,7 +115,7 @@ export class IngestSession {
       this.planes$.next(restored.planes);
     }
     this.outSub = this.outcomes$.pipe(concatAll()).subscribe((o) => this.answer(o));
-    this.startPipeline();
+    this.pipeline = this.newPipeline();
   }
 
   get attached(): Peer | undefined {
@@ -177,12 +175,21 @@ export class IngestSession {
     this.lastAcceptedSeq = frame.seq;
     this.frames += 1;
     this.persist(raw, frame.seq, frame.t);
-    const tag: Tag = { seq: frame.seq, t: frame.t, received: this.deps.now(), answered: false };
-    this.current = tag;
-    this.frames$.next(frame);
-    this.current = undefined;
-    // The pipeline is synchronous; a frame it produced no state for (or that broke it) is still answered.
-    if (!tag.answered) this.queue(tag, undefined, Promise.resolve({ shed: true, reason: 'no_state' }));
+    const tag: Tag = { seq: frame.seq, t: frame.t, received: this.deps.now() };
+    const state = this.runPipeline(frame);
+    if (state) {
+      const submitted = this.deps.inference.submit({
+        sessionId: this.info.sessionId,
+        patientId: this.info.patientId,
+        seq: tag.seq,
+        x: state.features,
+        pose: state.joints,
+      });
+      this.queue(tag, state, submitted);
+    } else {
+      // A frame the pipeline produced no state for (or that broke it) is still answered.
+      this.queue(tag, undefined, Promise.resolve({ shed: true, reason: 'no_state' }));
+    }
   }
 
   /** Waits for everything in flight (persistence and feedback) — before `end` or shutdown. */
@@ -219,7 +226,7 @@ export class IngestSession {
   private async stop(): Promise<void> {
     this.state = 'ending';
     await this.drain();
-    this.pipelineSub?.unsubscribe();
+    this.pipeline.close();
     this.outSub.unsubscribe();
     this.deps.inference.endSession?.(this.info.sessionId);
   }
@@ -291,40 +298,31 @@ export class IngestSession {
     }
   }
 
-  private startPipeline(): void {
-    this.frames$ = new Subject<FrameMsg>();
-    const op = this.deps.pipeline({ assessment: this.info.assessment, fps: this.info.fps, planes$: this.planes$ });
-    this.pipelineSub = this.frames$.pipe(op).subscribe({
-      next: (state) => {
-        const tag = this.current;
-        if (!tag || tag.answered) return; // extra emissions for one frame are not answered twice
-        const submitted = this.deps.inference.submit({
-          sessionId: this.info.sessionId,
-          patientId: this.info.patientId,
-          seq: tag.seq,
-          x: state.features,
-          pose: state.joints,
-        });
-        this.queue(tag, state, submitted);
-      },
-      error: (cause: unknown) => {
-        // A stage threw: answer the frame, report, and start a fresh pipeline so the session goes on.
-        this.deps.logger.error('session pipeline failed; restarting it', { sessionId: this.info.sessionId, cause: String(cause) });
-        this.deps.onError(ErrorCode.INTERNAL);
-        this.send(
-          wireError(
-            ErrorCode.INTERNAL,
-            `frame ${this.current?.seq ?? '?'}: pipeline failed (${cause instanceof Error ? cause.message : String(cause)}); state reset`,
-            this.current?.seq,
-          ),
-        );
-        this.startPipeline();
-      },
-    });
+  private newPipeline(): SessionPipeline {
+    return this.deps.pipeline({ assessment: this.info.assessment, fps: this.info.fps, planes$: this.planes$ });
+  }
+
+  /** One synchronous pipeline step; a stage that throws is reported and the pipeline starts afresh. */
+  private runPipeline(frame: FrameMsg): PipelineState | undefined {
+    try {
+      return this.pipeline.step(frame);
+    } catch (cause: unknown) {
+      this.deps.logger.error('session pipeline failed; restarting it', { sessionId: this.info.sessionId, cause: String(cause) });
+      this.deps.onError(ErrorCode.INTERNAL);
+      this.send(
+        wireError(
+          ErrorCode.INTERNAL,
+          `frame ${frame.seq}: pipeline failed (${cause instanceof Error ? cause.message : String(cause)}); state reset`,
+          frame.seq,
+        ),
+      );
+      this.pipeline.close();
+      this.pipeline = this.newPipeline();
+      return undefined;
+    }
   }
 
   private queue(tag: Tag, state: PipelineState | undefined, result: Promise<InferenceOk | InferenceShed>): void {
-    tag.answered = true;
     this.pendingFeedback += 1;
     // The promise runs now (inference batches across sessions); concatAll only orders the answers.
     this.outcomes$.next(
@@ -386,11 +384,21 @@ function wirePrediction(p: InferenceOk['predictions'][number]): Prediction {
   return { h: p.horizon, ...(u !== null ? { uncertainty: u } : {}), ...(p.pose ? { pose: p.pose } : {}) };
 }
 
-/** Wire metrics are finite; a metric that cannot be computed yet is omitted (protocol Metrics). */
-function finiteMetrics(m: Readonly<Record<string, number>> | undefined): Record<string, number> {
-  const out: Record<string, number> = {};
-  if (m) for (const [k, v] of Object.entries(m)) if (Number.isFinite(v)) out[k] = v;
-  return out;
+/**
+ * Wire metrics are finite; a metric that cannot be computed yet is omitted (protocol Metrics). The live
+ * pipeline's metrics are finite already (flattenMetrics): then the record itself goes out, uncopied
+ * (it is never modified after the pipeline built it).
+ */
+function finiteMetrics(m: Readonly<Record<string, number>> | undefined): Readonly<Record<string, number>> {
+  if (!m) return {};
+  for (const k in m) {
+    if (Object.hasOwn(m, k) && !Number.isFinite(m[k])) {
+      const out: Record<string, number> = {};
+      for (const [key, v] of Object.entries(m)) if (Number.isFinite(v)) out[key] = v;
+      return out;
+    }
+  }
+  return m;
 }
 
 function finiteOrNull(v: number | null | undefined): number | null {

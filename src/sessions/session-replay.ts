@@ -7,7 +7,7 @@
 // one state per 1/updateHz of device time, as the live hub's throttle does.
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BehaviorSubject, Subject } from 'rxjs';
+import { BehaviorSubject } from 'rxjs';
 import type { PlaneAnchor } from '../../streams/types.js';
 import { decodeClientMessage, Id, MAX_REPLAY_UPDATES, type Replay, type ReplayState } from '../protocol/index.js';
 import { RecordingError, RecordingErrorCode } from '../recordings/errors.js';
@@ -137,23 +137,16 @@ export function createSessionReplay(o: SessionReplayOptions): SessionReplaySourc
 
     // Frames → states, synchronously one per frame (the live session relies on the same property).
     const states: { frame: FrameMsg; state: PipelineState }[] = [];
-    const frames$ = new Subject<FrameMsg>();
-    let current: FrameMsg | undefined;
-    const sub = frames$.pipe(o.pipeline({ assessment, fps: meta.fps, planes$ })).subscribe({
-      next: (state) => {
-        if (current) states.push({ frame: current, state });
-        current = undefined;
-      },
-    });
+    const pipeline = o.pipeline({ assessment, fps: meta.fps, planes$ });
     try {
       frames.forEach((f, i) => {
         const planes = envAt.get(i);
         if (planes) planes$.next(planes);
-        current = f;
-        frames$.next(f);
+        const state = pipeline.step(f);
+        if (state) states.push({ frame: f, state });
       });
     } finally {
-      sub.unsubscribe();
+      pipeline.close();
     }
 
     // Every frame goes through inference (surprise compares a latent with what was predicted for it).

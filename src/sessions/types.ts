@@ -1,7 +1,7 @@
 // What the session layer needs from its collaborators, as small interfaces (STYLE §8). src/server.ts
 // adapts the real modules (protocol codec, recording log, job bus, inference service, stream pipeline)
 // to these; unit tests pass doubles, the integration test the real parts.
-import type { Observable, OperatorFunction } from 'rxjs';
+import type { Observable } from 'rxjs';
 import type { Assessment, PlaneAnchor } from '../../streams/types.js';
 import type { Claims } from '../auth/index.js';
 import type { ErrorCode, ErrorMessage, Frame, Hello, IngestClientMessage, IngestServerMessage, LiveServerMessage, WireError } from '../protocol/index.js';
@@ -121,12 +121,23 @@ export interface Inference {
   endSession?(sessionId: string): void;
 }
 
+/** One session's pipeline, called synchronously once per accepted frame. */
+export interface SessionPipeline {
+  /**
+   * The frame's state, or undefined when a stage dropped the frame. Throws when a stage fails: the
+   * pipeline is then unusable and the session builds a fresh one.
+   */
+  step(frame: FrameMsg): PipelineState | undefined;
+  /** Stops following plane updates. */
+  close(): void;
+}
+
 /** Builds one session's pipeline: raw frames (+ plane updates) → states, one per frame. */
 export type PipelineFactory = (opts: {
   readonly assessment: Assessment;
   readonly fps: number;
   readonly planes$: Observable<readonly PlaneAnchor[]>;
-}) => OperatorFunction<FrameMsg, PipelineState>;
+}) => SessionPipeline;
 
 export interface Clock {
   now(): number;

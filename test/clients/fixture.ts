@@ -6,7 +6,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, createServer as createTcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { map } from 'rxjs';
 import { hmacKeyConfig, mintToken } from '../../src/auth/index.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createInProcessBus } from '../../src/jobs/in-process-bus.js';
@@ -33,8 +32,8 @@ export const inferenceDouble: ServerInference = {
 };
 
 /** Pipeline double: the root joint from the frame's anchor, phase alternating every 30 frames. */
-export const pipelineDouble: PipelineFactory = () =>
-  map((f) => {
+export const pipelineDouble: PipelineFactory = () => ({
+  step: (f) => {
     const joints = new Float32Array(60);
     for (let j = 0; j < 20; j++) joints.set([f.anchor[12] ?? 0, 0.05 * j, f.anchor[14] ?? 0], j * 3);
     return {
@@ -45,7 +44,9 @@ export const pipelineDouble: PipelineFactory = () =>
       metrics: { frames: f.seq + 1 },
       features: new Float32Array(8),
     };
-  });
+  },
+  close: () => undefined,
+});
 
 export interface TestServer {
   readonly server: RunningServer;

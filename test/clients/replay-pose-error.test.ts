@@ -11,7 +11,6 @@ import { createInferenceService } from '../../src/inference/inference-service.js
 import type { InferenceService } from '../../src/inference/types.js';
 import type { Feedback } from '../../src/protocol/index.js';
 import { livePipeline } from '../../src/sessions/live-pipeline.js';
-import { adapt } from '../../streams/adapt.js';
 import { JOINT_INDEX } from '../../streams/skeleton.js';
 import { hasMotionData, motion } from '../helpers/motion-data.js';
 import { startTestServer, token, type TestServer } from './fixture.js';
@@ -82,7 +81,7 @@ describe.skipIf(!hasMotionData)('replay --json on the real server with the shipp
         options: { checkpointDir: SHIPPED_MODEL_DIR, horizons: HORIZONS, passes: 10, poses: true },
       },
     });
-    srv = await startTestServer({ env: { HORIZONS: HORIZONS.join(',') }, deps: { pipeline: livePipeline(() => adapt()), inference } });
+    srv = await startTestServer({ env: { HORIZONS: HORIZONS.join(',') }, deps: { pipeline: livePipeline(), inference } });
   }, 120_000);
   afterAll(async () => {
     await srv?.close();

@@ -8,7 +8,6 @@ import type { CliIo } from '../../src/cli/io.js';
 import { livePipeline } from '../../src/sessions/live-pipeline.js';
 import { arkitToCanonical } from '../../streams/adapters/arkit.js';
 import { readRecording } from '../../streams/adapters/read-recording.js';
-import { adapt } from '../../streams/adapt.js';
 import { hasMotionData, motion } from '../helpers/motion-data.js';
 import { startTestServer, token, type TestServer } from './fixture.js';
 
@@ -86,7 +85,7 @@ describe('latency histogram', () => {
 describe.skipIf(!hasMotionData)('simulator against a real server (real stream pipeline)', () => {
   let srv: TestServer;
   beforeAll(async () => {
-    srv = await startTestServer({ deps: { pipeline: livePipeline(() => adapt()) } });
+    srv = await startTestServer({ deps: { pipeline: livePipeline() } });
   });
   afterAll(async () => {
     await srv.close();

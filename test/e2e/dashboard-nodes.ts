@@ -9,13 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { pipe, tap } from 'rxjs';
 import { buildDashboard } from '../../clients/dashboard/build.js';
 import { createNatsLiveFanout } from '../../src/jobs/live-fanout.js';
 import type { ServerInference } from '../../src/server.js';
 import { livePipeline } from '../../src/sessions/live-pipeline.js';
 import type { PipelineFactory } from '../../src/sessions/types.js';
-import { adapt } from '../../streams/adapt.js';
 import { startTestServer, type TestServer } from '../clients/fixture.js';
 import { repoRoot } from '../helpers/motion-data.js';
 import { startNatsServer, type NatsServerHandle } from '../src/jobs/nats-server.js';
@@ -30,12 +28,18 @@ const WALK_MPS = 1.2;
 
 /** The real live pipeline, remembering each state's joints by its feature row (the double's input). */
 function pipelineWithJoints(jointsOf: WeakMap<Float32Array, Float32Array>): PipelineFactory {
-  const real = livePipeline(() => adapt());
-  return (o) =>
-    pipe(
-      real(o),
-      tap((s) => jointsOf.set(s.features, s.joints)),
-    );
+  const real = livePipeline();
+  return (o) => {
+    const p = real(o);
+    return {
+      step: (f) => {
+        const s = p.step(f);
+        if (s) jointsOf.set(s.features, s.joints);
+        return s;
+      },
+      close: () => p.close(),
+    };
+  };
 }
 
 function inferenceWithPoses(jointsOf: WeakMap<Float32Array, Float32Array>): ServerInference {

@@ -17,7 +17,6 @@ import { checkpointFromTraining, loadCheckpoint, saveCheckpoint } from '../../mo
 import { computeNormalization, createTransitionSampler } from '../../models/dataset.js';
 import { loadFeatureSequence } from '../../models/feature-sequences.js';
 import { trainWorldModel } from '../../models/train.js';
-import { adapt } from '../../streams/adapt.js';
 import type { Recording } from '../../streams/types.js';
 import { createCheckpointLoader } from '../../src/inference/checkpoint-loader.js';
 import { createInferenceService } from '../../src/inference/inference-service.js';
@@ -129,7 +128,7 @@ describe.skipIf(!hasMotionData)("a patient's second session after a retrain (rea
       const catalog = createCatalog({ registry, artifacts, pretrained: { id: 'pretrained', kind: 'pretrained', version: base.weightsSha256.slice(0, 12) } });
       const h = await startServer({
         env: { HORIZONS },
-        deps: { bus, inference, pipeline: livePipeline(() => adapt()), ...catalogDeps(catalog), modelUpdates: registry.watch() },
+        deps: { bus, inference, pipeline: livePipeline(), ...catalogDeps(catalog), modelUpdates: registry.watch() },
       });
       try {
         const tok = token({ clinic: 'c1', role: 'device', patient: PATIENT });

@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFeatureSequence } from '../../models/feature-sequences.js';
-import { adapt } from '../../streams/adapt.js';
 import { canonicalToArkit } from '../../streams/adapters/arkit.js';
 import { readRecording as readMotion } from '../../streams/adapters/read-recording.js';
 import { bearerProtocols } from '../../src/auth/index.js';
@@ -57,7 +56,7 @@ function servingDeps(bus: JobBus) {
   return {
     bus,
     inference: inference!,
-    pipeline: livePipeline(() => adapt()),
+    pipeline: livePipeline(),
   };
 }
 

@@ -8,7 +8,6 @@ import { decodeReplay, type Update } from '../../src/protocol/index.js';
 import { livePipeline } from '../../src/sessions/live-pipeline.js';
 import type { FinishedSession, SessionReplaySource } from '../../src/sessions/session-replay.js';
 import { MAX_CONCURRENT_REPLAYS } from '../../src/transport/http-routes.js';
-import { adapt } from '../../streams/adapt.js';
 import { startTestServer, token, type TestServer } from '../clients/fixture.js';
 import { hasMotionData, motion } from '../helpers/motion-data.js';
 import { Client } from '../src/transport/harness.js';
@@ -23,7 +22,7 @@ describe.skipIf(!hasMotionData)('finished sessions and their replay', () => {
   const live: Update[] = [];
 
   beforeAll(async () => {
-    srv = await startTestServer({ deps: { pipeline: livePipeline(() => adapt()) } });
+    srv = await startTestServer({ deps: { pipeline: livePipeline() } });
     const dash = await Client.connect(srv.ws, 'live', therapist());
     dash.send({ type: 'subscribe', clinic: 'c1' });
     const report = await simulate({

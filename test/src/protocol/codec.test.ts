@@ -82,6 +82,49 @@ describe('codec round trip', () => {
     expect(Object.keys(raw)).toEqual(['type', 'sessionId', 'frames']);
   });
 
+  it('packs a message without copying its unchanged parts: bytes as a plain copy would give, undefined left out at any depth, input untouched', () => {
+    const joints = Float32Array.from({ length: 60 }, (_, i) => i / 7);
+    const pose = Float32Array.from({ length: 60 }, (_, i) => -i / 3);
+    const metrics = { steps: 3, cadence_spm: 104.5 };
+    const fb = {
+      type: 'feedback',
+      seq: 7,
+      t: 1.5,
+      phase: 'stance',
+      contacts: { left: true, right: false },
+      metrics,
+      joints,
+      uncertainty: null,
+      surprise: 0.25,
+      predictions: [
+        { h: 10, uncertainty: undefined, pose },
+        { h: 30, uncertainty: 0.5 },
+      ],
+      shed: undefined,
+    };
+    const bin = (a: Float32Array) => new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
+    const expected = {
+      type: 'feedback',
+      seq: 7,
+      t: 1.5,
+      phase: 'stance',
+      contacts: { left: true, right: false },
+      metrics: { steps: 3, cadence_spm: 104.5 },
+      joints: bin(joints),
+      uncertainty: null,
+      surprise: 0.25,
+      predictions: [
+        { h: 10, pose: bin(pose) },
+        { h: 30, uncertainty: 0.5 },
+      ],
+    };
+    const packer = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, bundleStrings: false, structuredClone: false });
+    expect(encodeServerMessage(fb as never)).toEqual(packer.pack(expected));
+    expect(fb.metrics).toBe(metrics);
+    expect(fb.joints).toBe(joints);
+    expect(Object.keys(fb.predictions[0]!)).toEqual(['h', 'uncertainty', 'pose']);
+  });
+
   it('subscribe parses to exactly one target', () => {
     expect(unwrap(decodeClientMessage(encodeClientMessage({ type: 'subscribe', sessionId: 's-1' }), 'live'))).toEqual({ type: 'subscribe', sessionId: 's-1' });
     expect(unwrap(decodeClientMessage(encodeClientMessage({ type: 'unsubscribe', clinic: 'c-1' }), 'live'))).toEqual({ type: 'unsubscribe', clinic: 'c-1' });

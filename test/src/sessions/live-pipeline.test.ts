@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { flattenMetrics } from '../../../src/sessions/live-pipeline.js';
+import { BehaviorSubject, Subject, map } from 'rxjs';
+import { arkitFrames, floorPlane } from '../../../clients/simulator/arkit-frames.js';
+import { flattenMetrics, livePipeline, liveStages, toPipelineState } from '../../../src/sessions/live-pipeline.js';
+import type { FrameMsg, PipelineState } from '../../../src/sessions/types.js';
+import { adapt } from '../../../streams/adapt.js';
+import { readRecording } from '../../../streams/adapters/read-recording.js';
+import type { PlaneAnchor } from '../../../streams/types.js';
+import { hasMotionData, motion } from '../../helpers/motion-data.js';
 
 describe('flattenMetrics', () => {
   it('joins nested keys with _, reports lists as count + last finite value, maps booleans to 0/1 and drops the rest', () => {
@@ -37,10 +44,55 @@ describe('flattenMetrics', () => {
     expect(nested['after']).toBeUndefined();
   });
 
+  it('gives the same keys once its memo of joined names is full (more distinct names than it keeps)', () => {
+    for (let call = 0; call < 40; call++) {
+      const m = { [`g${call}`]: Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`k${i}`, [i, call]])) };
+      const out = flattenMetrics(m);
+      expect(Object.keys(out)).toHaveLength(60);
+      expect(out[`g${call}_k29_count`]).toBe(2);
+      expect(out[`g${call}_k29_last`]).toBe(call);
+    }
+  });
+
   it('reads only own keys', () => {
     const proto = { inherited: 1 };
     const m = Object.create(proto) as Record<string, number>;
     m['own'] = 2;
     expect(flattenMetrics(m)).toEqual({ own: 2 });
+  });
+});
+
+describe.skipIf(!hasMotionData)('livePipeline (one synchronous step per frame)', () => {
+  it('gives exactly the states of the RxJS operator chain on a real recording, with a bad frame and a plane update', async () => {
+    const rec = await readRecording(motion('fukuchi-treadmill', 'fukuchi_WBDS19walkT01.c3d'));
+    const plane = floorPlane(rec);
+    expect(plane).toBeDefined();
+    const frames: FrameMsg[] = [...arkitFrames(rec, { clockOffsetS: 100 })].map((f) => ({ type: 'frame', ...f }));
+    // A frame whose anchor is not finite: the adapter drops it (no state) in both chains.
+    frames[40] = { ...frames[40]!, anchor: new Float32Array(16).fill(NaN) };
+    const planes$ = new BehaviorSubject<readonly PlaneAnchor[]>([]);
+    const src = new Subject<FrameMsg>();
+    let opState: PipelineState | undefined;
+    src
+      .pipe(
+        liveStages(() => adapt(), { assessment: 'gait', fps: 60, env: planes$ }),
+        map(toPipelineState),
+      )
+      .subscribe((s) => (opState = s));
+    const live = livePipeline()({ assessment: 'gait', fps: 60, planes$ });
+    let states = 0;
+    frames.forEach((f, i) => {
+      if (i === 30) planes$.next([plane!]);
+      opState = undefined;
+      src.next(f);
+      const s = live.step(f);
+      expect(s, `frame ${i}`).toStrictEqual(opState);
+      if (s) states += 1;
+    });
+    expect(states).toBe(frames.length - 1);
+    live.close();
+    expect(planes$.observed).toBe(true); // the operator chain still listens; the closed step no longer does
+    src.complete();
+    expect(planes$.observed).toBe(false);
   });
 });

@@ -3,7 +3,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { map } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { encodeClientMessage, encodeServerMessage, ErrorCode, FrameValidator, type Frame, type Hello, type Update } from '../../../src/protocol/index.js';
 import { silentLogger } from '../../../src/logger.js';
@@ -92,15 +91,17 @@ const frame = (seq: number, t = seq / 60): Frame => ({
 const raw = (m: unknown) => new TextEncoder().encode(JSON.stringify({ seq: (m as { seq?: number }).seq }));
 
 // A pipeline double: one state per frame; the feature row carries t so inference can be steered.
-const pipeline: PipelineFactory = () =>
-  map((f) => ({
+const pipeline: PipelineFactory = () => ({
+  step: (f) => ({
     t: f.t,
     joints: new Float32Array(60),
     phase: 'stance',
     contacts: { left: true, right: false },
     metrics: { steps: f.seq, bad: Number.NaN },
     features: new Float32Array([f.seq]),
-  }));
+  }),
+  close: () => undefined,
+});
 
 function setup(
   opts: {
@@ -108,6 +109,7 @@ function setup(
     resumeWindowS?: number;
     recordings?: RecordingStore;
     clock?: FakeClock;
+    pipeline?: PipelineFactory;
   } = {},
 ) {
   const clock = opts.clock ?? new FakeClock();
@@ -141,7 +143,7 @@ function setup(
           },
         };
       },
-      pipeline,
+      pipeline: opts.pipeline ?? pipeline,
       inference: { submit: (req) => (opts.inference ? opts.inference(req.seq, req) : Promise.resolve(ok(req.seq))) },
       hub,
       clock,
@@ -183,6 +185,41 @@ describe('SessionManager', () => {
     expect(fb[2]).toMatchObject({ uncertainty: 2, phase: 'stance', metrics: { steps: 2 } });
     expect(fb[2]!.metrics).not.toHaveProperty('bad'); // NaN metrics are omitted on the wire
     expect(updates).toEqual([0, 1, 2, 3, 4]); // a shed frame still has a physical state for dashboards
+  });
+
+  it('a pipeline step that throws: the frame is answered (shed) with an INTERNAL error, and a fresh pipeline takes the next frames', async () => {
+    const built: { closed: boolean; frames: number[] }[] = [];
+    const failing: PipelineFactory = (o) => {
+      const p = { closed: false, frames: [] as number[] };
+      const inner = pipeline(o);
+      built.push(p);
+      return {
+        step: (f) => {
+          p.frames.push(f.seq);
+          if (built.length === 1 && f.seq === 2) throw new Error('stage broke');
+          return inner.step(f);
+        },
+        close: () => void (p.closed = true),
+      };
+    };
+    const { mgr } = setup({ pipeline: failing });
+    const peer = new TestPeer();
+    await start(mgr, peer);
+    for (let s = 0; s < 5; s++) mgr.message(peer, raw(frame(s)), frame(s));
+    await until(() => peer.of('feedback').length === 5, '5 feedbacks');
+    const fb = peer.of('feedback');
+    expect(fb.map((f) => f.seq)).toEqual([0, 1, 2, 3, 4]);
+    expect(fb[2]).toMatchObject({ shed: true, phase: 'unknown', predictions: [] });
+    expect(fb[3]).toMatchObject({ phase: 'stance', metrics: { steps: 3 } });
+    expect(fb[3]).not.toHaveProperty('shed');
+    expect(peer.of('error')).toEqual([expect.objectContaining({ code: ErrorCode.INTERNAL, seq: 2 })]);
+    expect(peer.of('error')[0]!.message).toContain('stage broke');
+    expect(built.map((b) => b.frames)).toEqual([
+      [0, 1, 2],
+      [3, 4],
+    ]);
+    expect(built[0]!.closed).toBe(true);
+    expect(built[1]!.closed).toBe(false);
   });
 
   it("feedback carries the frame's joints and, per horizon, its uncertainty and predicted pose; the dashboard update too", async () => {

@@ -4,7 +4,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { map } from 'rxjs';
 import WebSocket from 'ws';
 import { hmacKeyConfig, mintToken, bearerProtocols } from '../../../src/auth/index.js';
 import { loadConfig, type Config } from '../../../src/config.js';
@@ -36,15 +35,17 @@ export const doubleInference: ServerInference = {
   backend: 'js',
 };
 
-export const doublePipeline: PipelineFactory = () =>
-  map((f) => ({
+export const doublePipeline: PipelineFactory = () => ({
+  step: (f) => ({
     t: f.t,
     joints: new Float32Array(60),
     phase: 'stance',
     contacts: { left: true, right: false },
     metrics: { steps: f.seq },
     features: new Float32Array(8),
-  }));
+  }),
+  close: () => undefined,
+});
 
 export interface Harness {
   readonly server: RunningServer;
