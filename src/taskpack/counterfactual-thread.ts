@@ -76,7 +76,11 @@ async function handle(m: ToCounterfactualThread): Promise<FromCounterfactualThre
   if (m.type === 'hold') {
     // A preparation that loaded the pack also plans the report's questions once (warmPackContext);
     // a question that loads a pack does not, it answers at once.
-    if (fresh && packs.get(m.who.id) === pc) loads.set(m.who.id, { ...loaded.timings, warmMs: await warmPackContext(loaded, m.who) });
+    const held = (): boolean => packs.get(m.who.id) === pc;
+    if (fresh && held()) {
+      const warmMs = await warmPackContext(loaded, m.who, held);
+      if (held()) loads.set(m.who.id, { ...loaded.timings, warmMs });
+    }
     return { type: 'held', req: m.req };
   }
   return { type: 'answer', req: m.req, reply: answerCounterfactual(loaded, m.who, m.goal) };

@@ -118,11 +118,13 @@ export async function loadPackContext(src: PackSource): Promise<PackContext> {
  * question finds the planning code compiled and the model's kernels run once (a fresh thread's first
  * plan is about twice a warm one). Returns the milliseconds spent planning.
  */
-export async function warmPackContext(pc: PackContext, who: PackIdentity): Promise<number> {
+export async function warmPackContext(pc: PackContext, who: PackIdentity, held: () => boolean): Promise<number> {
   let ms = 0;
   for (const goal of defaultGoals(pc.ctx.session.assessment)) {
-    // One plan per turn of the event loop: a question that arrived meanwhile is answered first.
+    // One plan per turn of the event loop: a question that arrived meanwhile is answered first. A pack
+    // dropped from the cache meanwhile (its model disposed) is not planned on.
     await new Promise((next) => setImmediate(next));
+    if (!held()) break;
     const t0 = performance.now();
     answerCounterfactual(pc, who, goal);
     ms += performance.now() - t0;
