@@ -9,8 +9,12 @@
 //   - main (baseline, same run): the same plans on the calling thread, as before the thread existed;
 //   - full plan (baseline, same run): the same goals planned with the per-frame uncertainty timeline
 //     (MC-dropout over every frame, as the pack build plans), on the calling thread.
-// "first" is the first question about the pack (loads it), "cold" the first of each quantity on a loaded
-// pack, "warm" the repeats. Not a test: a measurement.
+// "first" is the first question about the pack with nothing done ahead (starts the thread, loads the
+// pack), with where its time went; "after report" the first question once the thread was started
+// (serve does at startup) and the pack prepared (opening its report does); "right after report" the
+// same question sent at once after the preparation began; that question is one the report answered,
+// so "other quantity" asks one it did not (hip flexion in stance). "cold" is the first of each quantity on a
+// loaded pack, "warm" the repeats. Not a test: a measurement.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -140,15 +144,17 @@ async function main(): Promise<number> {
     // Served: on the counterfactual thread, main event loop watched.
     const delay = monitorEventLoopDelay({ resolution: 1 });
     delay.enable();
-    const thread = { first: NaN, cold: [] as number[], warm: [] as number[], plan: [] as number[] };
+    const thread = { first: NaN, firstPlan: NaN, cold: [] as number[], warm: [] as number[], plan: [] as number[] };
     for (let r = 0; r <= repeats; r++)
       for (const q of QUESTIONS) {
         const t0 = performance.now();
         const a = await service.counterfactual(CLINIC, id, q);
         const ms = performance.now() - t0;
         if (a.status !== 200) throw new Error(`counterfactual ${JSON.stringify(q)} answered ${a.status}: ${JSON.stringify(a.body)}`);
-        if (Number.isNaN(thread.first)) thread.first = ms;
-        else if (r === 0) thread.cold.push(ms);
+        if (Number.isNaN(thread.first)) {
+          thread.first = ms;
+          thread.firstPlan = (a.body as { seconds: number }).seconds * 1000;
+        } else if (r === 0) thread.cold.push(ms);
         else {
           thread.warm.push(ms);
           thread.plan.push((a.body as { seconds: number }).seconds * 1000);
@@ -156,7 +162,42 @@ async function main(): Promise<number> {
       }
     delay.disable();
     const mainBlockMs = delay.max / 1e6;
+    // Where the first question's time went: the thread's start (tsx + modules, then tfjs wasm), the
+    // pack's load (decode, model, encode), the plan; the rest is reading the pack's files and messages.
+    const st = await service.counterfactualStats();
+    const load = st.loads[id]!;
     await service.close();
+
+    // Served with the thread started ahead and the pack prepared (report opened), each on a fresh thread.
+    const afterReport = async (
+      waitForPreparation: boolean,
+      question: (typeof QUESTIONS)[number] = QUESTIONS[0],
+    ): Promise<{ prepareMs: number; warmMs: number; firstMs: number; planMs: number }> => {
+      const s = createTaskpackService({ artifacts, baseCheckpointDir: MODEL_DIR, modelsDir: join(dir, 'models') });
+      try {
+        s.start();
+        await s.counterfactualStats(); // the thread is up and its tfjs runtime ready
+        const t0 = performance.now();
+        const prepared = s.prepare(CLINIC, id);
+        let prepareMs = NaN;
+        if (waitForPreparation) {
+          if ((await prepared) !== 'loaded') throw new Error('the pack was not prepared');
+          prepareMs = performance.now() - t0;
+        }
+        const t1 = performance.now();
+        const a = await s.counterfactual(CLINIC, id, question);
+        if (a.status !== 200) throw new Error(`counterfactual answered ${a.status}`);
+        const firstMs = performance.now() - t1;
+        const warmMs = (await s.counterfactualStats()).loads[id]?.warmMs ?? NaN;
+        return { prepareMs, warmMs, firstMs, planMs: (a.body as { seconds: number }).seconds * 1000 };
+      } finally {
+        await s.close();
+      }
+    };
+    const prepared = await afterReport(true);
+    const rightAfter = await afterReport(false);
+    // QUESTIONS[0] is one the report answered (its goal work kept by the preparation); this one is not.
+    const otherQuantity = await afterReport(true, QUESTIONS[2]);
 
     // Baseline in the same run: the same plans on this thread.
     const file = async (rel: string): Promise<Uint8Array> => artifacts.get(tp.files[rel]!);
@@ -193,6 +234,24 @@ async function main(): Promise<number> {
       repeats,
       thread: {
         first_ms: thread.first,
+        first_breakdown_ms: {
+          thread_imported: st.importedMs,
+          thread_backend_ready: st.backendReadyMs,
+          pack_parse: load.parseMs,
+          pack_model: load.modelMs,
+          pack_encode: load.encodeMs,
+          plan: thread.firstPlan,
+          files_and_messages: thread.first - st.backendReadyMs - load.parseMs - load.modelMs - load.encodeMs - thread.firstPlan,
+        },
+        backend: st.backend,
+        after_report: {
+          prepare_ms: prepared.prepareMs,
+          prepare_report_questions_ms: prepared.warmMs,
+          first_ms: prepared.firstMs,
+          first_plan_ms: prepared.planMs,
+        },
+        right_after_report_first_ms: rightAfter.firstMs,
+        after_report_other_quantity_first_ms: otherQuantity.firstMs,
         cold_p50_ms: pct(thread.cold, 0.5),
         cold_max_ms: Math.max(...thread.cold),
         warm_p50_ms: pct(thread.warm, 0.5),
@@ -225,6 +284,12 @@ async function main(): Promise<number> {
           `counterfactual thread   ${f(thread.first)}   ${f(summary.thread.cold_p50_ms)}   ${f(summary.thread.cold_max_ms)}   ${f(summary.thread.warm_p50_ms)}   ${f(summary.thread.warm_max_ms)}\n` +
           `main thread (baseline)        —   ${f(summary.main_baseline.cold_p50_ms)}   ${f(summary.main_baseline.cold_max_ms)}   ${f(summary.main_baseline.warm_p50_ms)}   ${f(summary.main_baseline.warm_max_ms)}\n` +
           `full plan (every-frame MC)    —   ${f(summary.full_plan_baseline.cold_p50_ms)}   ${f(summary.full_plan_baseline.cold_max_ms)}   ${f(summary.full_plan_baseline.warm_p50_ms)}   ${f(summary.full_plan_baseline.warm_max_ms)}\n` +
+          `first question ${f(thread.first)} ms = thread start ${f(st.backendReadyMs)} (modules ${st.importedMs.toFixed(0)}, then tfjs ${st.backend})` +
+          ` + pack load ${f(load.parseMs + load.modelMs + load.encodeMs)} (decode ${load.parseMs.toFixed(0)}, model ${load.modelMs.toFixed(0)}, encode ${load.encodeMs.toFixed(0)})` +
+          ` + plan ${f(thread.firstPlan)} + files/messages ${f(summary.thread.first_breakdown_ms.files_and_messages)}\n` +
+          `thread started ahead, report opened (pack prepared in ${prepared.prepareMs.toFixed(0)} ms, ${prepared.warmMs.toFixed(0)} of them planning the report's questions): first question ${prepared.firstMs.toFixed(0)} ms` +
+          `` +
+          ` (${otherQuantity.firstMs.toFixed(0)} ms for a quantity the report did not ask about); asked right as the report opened: ${rightAfter.firstMs.toFixed(0)} ms\n` +
           `counterfactual thread warm p99 ${summary.thread.warm_p99_ms.toFixed(0)} ms over ${thread.warm.length} answers\n` +
           `main event loop held at most ${mainBlockMs.toFixed(1)} ms while the thread answered; load average ${loadavg()
             .map((v) => v.toFixed(2))

@@ -119,6 +119,9 @@ export async function startServe(config: Readonly<Config>, logger: Logger, io: C
     });
     const taskpacks = createTaskpackService({ artifacts, baseCheckpointDir: resolve(config.modelDir), modelsDir: resolve(config.dataDir, 'models') });
     closers.push(() => taskpacks.close());
+    // The counterfactual thread (tsx, modules, tfjs wasm: seconds on a busy box) starts now, while
+    // nobody waits, not on a therapist's first question. Idle, it does not keep the process alive.
+    taskpacks.start();
     const server = await createServer(config, {
       logger,
       bus,

@@ -5,7 +5,9 @@
 // Counterfactuals are planned on the counterfactual thread (counterfactual-host.ts), never on this
 // thread, which answers frames: it keeps the last packs asked about loaded, so a question costs one goal
 // plan (models/planning/goal.ts), not a reload. Here the request is only validated and, when the thread
-// does not hold the pack yet, its files read from the artifact store and handed over.
+// does not hold the pack yet, its files read from the artifact store and handed over. start() starts
+// that thread ahead of questions (serve), and prepare() loads a pack there when its report is opened,
+// so the question that follows does not pay for the thread's start or the pack's load.
 import { z } from 'zod';
 import type { Goal } from '../../models/planning/goal.js';
 import { QUANTITIES, QUANTITY_INFO } from '../../models/planning/quantities.js';
@@ -14,8 +16,8 @@ import { materializeCheckpoint } from '../jobs/workers/patient-checkpoints.js';
 import { indexKey, TASKPACKS_PREFIX, type TaskpackIndex } from '../jobs/workers/taskpack-worker.js';
 import type { ArtifactStore } from '../storage/artifact-store.js';
 import { ModelRef } from '../storage/model-registry.js';
-import { createCounterfactualHost } from './counterfactual-host.js';
-import type { ApiReply, PackSource } from './counterfactual.js';
+import { createCounterfactualHost, type HostStats, type PrepareOutcome } from './counterfactual-host.js';
+import type { ApiReply, PackIdentity, PackSource } from './counterfactual.js';
 
 export type { ApiReply } from './counterfactual.js';
 export const MAX_LISTED = 500;
@@ -39,6 +41,15 @@ export interface TaskpackService {
   get(clinic: string, id: string): Promise<TaskpackIndex | undefined>;
   report(clinic: string, id: string): Promise<string | undefined>;
   counterfactual(clinic: string, id: string, body: unknown): Promise<ApiReply>;
+  /** Starts the counterfactual thread and its tfjs runtime now rather than on the first question. */
+  start(): void;
+  /**
+   * Loads the clinic's pack on the counterfactual thread so the next question about it is warm (see
+   * counterfactual-host.ts for the bounds). Never rejects; 'not-found' when the clinic has no such pack.
+   */
+  prepare(clinic: string, id: string): Promise<PrepareOutcome | 'not-found'>;
+  /** What the counterfactual thread holds and what its start and loads cost. */
+  counterfactualStats(): Promise<HostStats>;
   close(): Promise<void>;
 }
 
@@ -73,6 +84,8 @@ export function createTaskpackService(o: TaskpackServiceOptions): TaskpackServic
     };
   };
 
+  const identity = (tp: TaskpackIndex): PackIdentity => ({ id: tp.id, patientId: tp.patientId, sessionId: tp.sessionId, modelVersion: tp.model.version });
+
   return {
     async list(clinic, patient) {
       const prefix = `${TASKPACKS_PREFIX}/${keySegment(clinic)}/${patient ? `${keySegment(patient)}.` : ''}`;
@@ -101,8 +114,19 @@ export function createTaskpackService(o: TaskpackServiceOptions): TaskpackServic
       const tp = await get(clinic, id);
       if (!tp) return { status: 404, body: { code: 'TASKPACK_NOT_FOUND', message: `no task pack ${id}` } };
       const goal: Goal = { quantity: r.quantity, delta: given[0]!, ...(r.phase ? { phase: r.phase } : {}) };
-      return host.ask({ id: tp.id, patientId: tp.patientId, sessionId: tp.sessionId, modelVersion: tp.model.version }, goal, () => source(tp));
+      return host.ask(identity(tp), goal, () => source(tp));
     },
+    start: () => host.start(),
+    async prepare(clinic, id) {
+      try {
+        // Looked up through the clinic-scoped key again: only a pack of the caller's clinic is loaded.
+        const tp = await get(clinic, id);
+        return tp ? await host.prepare(identity(tp), () => source(tp)) : 'not-found';
+      } catch {
+        return 'failed';
+      }
+    },
+    counterfactualStats: () => host.stats(),
     close: () => host.close(),
   };
 }

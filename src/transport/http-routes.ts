@@ -40,6 +40,8 @@ export interface TaskpackApi {
   report?(clinic: string, id: string): Promise<string | undefined>;
   /** Answers a goal on a stored pack: { status, body } (400 bad goal, 404 no pack, 422 not plannable). */
   counterfactual?(clinic: string, id: string, goal: unknown): Promise<{ status: number; body: unknown }>;
+  /** Loads a pack for counterfactual questions ahead of them; called, not awaited, when its report is served. */
+  prepare?(clinic: string, id: string): Promise<unknown>;
 }
 
 /** Largest counterfactual request body; a goal is a few dozen bytes. */
@@ -207,9 +209,16 @@ export function httpRoutes(app: TemplatedApp, deps: HttpDeps): void {
   api('/v1/taskpacks/:id/report', async (p, [id]) => {
     if (!staff(p)) return forbidden();
     const html = await deps.taskpacks.report?.(p.clinic, id ?? '');
-    return html === undefined
-      ? json(404, { code: 'NOT_FOUND', message: `no task pack report ${id}` })
-      : { status: 200, body: html, contentType: 'text/html; charset=utf-8' };
+    if (html === undefined) return json(404, { code: 'NOT_FOUND', message: `no task pack report ${id}` });
+    // A therapist reading the report is who asks a counterfactual next: the pack is loaded for it now,
+    // without delaying or failing this reply. Only here, not on GET /v1/taskpacks/:id, which the
+    // dashboard calls for several packs per refresh just to learn their sessions.
+    try {
+      void deps.taskpacks.prepare?.(p.clinic, id ?? '').catch(() => undefined);
+    } catch {
+      // a preparation never changes the report's answer
+    }
+    return { status: 200, body: html, contentType: 'text/html; charset=utf-8' };
   });
   postApi('/v1/taskpacks/:id/counterfactual', MAX_GOAL_BYTES, async (p, [id], body) => {
     if (!staff(p)) return forbidden();

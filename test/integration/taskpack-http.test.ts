@@ -1,6 +1,8 @@
 // Task packs over HTTP on a real server (uWS, real sockets): a pack built by the taskpack job from a
 // real recording is listed per patient, fetched as JSON and as its report, only by therapists/admins of
-// its clinic, and answers a counterfactual goal with the planned change and its uncertainty.
+// its clinic, and answers a counterfactual goal with the planned change and its uncertainty. Opening the
+// report (only that, only for its clinic) prepares the pack on the counterfactual thread, so the
+// question that follows reads none of its files; a failing preparation does not change the report.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +13,7 @@ import { createInProcessBus } from '../../src/jobs/in-process-bus.js';
 import { JobSubject } from '../../src/jobs/job-bus.js';
 import { startTaskpackWorker } from '../../src/jobs/workers/taskpack-worker.js';
 import { sha256 } from '../../src/pipeline/manifest.js';
+import type { ArtifactStore } from '../../src/storage/artifact-store.js';
 import { DiskArtifactStore } from '../../src/storage/disk-artifact-store.js';
 import { createTaskpackService, type TaskpackService } from '../../src/taskpack/taskpack-service.js';
 import { startTestServer, token, type TestServer } from '../clients/fixture.js';
@@ -24,6 +27,8 @@ describe.runIf(hasMotionData)('task packs over HTTP', () => {
   let srv: TestServer;
   let service: TaskpackService;
   let id: string;
+  let statesReads = 0;
+  const preparations: Promise<unknown>[] = [];
   const therapist = token({ clinic: 'clinic-1', role: 'therapist' });
   const get = (path: string, tok = therapist) => fetch(`${srv.http}${path}`, { headers: { authorization: `Bearer ${tok}` } });
   const post = (path: string, body: string, tok = therapist) =>
@@ -64,13 +69,71 @@ describe.runIf(hasMotionData)('task packs over HTTP', () => {
     id = await within(stored.promise, 240_000, 'task pack stored');
     await w.stop();
     await bus.close();
-    service = createTaskpackService({ artifacts, baseCheckpointDir: SHIPPED_MODEL_DIR, modelsDir: join(dir, 'models') });
-    srv = await startTestServer({ deps: { taskpacks: service } });
+    // Counts reads of the pack's stage-2 states: the file a counterfactual question needs loaded.
+    const counted: ArtifactStore = {
+      put: (k, b) => artifacts.put(k, b),
+      get: (k) => {
+        if (k.endsWith('/states.npz')) statesReads += 1;
+        return artifacts.get(k);
+      },
+      has: (k) => artifacts.has(k),
+      list: (k) => artifacts.list(k),
+    };
+    service = createTaskpackService({ artifacts: counted, baseCheckpointDir: SHIPPED_MODEL_DIR, modelsDir: join(dir, 'models') });
+    const prepare = (clinic: string, pack: string) => {
+      const p = service.prepare(clinic, pack);
+      preparations.push(p);
+      return p;
+    };
+    srv = await startTestServer({ deps: { taskpacks: { ...service, prepare } } });
   }, 300_000);
   afterAll(async () => {
     await service?.close();
     await srv?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('opening the report prepares the pack, so the question after it reads none of its files', async () => {
+    expect((await service.counterfactualStats()).packs).not.toContain(id);
+    // Another clinic's request, and the JSON index (the dashboard fetches it per listed pack), prepare nothing.
+    expect((await get(`/v1/taskpacks/${id}/report`, token({ clinic: 'clinic-2', role: 'therapist' }))).status).toBe(404);
+    expect((await get(`/v1/taskpacks/${id}`)).status).toBe(200);
+    expect(preparations).toHaveLength(0);
+    expect((await get(`/v1/taskpacks/${id}/report`)).status).toBe(200);
+    expect(preparations).toHaveLength(1);
+    expect(await within(preparations[0]!, 120_000, 'the pack prepared')).toBe('loaded');
+    const stats = await service.counterfactualStats();
+    expect(stats.packs).toContain(id);
+    expect(stats.loads[id]!.warmMs).toBeGreaterThan(0); // the report's own questions were planned once
+    const reads = statesReads;
+    expect(reads).toBe(1);
+    const r = await post(`/v1/taskpacks/${id}/counterfactual`, JSON.stringify({ quantity: 'knee_flexion_l', phase: 'mid_stance', delta_deg: 3 }));
+    expect(r.status).toBe(200);
+    expect(statesReads).toBe(reads);
+    // Opened again: the thread holds it already; nothing is read or loaded.
+    expect((await get(`/v1/taskpacks/${id}/report`)).status).toBe(200);
+    expect(await preparations[1]).toBe('held');
+    expect(statesReads).toBe(reads);
+  }, 180_000);
+
+  it('a preparation that throws or fails does not change the report', async () => {
+    const expected = await (await get(`/v1/taskpacks/${id}/report`)).text();
+    await Promise.all(preparations);
+    for (const prepare of [
+      () => {
+        throw new Error('prepare threw');
+      },
+      () => Promise.reject(new Error('prepare failed')),
+    ]) {
+      const other = await startTestServer({ deps: { taskpacks: { ...service, prepare } } });
+      try {
+        const r = await fetch(`${other.http}/v1/taskpacks/${id}/report`, { headers: { authorization: `Bearer ${therapist}` } });
+        expect(r.status).toBe(200);
+        expect(await r.text()).toBe(expected);
+      } finally {
+        await other.close();
+      }
+    }
   });
 
   it('lists the pack for its patient only, and only in its clinic', async () => {
