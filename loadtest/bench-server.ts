@@ -2,9 +2,13 @@
 // (every frame gets feedback and an ack, none shed) with p99 feedback latency < 50 ms, for the real
 // jepa-motion server and for the baseline built the obvious way (loadtest/baseline/server.ts: `ws`,
 // one inference call per frame), in the same run, reported with CPU and memory of each server process.
-//   npx tsx loadtest/bench-server.ts [--duration 10] [--ramp 2] [--warmup 2] [--start 2] [--max 256] [--p99 50] [--json]
-// Latency percentiles leave out each session's first --warmup seconds (model load, JIT); every frame
-// still has to be answered.
+// Then, for both servers, fixed loads (--fixed, default 20 and 100 sessions): server CPU µs per answered
+// frame by thread role (main, inference workers, V8 background GC/JIT, libuv fs pool, other; see
+// server-process.ts), answered/shed counts, p50/p99, RSS and this load generator's own CPU share.
+//   npx tsx loadtest/bench-server.ts [--duration 10] [--ramp 2] [--warmup 2] [--start 2] [--max 256] [--p99 50]
+//     [--fixed 20,100] [--only jepa-motion|baseline] [--json]
+// `--max 0` skips the search, `--fixed ''` the fixed loads. Latency percentiles leave out each session's
+// first --warmup seconds (model load, JIT); every frame still has to be answered.
 //   npx tsx loadtest/bench-server.ts --compare-decoding [--loads 20,40] [--repeats 2] [--duration 10] [--json]
 // instead runs the jepa-motion server at fixed loads with the live predicted poses decoded (LIVE_POSES=1,
 // the default) and without (LIVE_POSES=0), alternating which goes first per repeat, and reports server
@@ -24,7 +28,7 @@ import { readRecording } from '../streams/adapters/read-recording.js';
 import type { Recording } from '../streams/types.js';
 import { DEFAULT_RECORDING } from './harness.js';
 import { runScenario } from './scenario.js';
-import { sampleUsage, startServerProcess, type ProcessUsage } from './server-process.js';
+import { sampleUsage, startServerProcess, THREAD_CLASSES, type ProcessUsage, type ThreadClass } from './server-process.js';
 import { writeCheckpointSet } from './servers/checkpoints.js';
 
 const SERVERS = {
@@ -41,6 +45,8 @@ interface Step {
   readonly usage: ProcessUsage;
   /** 1-minute load average of the machine at the end of the step (other work shares the cores). */
   readonly loadAvg: number;
+  /** This process's (the load generator's) CPU over the step, % of one core. */
+  readonly generatorCpuPct: number;
 }
 
 interface BenchOptions {
@@ -61,7 +67,9 @@ async function step(kind: ServerKind, sessions: number, o: BenchOptions, env: Re
   const server = await startServerProcess(SERVERS[kind], [o.ckDir, dataDir], { JEPA_JWT_SECRET: o.secret, LOG_LEVEL: 'silent', ...env });
   try {
     const token = mintToken({ clinic: 'bench', role: 'admin', ttlSeconds: 3600 }, hmacKeyConfig(o.secret), Date.now());
-    const sampler = sampleUsage(server.pid);
+    const sampler = sampleUsage(server.pid, 250, server.rolesDir);
+    const c0 = process.cpuUsage();
+    const w0 = performance.now();
     const report = await runScenario({
       url: `ws://127.0.0.1:${server.port}`,
       token,
@@ -75,6 +83,8 @@ async function step(kind: ServerKind, sessions: number, o: BenchOptions, env: Re
       warmupS: o.warmupS,
     });
     const usage = sampler.stop();
+    const cu = process.cpuUsage(c0);
+    const generatorCpuPct = r1(((cu.user + cu.system) / 1000 / (performance.now() - w0)) * 100);
     const loadAvg = Math.round((loadavg()[0] ?? NaN) * 100) / 100;
     const pass =
       report.frames_sent > 0 &&
@@ -88,9 +98,9 @@ async function step(kind: ServerKind, sessions: number, o: BenchOptions, env: Re
       .map(([k, v]) => `${k}=${v}`)
       .join(' ');
     o.log(
-      `${kind.padEnd(11)}${label ? ` ${label}` : ''} N=${String(sessions).padStart(4)} ${pass ? 'PASS' : 'FAIL'}  p50 ${l.p50} p95 ${l.p95} p99 ${l.p99} max ${l.max} ms  missing ${report.missing_feedback}/${report.frames_sent}  shed ${report.shed}  cpu ${usage.cpuPct}%  rss ${usage.rssPeakMb} MB  load ${loadAvg}`,
+      `${kind.padEnd(11)}${label ? ` ${label}` : ''} N=${String(sessions).padStart(4)} ${pass ? 'PASS' : 'FAIL'}  p50 ${l.p50} p95 ${l.p95} p99 ${l.p99} max ${l.max} ms  missing ${report.missing_feedback}/${report.frames_sent}  shed ${report.shed}  cpu ${usage.cpuPct}%  rss ${usage.rssPeakMb} MB  generator ${generatorCpuPct}%  load ${loadAvg}`,
     );
-    return { sessions, pass, report, usage, loadAvg };
+    return { sessions, pass, report, usage, loadAvg, generatorCpuPct };
   } finally {
     await server.stop();
     await rm(dataDir, { recursive: true, force: true });
@@ -134,6 +144,107 @@ async function largestPassing(kinds: readonly ServerKind[], o: BenchOptions): Pr
   return searches;
 }
 
+/** One server at one fixed load: where its CPU goes per answered frame. */
+interface FixedLoad {
+  readonly sessions: number;
+  /** Frames that got feedback and were not shed. */
+  readonly answered: number;
+  readonly shed: number;
+  readonly missing: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  /**
+   * Server CPU µs per answered frame over the scenario (startup excluded): total = whole process
+   * (/proc stat, 10 ms ticks), the rest by thread role (/proc schedstat); the roles add up to the total
+   * up to tick rounding and threads that exited mid-run.
+   */
+  readonly usPerFrame: Readonly<Record<'total' | ThreadClass, number>>;
+  /** Threads with CPU in the window but no role (their CPU is in usPerFrame.other). */
+  readonly otherThreads: number;
+  readonly cpuPct: number;
+  readonly rssPeakMb: number;
+  readonly generatorCpuPct: number;
+  readonly loadAvg: number;
+}
+
+function fixedLoad(st: Step): FixedLoad {
+  const answered = st.report.feedback_received - st.report.shed;
+  const per = (cpuS: number) => r1((cpuS * 1e6) / Math.max(1, answered));
+  const usPerFrame = { total: per(st.usage.cpuS) } as Record<'total' | ThreadClass, number>;
+  for (const c of THREAD_CLASSES) usPerFrame[c] = per(st.usage.threadCpuS[c] ?? NaN);
+  return {
+    sessions: st.sessions,
+    answered,
+    shed: st.report.shed,
+    missing: st.report.missing_feedback,
+    p50Ms: st.report.latency_ms.p50,
+    p99Ms: st.report.latency_ms.p99,
+    usPerFrame,
+    otherThreads: st.usage.otherThreads,
+    cpuPct: st.usage.cpuPct,
+    rssPeakMb: st.usage.rssPeakMb,
+    generatorCpuPct: st.generatorCpuPct,
+    loadAvg: st.loadAvg,
+  };
+}
+
+/** Each load for every server back to back (same machine load for both), smallest load first. */
+async function fixedLoads(kinds: readonly ServerKind[], loads: readonly number[], o: BenchOptions): Promise<Map<ServerKind, FixedLoad[]>> {
+  const out = new Map<ServerKind, FixedLoad[]>(kinds.map((k) => [k, []]));
+  for (const n of loads) for (const kind of kinds) out.get(kind)?.push(fixedLoad(await step(kind, n, o)));
+  return out;
+}
+
+interface ServerResult {
+  /** Largest passing N of the search (0: none passed or no search). */
+  readonly maxSessions: number;
+  readonly p50Ms: number | null;
+  readonly p99Ms: number | null;
+  readonly cpuPct: number | null;
+  readonly rssPeakMb: number | null;
+  readonly generatorCpuPct: number | null;
+  readonly loadAvg: number | null;
+  readonly steps: number;
+  readonly fixed: readonly FixedLoad[];
+}
+
+interface BenchSummary {
+  readonly cores: number;
+  readonly criterion: string;
+  readonly durationS: number;
+  readonly fps: number;
+  readonly results: Readonly<Record<string, ServerResult>>;
+  readonly ratio: number | null | undefined;
+}
+
+function renderSummary(s: BenchSummary): string {
+  const cell = (v: unknown, w: number) => String(v ?? '-').padStart(w);
+  const lines = [
+    `${s.criterion}; ${s.durationS} s per step at ${s.fps} Hz, ${s.cores} cores`,
+    'server       max N  p50 ms  p99 ms  cpu %  rss MB  generator %  load',
+  ];
+  for (const [kind, r] of Object.entries(s.results)) {
+    lines.push(
+      `${kind.padEnd(11)}${cell(r.maxSessions, 7)}${cell(r.p50Ms, 8)}${cell(r.p99Ms, 8)}${cell(r.cpuPct, 7)}${cell(r.rssPeakMb, 8)}${cell(r.generatorCpuPct, 13)}${cell(r.loadAvg, 6)}`,
+    );
+  }
+  if (s.ratio !== undefined) lines.push(`ratio jepa-motion / baseline: ${s.ratio ?? '-'}`);
+  const cols = ['total', ...THREAD_CLASSES] as const;
+  lines.push(
+    '',
+    'fixed loads — server CPU µs per answered frame by thread',
+    `server         N  answered  shed  p50 ms  p99 ms${cols.map((c) => c.padStart(11)).join('')}  rss MB  generator %  load`,
+  );
+  for (const [kind, r] of Object.entries(s.results)) {
+    for (const f of r.fixed) {
+      lines.push(
+        `${kind.padEnd(11)}${cell(f.sessions, 5)}${cell(f.answered, 10)}${cell(f.shed, 6)}${cell(f.p50Ms, 8)}${cell(f.p99Ms, 8)}${cols.map((c) => cell(f.usPerFrame[c], 11)).join('')}${cell(f.rssPeakMb, 8)}${cell(f.generatorCpuPct, 13)}${cell(f.loadAvg, 6)}${f.otherThreads ? `  (${f.otherThreads} threads without a role)` : ''}`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -145,6 +256,7 @@ async function main(): Promise<void> {
       warmup: { type: 'string', default: '2' },
       recording: { type: 'string', default: DEFAULT_RECORDING },
       only: { type: 'string' },
+      fixed: { type: 'string', default: '20,100' },
       json: { type: 'boolean', default: false },
       'compare-decoding': { type: 'boolean', default: false },
       loads: { type: 'string', default: '20,40' },
@@ -180,24 +292,28 @@ async function main(): Promise<void> {
     }
     const kinds = (values.only ? [values.only] : Object.keys(SERVERS)) as ServerKind[];
     for (const kind of kinds) if (!(kind in SERVERS)) throw new RangeError(`--only ${kind}: one of ${Object.keys(SERVERS).join(', ')}`);
-    const results: Record<
-      string,
-      { maxSessions: number; p99Ms: number | null; cpuPct: number | null; rssPeakMb: number | null; loadAvg: number | null; steps: number }
-    > = {};
-    for (const { kind, best, steps } of await largestPassing(kinds, o)) {
+    const fixed = values.fixed ? values.fixed.split(',').map(Number) : [];
+    if (fixed.some((n) => !(Number.isInteger(n) && n > 0))) throw new RangeError(`--fixed ${values.fixed}: comma-separated positive integers expected`);
+    const searches = await largestPassing(kinds, o);
+    const fixedRuns = await fixedLoads(kinds, fixed, o);
+    const results: Record<string, ServerResult> = {};
+    for (const { kind, best, steps } of searches) {
       results[kind] = {
         maxSessions: best?.sessions ?? 0,
+        p50Ms: best?.report.latency_ms.p50 ?? null,
         p99Ms: best?.report.latency_ms.p99 ?? null,
         cpuPct: best?.usage.cpuPct ?? null,
         rssPeakMb: best?.usage.rssPeakMb ?? null,
+        generatorCpuPct: best?.generatorCpuPct ?? null,
         loadAvg: best?.loadAvg ?? null,
         steps: steps.length,
+        fixed: fixedRuns.get(kind) ?? [],
       };
     }
     const jm = results['jepa-motion']?.maxSessions;
     const bl = results.baseline?.maxSessions;
     const ratio = jm !== undefined && bl !== undefined ? (bl > 0 ? Math.round((jm / bl) * 100) / 100 : null) : undefined;
-    const summary = {
+    const summary: BenchSummary = {
       cores: cpus().length,
       criterion: `every frame answered (feedback + ack, none shed), p99 < ${o.p99Ms} ms (after ${o.warmupS} s warm-up)`,
       durationS: o.durationS,
@@ -205,7 +321,7 @@ async function main(): Promise<void> {
       results,
       ratio,
     };
-    process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : `${JSON.stringify(summary, null, 2)}\n`);
+    process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : `${renderSummary(summary)}\n`);
   } finally {
     await rm(ckDir, { recursive: true, force: true });
   }

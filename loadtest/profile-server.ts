@@ -3,12 +3,13 @@
 // passing N; this answers "what does N sessions cost, and where does the time go").
 //   node --import tsx loadtest/profile-server.ts [sessions=5] [cpu-prof-dir] [server-file]
 // Prints one JSON line: latency percentiles, missing/shed counts, server CPU (% of one core, all threads)
-// and RSS, this (load-generating) process's CPU, and the 1-minute load average. With a profile dir,
+// and RSS, server CPU µs per answered frame by thread role during the load only (server-process.ts),
+// this (load-generating) process's CPU, and the 1-minute load average. With a profile dir,
 // every thread of the server writes a .cpuprofile there on exit. Extra node flags for the server:
 // PROF_NODE_ARGS="--trace-gc". Checkpoints are built once into $PROF_CK_DIR (default /tmp/jepa-prof-ck).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,25 +20,8 @@ import { hmacKeyConfig, mintToken } from '../src/auth/index.js';
 import { readRecording } from '../streams/adapters/read-recording.js';
 import { DEFAULT_RECORDING } from './harness.js';
 import { runScenario } from './scenario.js';
-import { sampleUsage } from './server-process.js';
+import { sampleUsage, THREAD_CLASSES, THREAD_ROLES_ENV, THREAD_ROLES_PRELOAD } from './server-process.js';
 import { writeCheckpointSet } from './servers/checkpoints.js';
-
-/** CPU seconds (utime+stime) per thread (name#tid; the first is the main thread) over the process's life, from /proc. */
-function threadCpu(pid: number): Record<string, number> {
-  const out: Record<string, number> = {};
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const cpuS = (Number(rest[11]) + Number(rest[12])) / 100;
-      if (cpuS >= 0.05) out[`${name}#${tid}`] = Math.round(cpuS * 100) / 100;
-    }
-  } catch {
-    /* process gone */
-  }
-  return out;
-}
 
 const sessions = Number(process.argv[2] ?? 5);
 const profDir = process.argv[3] ?? '';
@@ -46,10 +30,23 @@ const ckDir = process.env.PROF_CK_DIR ?? join(tmpdir(), 'jepa-prof-ck');
 const patients = Array.from({ length: 8 }, (_, i) => `bench-p${i}`);
 if (!existsSync(join(ckDir, 'set.json'))) await writeCheckpointSet(ckDir, DEFAULT_RECORDING, patients);
 const dataDir = await mkdtemp(join(tmpdir(), 'jepa-prof-data-'));
+const rolesDir = await mkdtemp(join(tmpdir(), 'jepa-prof-threads-'));
 const secret = randomBytes(16).toString('hex');
 const nodeArgs = process.env.PROF_NODE_ARGS ? process.env.PROF_NODE_ARGS.split(' ') : [];
-const args = ['--import', 'tsx', ...nodeArgs, ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), serverFile, ckDir, dataDir];
-const child = spawn(process.execPath, args, { env: { ...process.env, JEPA_JWT_SECRET: secret, LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'inherit'] });
+const args = [
+  ...THREAD_ROLES_PRELOAD,
+  '--import',
+  'tsx',
+  ...nodeArgs,
+  ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []),
+  serverFile,
+  ckDir,
+  dataDir,
+];
+const child = spawn(process.execPath, args, {
+  env: { ...process.env, JEPA_JWT_SECRET: secret, LOG_LEVEL: 'silent', [THREAD_ROLES_ENV]: rolesDir },
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 const exited = new Promise<void>((r) => child.once('exit', () => r()));
 try {
   // The first JSON line carries the port; anything else (e.g. --trace-gc output) is passed through.
@@ -62,10 +59,9 @@ try {
     });
   });
   const token = mintToken({ clinic: 'bench', role: 'admin', ttlSeconds: 3600 }, hmacKeyConfig(secret), Date.now());
-  const usage = sampleUsage(child.pid ?? -1);
-  // Thread CPU before the load: subtracted below, so `loadThreads` and `mainUsPerFrame` leave out startup
-  // (module loading, checkpoints), which otherwise dilutes a per-frame figure by a few seconds of CPU.
-  const threads0 = threadCpu(child.pid ?? -1);
+  // Sampled from here on, so the per-thread figures leave out startup (module loading, checkpoints),
+  // which otherwise dilutes a per-frame figure by a few seconds of CPU.
+  const usage = sampleUsage(child.pid ?? -1, 250, rolesDir);
   const c0 = process.cpuUsage();
   const w0 = performance.now();
   const recording = await readRecording(DEFAULT_RECORDING);
@@ -82,9 +78,8 @@ try {
     warmupS: 2,
   });
   const u = usage.stop();
-  const threads = threadCpu(child.pid ?? -1);
-  const loadThreads = Object.fromEntries(Object.entries(threads).map(([k, v]) => [k, Math.round((v - (threads0[k] ?? 0)) * 100) / 100]));
-  const mainLoadS = Object.values(loadThreads)[0] ?? NaN;
+  const answered = r.feedback_received - r.shed;
+  const usPerFrame = Object.fromEntries(THREAD_CLASSES.map((c) => [c, Math.round(((u.threadCpuS[c] ?? NaN) * 1e6) / Math.max(1, answered))]));
   const cu = process.cpuUsage(c0);
   const clientCpuPct = Math.round(((cu.user + cu.system) / 1000 / (performance.now() - w0)) * 1000) / 10;
   const out = {
@@ -97,14 +92,13 @@ try {
     ...u,
     clientCpuPct,
     load: loadavg()[0],
-    threads,
-    loadThreads,
-    /** Main-thread CPU during the load per frame sent (µs; /proc ticks are 10 ms, so ± 10 ms over the run). */
-    mainUsPerFrame: Math.round((mainLoadS * 1e6) / r.frames_sent),
+    /** Server CPU µs per answered frame during the load, by thread role. */
+    usPerFrame,
   };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 } finally {
   child.kill('SIGTERM');
   await exited;
   await rm(dataDir, { recursive: true, force: true });
+  await rm(rolesDir, { recursive: true, force: true });
 }

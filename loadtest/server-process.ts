@@ -1,8 +1,11 @@
 // Runs a benchmarked server as a child process (so its CPU and memory are its own), reads its port
 // from the first stdout line, and samples /proc/<pid> for CPU time (utime+stime, all threads incl.
-// inference workers) and resident memory while a scenario runs.
+// inference workers) and resident memory while a scenario runs, and the CPU of each thread charged to
+// its role (see ./servers/thread-roles.cjs, preloaded into every server started here).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 /** Kept stderr of a server, for the error message when it dies (bounded). */
@@ -13,8 +16,14 @@ export interface ServerProcess {
   readonly pid: number;
   readonly port: number;
   readonly info: Readonly<Record<string, unknown>>;
+  /** Where the server's threads recorded their roles (pass to `sampleUsage`). */
+  readonly rolesDir: string;
   stop(): Promise<void>;
 }
+
+/** Node flags that make a server (and its worker threads) record thread roles into `rolesDir`. */
+export const THREAD_ROLES_PRELOAD = ['--require', new URL('./servers/thread-roles.cjs', import.meta.url).pathname] as const;
+export const THREAD_ROLES_ENV = 'BENCH_THREAD_ROLES';
 
 export async function startServerProcess(
   file: string,
@@ -22,14 +31,16 @@ export async function startServerProcess(
   env: Readonly<Record<string, string>>,
   timeoutMs = 60_000,
 ): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
-    env: { ...process.env, ...env },
+  const rolesDir = mkdtempSync(join(tmpdir(), 'bench-threads-'));
+  const child: ChildProcess = spawn(process.execPath, [...THREAD_ROLES_PRELOAD, '--import', 'tsx', file, ...args], {
+    env: { ...process.env, ...env, [THREAD_ROLES_ENV]: rolesDir },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-MAX_STDERR);
   });
+  child.once('exit', () => rmSync(rolesDir, { recursive: true, force: true }));
   const first = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${file} did not report its port within ${timeoutMs} ms: ${stderr}`)), timeoutMs);
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
@@ -48,6 +59,7 @@ export async function startServerProcess(
     pid: child.pid ?? -1,
     port: Number(info.port),
     info,
+    rolesDir,
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -57,13 +69,29 @@ export async function startServerProcess(
   };
 }
 
+/** Thread roles CPU is charged to. "other": threads no role file names (see `otherThreads`). */
+export const THREAD_CLASSES = ['main', 'inference', 'background', 'fs', 'other'] as const;
+export type ThreadClass = (typeof THREAD_CLASSES)[number];
+/** CPU in the window from which a thread without a role is reported (idle wake-ups are not). */
+const OTHER_THREAD_MIN_S = 0.001;
+const ROLE_CLASS: Readonly<Record<string, ThreadClass>> = { main: 'main', inference: 'inference', background: 'background', fs: 'fs' };
+
 export interface ProcessUsage {
   /** CPU time over the window / wall time, in percent of one core (200 % = both cores). */
   readonly cpuPct: number;
-  /** CPU seconds over the window (all threads). */
+  /** CPU seconds over the window (all threads, /proc/<pid>/stat: includes threads that exited). */
   readonly cpuS: number;
   readonly rssPeakMb: number;
   readonly rssMeanMb: number;
+  /**
+   * CPU seconds over the window by thread role (per-thread /proc schedstat, ns): main = the pid's own
+   * thread (JS, its GC pauses, uWS/ws I/O); inference = inference worker threads; background = V8
+   * platform workers (concurrent/parallel GC, concurrent JIT); fs = libuv's thread pool (file writes,
+   * fsync); other = any thread without a role. Empty without a roles directory.
+   */
+  readonly threadCpuS: Readonly<Partial<Record<ThreadClass, number>>>;
+  /** Threads counted as "other" that used ≥ 1 ms of CPU in the window (0 when every busy thread has a role). */
+  readonly otherThreads: number;
 }
 
 function cpuTicks(pid: number): number {
@@ -73,15 +101,43 @@ function cpuTicks(pid: number): number {
   return Number(rest[11]) + Number(rest[12]); // utime, stime (fields 14, 15)
 }
 
+/** On-CPU nanoseconds of each live thread (schedstat: exact, where stat's ticks are 10 ms). */
+function threadNs(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.set(Number(tid), Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
+    } catch {
+      /* thread exited between the listing and the read */
+    }
+  }
+  return out;
+}
+
+/** tid → class from the role files the server's threads wrote (./servers/thread-roles.cjs). */
+export function readThreadRoles(rolesDir: string): Map<number, ThreadClass> {
+  const roles = new Map<number, ThreadClass>();
+  for (const f of readdirSync(rolesDir)) {
+    const entry = JSON.parse(readFileSync(join(rolesDir, f), 'utf8')) as Record<string, number[]>;
+    for (const [role, tids] of Object.entries(entry)) for (const tid of tids) roles.set(tid, ROLE_CLASS[role] ?? 'other');
+  }
+  return roles;
+}
+
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-/** Samples a process every `everyMs` until stopped. */
-export function sampleUsage(pid: number, everyMs = 250): { stop(): ProcessUsage } {
+/**
+ * Samples a process every `everyMs` until stopped. With `rolesDir`, also each thread's CPU over the
+ * window, by role: a thread started during the window counts in full, one that exited during it is lost
+ * from the classes (but not from `cpuS`).
+ */
+export function sampleUsage(pid: number, everyMs = 250, rolesDir?: string): { stop(): ProcessUsage } {
   const t0 = performance.now();
   const c0 = cpuTicks(pid);
+  const threads0 = rolesDir ? threadNs(pid) : new Map<number, number>();
   let peak = 0;
   let sum = 0;
   let n = 0;
@@ -102,14 +158,35 @@ export function sampleUsage(pid: number, everyMs = 250): { stop(): ProcessUsage 
       clearInterval(timer);
       sample();
       let ticks = 0;
+      const threadCpuS: Partial<Record<ThreadClass, number>> = {};
+      let otherThreads = 0;
       try {
+        const threads1 = rolesDir ? threadNs(pid) : new Map<number, number>();
         ticks = cpuTicks(pid) - c0;
+        if (rolesDir) {
+          const roles = readThreadRoles(rolesDir);
+          for (const c of THREAD_CLASSES) threadCpuS[c] = 0;
+          for (const [tid, ns] of threads1) {
+            const s = (ns - (threads0.get(tid) ?? 0)) / 1e9;
+            const c = roles.get(tid) ?? 'other';
+            threadCpuS[c] = (threadCpuS[c] ?? 0) + s;
+            if (c === 'other' && s >= OTHER_THREAD_MIN_S) otherThreads++;
+          }
+        }
       } catch {
         ticks = NaN;
       }
       const wallS = (performance.now() - t0) / 1000;
       const r1 = (v: number) => Math.round(v * 10) / 10;
-      return { cpuPct: r1((ticks / CLOCK_TICKS / wallS) * 100), cpuS: ticks / CLOCK_TICKS, rssPeakMb: r1(peak), rssMeanMb: r1(n ? sum / n : NaN) };
+      const r3 = (v: number) => Math.round(v * 1000) / 1000;
+      return {
+        cpuPct: r1((ticks / CLOCK_TICKS / wallS) * 100),
+        cpuS: ticks / CLOCK_TICKS,
+        rssPeakMb: r1(peak),
+        rssMeanMb: r1(n ? sum / n : NaN),
+        threadCpuS: Object.fromEntries(Object.entries(threadCpuS).map(([k, v]) => [k, r3(v)])),
+        otherThreads,
+      };
     },
   };
 }

@@ -18,6 +18,10 @@ if (!ckDir || !dataDir) throw new Error('usage: jepa-server.ts <checkpoint-dir> 
 const set = await readCheckpointSet(ckDir);
 const config = loadConfig(['--port', '0', '--host', '127.0.0.1', '--data', dataDir], process.env);
 const base = await loadCheckpoint(set.baseDir);
+const engineModule = new URL('../../src/inference/tfjs-engine.ts', import.meta.url);
+// Lets the bench's thread-role preload (./thread-roles.cjs) tell the inference workers (which get this
+// module as workerData.init.engineModule) from other worker threads; workers inherit this environment.
+process.env.BENCH_INFERENCE_ENGINE = engineModule.href;
 const inference = await createInferenceService(
   {
     workers: config.inferWorkers,
@@ -30,7 +34,7 @@ const inference = await createInferenceService(
     ...(process.env.BENCH_INLINE_MAX_UTILIZATION ? { inlineMaxUtilization: Number(process.env.BENCH_INLINE_MAX_UTILIZATION) } : {}),
     backend: 'wasm',
     engine: {
-      module: new URL('../../src/inference/tfjs-engine.ts', import.meta.url),
+      module: engineModule,
       options: { checkpointDir: set.baseDir, horizons: config.horizons, passes: config.mcPasses, poses: config.livePoses },
     },
   },
