@@ -169,7 +169,14 @@ async function main(): Promise<number> {
         warmupS,
       });
       const usage = sampler.stop();
-      const p: Phase = { name, report, retrainsDone: [before, await retrainsDone()], packsDone: [packsBefore, await packsDone()], cpuPct: usage.cpuPct, loadAvg: loadAvg1() };
+      const p: Phase = {
+        name,
+        report,
+        retrainsDone: [before, await retrainsDone()],
+        packsDone: [packsBefore, await packsDone()],
+        cpuPct: usage.cpuPct,
+        loadAvg: loadAvg1(),
+      };
       const l = report.latency_ms;
       log(
         `${name.padEnd(16)} p50 ${l.p50} p95 ${l.p95} p99 ${l.p99} max ${l.max} ms  frames ${report.frames_sent} missing ${report.missing_feedback} shed ${report.shed}  retrains done ${p.retrainsDone[0]}→${p.retrainsDone[1]} packs ${p.packsDone[0]}→${p.packsDone[1]}  server cpu ${usage.cpuPct}%  load ${p.loadAvg}`,
