@@ -229,7 +229,9 @@ async function main(): Promise<number> {
       if (!(await drained(`after the retrains of round ${round}`))) throw new Error(`the jobs of round ${round} did not finish`);
       const seconds = Math.round((performance.now() - queued) / 100) / 10;
       jobSeconds.push(seconds);
-      log(`jobs             round ${round}: all ${ended} retrain and task pack jobs done ${seconds} s after the ${retrains} retrain sessions started`);
+      log(
+        `jobs             round ${round}: the retrain and task pack of all ${ended} ended sessions done ${seconds} s after the ${retrains} retrain sessions started`,
+      );
     }
     phases.push(await live(`baseline-${rounds + 1}`));
   } finally {
