@@ -112,6 +112,7 @@ async function main(): Promise<number> {
     const worker = await startTaskpackWorker({
       bus,
       artifacts,
+      artifactsSpec: { kind: 'disk', dir: join(dir, 'artifacts') },
       registry: { get: async () => undefined },
       notices: { notify: async (_s, p) => (stored((p as { taskpackId: string }).taskpackId), 'sent') },
       baseCheckpointDir: MODEL_DIR,

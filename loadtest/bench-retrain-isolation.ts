@@ -19,11 +19,15 @@
 // Jobs done are read from the records the jobs write, one per job: retrains from
 // <data>/artifacts/retrain/results/*.json, task packs from their index entries (taskpacks/<clinic>/)
 // or dead-letter records (taskpacks-dead/<clinic>/).
+// Retrain time grows with the session's frames (fixed epochs): R and the retrain sessions' length are
+// chosen so that retrains still queue when a with-retrains phase ends, on a box where ten retrains of
+// 10 s sessions all finish within the first seconds of the phase (a verdict over a phase where nothing
+// trained would say nothing); the bench checks it and fails otherwise.
 // Goal: median p99 with retrains within 20 % of the median baseline p99.
-//   npx tsx loadtest/bench-retrain-isolation.ts [--rounds 3] [--sessions 20] [--duration 20] [--retrains 10] [--retrain-session 10] [--warmup 2] [--settle 5] [--json]
+//   npx tsx loadtest/bench-retrain-isolation.ts [--rounds 3] [--sessions 20] [--duration 20] [--retrains 20] [--retrain-session 30] [--warmup 2] [--settle 5] [--json]
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -107,8 +111,8 @@ async function main(): Promise<number> {
       warmup: { type: 'string', default: '2' },
       settle: { type: 'string', default: '5' },
       rounds: { type: 'string', default: '3' },
-      retrains: { type: 'string', default: '10' },
-      'retrain-session': { type: 'string', default: '10' },
+      retrains: { type: 'string', default: '20' },
+      'retrain-session': { type: 'string', default: '30' },
       recording: { type: 'string', default: DEFAULT_RECORDING },
       json: { type: 'boolean', default: false },
     },
@@ -139,6 +143,16 @@ async function main(): Promise<number> {
   const resultsDir = join(dataDir, 'artifacts', 'retrain', 'results');
   const jsonFiles = async (dir: string): Promise<number> => (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).length;
   const retrainsDone = (): Promise<number> => jsonFiles(resultsDir);
+  /** Retrain jobs of the given patients that have finished (their result records name the patient). */
+  const retrainsDoneOf = async (patientPrefix: string): Promise<number> => {
+    let n = 0;
+    for (const f of await readdir(resultsDir).catch(() => [] as string[])) {
+      if (!f.endsWith('.json')) continue;
+      const r = JSON.parse(await readFile(join(resultsDir, f), 'utf8').catch(() => '{}')) as { patientId?: string };
+      if (r.patientId?.startsWith(patientPrefix)) n++;
+    }
+    return n;
+  };
   const packsDone = async (): Promise<number> =>
     (await jsonFiles(join(dataDir, 'artifacts', 'taskpacks', CLINIC))) + (await jsonFiles(join(dataDir, 'artifacts', 'taskpacks-dead', CLINIC)));
   const token = mintToken({ clinic: CLINIC, role: 'admin', ttlSeconds: 3600 }, hmacKeyConfig(secret), Date.now());
@@ -224,7 +238,9 @@ async function main(): Promise<number> {
       ended += retrains;
       const w = await live(`with-retrains-${round}`);
       phases.push(w);
-      pendingAtEnd.push(ended - w.retrainsDone[1]);
+      // Counted by patient: the phase's own live sessions end staggered, and an early one's retrain may
+      // be done by now too.
+      pendingAtEnd.push(retrains - (await retrainsDoneOf(`retrain-${round}-`)));
       ended += sessions;
       if (!(await drained(`after the retrains of round ${round}`))) throw new Error(`the jobs of round ${round} did not finish`);
       const seconds = Math.round((performance.now() - queued) / 100) / 10;

@@ -127,6 +127,8 @@ export interface TrainOptions {
   readonly initAdapter?: AdapterWeights;
   /** Called after every epoch with the mean loss; may await (yields the event loop). */
   readonly onEpoch?: (epoch: number, loss: number) => void | Promise<void>;
+  /** Called after every step; may await (a background trainer paces itself here). */
+  readonly onStep?: () => void | Promise<void>;
   /** Aborts between steps with the signal's reason. */
   readonly signal?: AbortSignal;
 }
@@ -282,6 +284,7 @@ export async function trainWorldModel(opts: TrainOptions, args: TrainArgs = {}):
         }
         sum += lossValue;
         batches++;
+        await opts.onStep?.();
       }
       if (batches === 0) throw new ModelError(ModelErrorCode.EMPTY_EPOCH, `sampler yielded no batch in epoch ${epoch}`);
       if (epoch === 0) stepsPerEpoch = batches;

@@ -4,6 +4,7 @@
 import { join, resolve } from 'node:path';
 import type { Config } from '../config.js';
 import { startRetrainThreads } from '../jobs/job-host.js';
+import { paceWhileLive, type PaceTarget } from '../jobs/pacer.js';
 import type { ArtifactsSpec } from '../jobs/job-thread-protocol.js';
 import type { JobBus } from '../jobs/job-bus.js';
 import type { NoticeBus } from '../jobs/notices.js';
@@ -23,6 +24,11 @@ export interface JobConsumerDeps {
   readonly artifacts: ArtifactStore;
   readonly notices: NoticeBus;
   readonly logger: Logger;
+  /**
+   * Live sessions on this node (`serve`); while there are any, background jobs compute at most
+   * config.backgroundDutyPct of the time (src/jobs/pacer.ts). Absent (`worker`): unpaced.
+   */
+  readonly liveSessions?: () => number;
 }
 
 export interface JobConsumers {
@@ -52,12 +58,14 @@ export async function startJobConsumers(
   o: { readonly kinds: readonly JobKind[]; readonly threads: number },
 ): Promise<JobConsumers> {
   const stops: (() => Promise<void>)[] = [];
+  const paced: PaceTarget[] = [];
+  // How background processes open the same artifact store as deps.artifacts.
+  const artifacts: ArtifactsSpec = config.natsUrl
+    ? { kind: 'nats', servers: config.natsUrl.split(',') }
+    : { kind: 'disk', dir: join(config.dataDir, 'artifacts') };
   try {
     if (o.kinds.includes('retrain')) {
       const settings = retrainSettings(config);
-      const artifacts: ArtifactsSpec = config.natsUrl
-        ? { kind: 'nats', servers: config.natsUrl.split(',') }
-        : { kind: 'disk', dir: join(config.dataDir, 'artifacts') };
       const executor = await startRetrainThreads({
         count: o.threads,
         init: { settings, artifacts },
@@ -83,6 +91,7 @@ export async function startJobConsumers(
       });
       // Stops consuming, waits for running batches, then ends the threads.
       stops.push(() => worker.stop());
+      paced.push(executor);
       deps.logger.info('job consumers started', { kinds: o.kinds, threads: o.threads, backend: executor.backend, hold: config.jobHold });
     }
     if (o.kinds.includes('taskpack')) {
@@ -91,6 +100,7 @@ export async function startJobConsumers(
       const tp = await startTaskpackWorker({
         bus: deps.bus,
         artifacts: deps.artifacts,
+        artifactsSpec: artifacts,
         registry: deps.registry,
         notices: deps.notices,
         baseCheckpointDir: settings.baseCheckpointDir,
@@ -101,7 +111,12 @@ export async function startJobConsumers(
         consume: { redeliverAfterMs: config.taskpackRedeliverS * 1000 },
       });
       stops.push(() => tp.stop());
+      paced.push(tp);
       deps.logger.info('task pack consumer started', { baseVersion: `weights:${base.weightsSha256.slice(0, 16)}` });
+    }
+    if (deps.liveSessions) {
+      const pacing = paceWhileLive({ live: deps.liveSessions, duty: config.backgroundDutyPct / 100, targets: paced });
+      stops.push(async () => pacing.stop());
     }
   } catch (error) {
     for (const s of stops.reverse()) await s().catch(() => undefined);

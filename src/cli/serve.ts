@@ -147,7 +147,7 @@ export async function startServe(config: Readonly<Config>, logger: Logger, io: C
     if (config.jobWorkers > 0) {
       const jobs = await startJobConsumers(
         config,
-        { bus, registry, artifacts, notices, logger },
+        { bus, registry, artifacts, notices, logger, liveSessions: () => server.sessions.size },
         { kinds: ['retrain', 'taskpack'], threads: config.jobWorkers },
       );
       closers.push(() => jobs.stop());

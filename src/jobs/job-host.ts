@@ -14,6 +14,7 @@ import type { Logger } from '../logger.js';
 import { JobError, JobErrorCode } from './errors.js';
 import { fromWire, toWire, type FromThread, type RetrainThreadInit, type ToThread } from './job-thread-protocol.js';
 import type { NoticeBus } from './notices.js';
+import type { PaceTarget } from './pacer.js';
 import type { BatchFailures } from './coalesce.js';
 import type { BatchJob, RegistryWriter, RetrainExecutor } from './workers/retrain-worker.js';
 
@@ -30,7 +31,7 @@ export interface RetrainThreadsOptions {
   readonly maxRestarts?: number;
 }
 
-export interface RetrainThreads extends RetrainExecutor {
+export interface RetrainThreads extends RetrainExecutor, PaceTarget {
   /** tfjs backend the threads train on. */
   readonly backend: string;
   readonly threads: number;
@@ -53,6 +54,8 @@ export async function startRetrainThreads(o: RetrainThreadsOptions): Promise<Ret
   let nextBatch = 1;
   let closed = false;
   let backend = '';
+  /** The pace every process trains at (a replaced process gets it too). */
+  let duty = 1;
 
   const reply = (w: BackgroundProcess, m: ToThread): void => w.postMessage(m);
 
@@ -77,6 +80,7 @@ export async function startRetrainThreads(o: RetrainThreadsOptions): Promise<Ret
         if (m.type === 'ready') {
           ready = true;
           backend = m.backend;
+          if (duty < 1) reply(worker, { type: 'pace', duty });
           resolve(slot);
         } else if (m.type === 'init-failed') {
           reject(fromWire(m.error));
@@ -123,6 +127,10 @@ export async function startRetrainThreads(o: RetrainThreadsOptions): Promise<Ret
       return backend;
     },
     threads: o.count,
+    setDuty(d) {
+      duty = d;
+      for (const s of slots) if (s && !s.dead) reply(s.worker, { type: 'pace', duty });
+    },
     run(batch: readonly BatchJob[], signal: AbortSignal): Promise<BatchFailures> {
       const slot = slots.find((s) => !s.dead && s.inflight === null);
       if (closed || !slot) return Promise.reject(new JobError(JobErrorCode.HANDLER, 'no retrain thread is free', { permanent: false }));

@@ -30,6 +30,8 @@ export interface WireError {
 export type ToThread =
   | { readonly type: 'batch'; readonly batchId: number; readonly jobs: readonly BatchJob[] }
   | { readonly type: 'abort'; readonly batchId: number }
+  /** Fraction of the time training may compute from now on (src/jobs/pacer.ts). */
+  | { readonly type: 'pace'; readonly duty: number }
   | { readonly type: 'reply'; readonly reqId: number; readonly ok: true; readonly value: unknown }
   | { readonly type: 'reply'; readonly reqId: number; readonly ok: false; readonly error: WireError };
 

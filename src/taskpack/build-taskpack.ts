@@ -63,6 +63,8 @@ export interface TaskPackInput {
   readonly now?: () => Date;
   /** Called after each stage (the job's heartbeat to the bus). */
   readonly onProgress?: (stage: string) => void;
+  /** Awaited after each stage: a background build paces itself here (src/jobs/pacer.ts); not in `seconds`. */
+  readonly pace?: () => Promise<void>;
 }
 
 export interface TaskPackResult {
@@ -155,11 +157,11 @@ function quartiles(v: readonly number[]): [number, number] {
 export async function buildTaskPack(inp: TaskPackInput): Promise<TaskPackResult> {
   const seconds: Record<string, number> = {};
   let mark = performance.now();
-  const lap = (name: string): void => {
-    const now = performance.now();
-    seconds[name] = (now - mark) / 1000;
-    mark = now;
+  const lap = async (name: string): Promise<void> => {
+    seconds[name] = (performance.now() - mark) / 1000;
     inp.onProgress?.(name);
+    await inp.pace?.();
+    mark = performance.now();
   };
   const now = inp.now ?? (() => new Date());
   const recordingSha256 = await fileSha256(inp.recordingPath).catch((cause: unknown) => {
@@ -170,7 +172,7 @@ export async function buildTaskPack(inp: TaskPackInput): Promise<TaskPackResult>
   const states: MetricsFrame[] = await processRecording(recording, assessment);
   if (states.length < 2) throw new TaskPackError(TaskPackErrorCode.RECORDING, `${inp.recordingPath}: ${states.length} frame(s) — too short for a task pack`);
   const summary = summarize(states, recording.meta);
-  lap('stages_0_3');
+  await lap('stages_0_3');
   const id = taskPackId(recordingSha256, inp.model.version);
   const who = { patient: inp.patient, session: inp.session };
   const w = new ArtifactWriter(inp.out, TASKPACK_TOOL, now);
@@ -250,7 +252,7 @@ export async function buildTaskPack(inp: TaskPackInput): Promise<TaskPackResult>
     { assessment },
   );
   await w.write('4-sim-replay', P.simLog, json(simLog));
-  lap('stage_4');
+  await lap('stage_4');
 
   const seq = {
     names: featureNames(),
@@ -262,7 +264,7 @@ export async function buildTaskPack(inp: TaskPackInput): Promise<TaskPackResult>
   const ds = datasetFiles(buildTransitionDataset([seq], { seed: 0, maxPairs: DATASET_MAX_PAIRS }));
   await w.write('5-dataset', P.datasetNpz, ds.npz);
   await w.write('5-dataset', P.datasetJson, ds.json);
-  lap('stage_5');
+  await lap('stage_5');
 
   const loaded = await loadPlanningModel(inp.model);
   const weightsSha256 = loaded.weightsSha256;
@@ -329,12 +331,12 @@ export async function buildTaskPack(inp: TaskPackInput): Promise<TaskPackResult>
       }
     }
     await w.write('7-planning', P.counterfactuals, json({ plans: goals.map(planSummary), not_planned: goalErrors }));
-    lap('stage_7');
+    await lap('stage_7');
     const ex = executeVariants(ctx, plan);
     await w.write('8-sim-execution', P.outcomes, json(ex.outcomes));
     await w.write('8-sim-execution', P.corrections, json(ex.corrections));
     await w.write('8-sim-execution', P.failure, json(ex.failure_analysis));
-    lap('stage_8');
+    await lap('stage_8');
 
     // Stage 9: metrics, uncertainty timeline, report.
     const rows = metricRows(assessment, summary.metrics);
@@ -402,7 +404,7 @@ export async function buildTaskPack(inp: TaskPackInput): Promise<TaskPackResult>
       counterfactuals: goals,
     });
     await w.write('9-task-pack', P.report, html);
-    lap('stage_9');
+    await lap('stage_9');
   } finally {
     loaded.dispose();
   }

@@ -351,6 +351,8 @@ describe.skipIf(!hasMotionData)('retrain worker (in-process bus, real recordings
     });
     try {
       expect(executor.backend).toBe('wasm');
+      // Paced as `serve` paces it while live sessions run: it sleeps between training steps.
+      executor.setDuty(0.5);
       const r = await rig(artifacts, registry, modelsDir, undefined, { notices, executor, logger });
       const fx = await writeSessionRecording(join(dir, 't1.jmrl'), walk, { patientId: PATIENT, sessionId: 't1', assessment: 'gait' });
       await r.bus.publish(JobSubject.ASSESSMENT_COMPLETED, completed('t1', fx), { id: 'j-t1' });
@@ -379,6 +381,9 @@ describe.skipIf(!hasMotionData)('retrain worker (in-process bus, real recordings
       expect(logger.lines.find((l) => l.msg === 'patient model registered')?.fields).toMatchObject({ retrainThread: 0, patientId: PATIENT, version: 1 });
       const result = JSON.parse(new TextDecoder().decode(await artifacts.get(resultKey('j-t1')))) as RetrainResult;
       expect(result).toMatchObject({ status: 'registered', ref });
+      const paced = await logger.waitFor((l) => l.msg === 'retrain batch paced', 5_000, 'the paced batch');
+      expect(paced?.fields).toMatchObject({ duty: 0.5, retrainThread: 0 });
+      expect(Number(paced?.fields['sleptMs'])).toBeGreaterThan(0);
     } finally {
       sub.unsubscribe();
     }

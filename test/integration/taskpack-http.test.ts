@@ -45,6 +45,7 @@ describe.runIf(hasMotionData)('task packs over HTTP', () => {
     const w = await startTaskpackWorker({
       bus,
       artifacts,
+      artifactsSpec: { kind: 'disk', dir: join(dir, 'artifacts') },
       registry: { get: async () => undefined },
       notices: { notify: async (_s, p) => (stored.resolve((p as { taskpackId: string }).taskpackId), 'sent') },
       baseCheckpointDir: SHIPPED_MODEL_DIR,

@@ -72,6 +72,7 @@ describe.runIf(hasMotionData)('taskpack job on NATS JetStream', () => {
   const options = (bus: NatsJobBus, ready: TaskpackReady[], extra: Partial<TaskpackWorkerOptions> = {}): TaskpackWorkerOptions => ({
     bus,
     artifacts,
+    artifactsSpec: { kind: 'disk', dir: join(dir, `artifacts-${stores}`) },
     registry: { get: async () => undefined },
     notices: {
       notify: async (_s, p) => {

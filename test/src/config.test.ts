@@ -55,6 +55,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       jobWorkers: 1,
       jobHold: 16,
+      backgroundDutyPct: 25,
       taskpackRedeliverS: 30,
     });
     expect(SHIPPED_MODEL_DIR).toBe(join(repoRoot, 'models', 'pretrained'));
@@ -157,7 +158,9 @@ describe('loadConfig', () => {
   });
 
   it('job consumers: serve runs one retrain thread by default, none with NATS; a worker needs NATS but no token key', () => {
-    expect(loadConfig([], {}, fixed)).toMatchObject({ jobWorkers: 1, jobHold: 16 });
+    expect(loadConfig([], {}, fixed)).toMatchObject({ jobWorkers: 1, jobHold: 16, backgroundDutyPct: 25 });
+    expect(loadConfig(['--background-duty', '100'], {}, fixed).backgroundDutyPct).toBe(100);
+    expect(() => loadConfig([], { JEPA_BACKGROUND_DUTY: '0' }, fixed)).toThrow(/JEPA_BACKGROUND_DUTY/);
     expect(loadConfig(['--workers', '0', '--nats', 'nats://127.0.0.1:4222'], { JEPA_JWT_SECRET: SECRET }, fixed).jobWorkers).toBe(0);
     expect(loadConfig(['--nats', 'nats://127.0.0.1:4222'], {}, { ...fixed, role: 'worker' })).toMatchObject({ mode: 'distributed', jobWorkers: 1 });
     expect(() => loadConfig([], {}, { ...fixed, role: 'worker' })).toThrow(

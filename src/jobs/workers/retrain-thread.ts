@@ -11,6 +11,7 @@ import type { ModelRef } from '../../storage/model-registry.js';
 import { NatsArtifactStore } from '../../storage/nats-artifact-store.js';
 import { fromWire, toWire, wireFields, type Call, type FromThread, type RetrainThreadInit, type ToThread } from '../job-thread-protocol.js';
 import { backgroundStart } from '../host-port.js';
+import { createPacer } from '../pacer.js';
 import { createRetrainDeps, retrainBatch } from './retrain-worker.js';
 
 const start = backgroundStart<{ init: RetrainThreadInit }>();
@@ -40,6 +41,7 @@ if (start.lowered > 0) logger.debug('retrain process priority lowered', { pid: p
 else logger.warn('retrain process threads keep their priority (no /proc here)', { pid: process.pid });
 
 const aborts = new Map<number, AbortController>();
+const pacer = createPacer();
 
 port.on('message', (m: ToThread) => {
   if (m.type === 'reply') {
@@ -47,6 +49,9 @@ port.on('message', (m: ToThread) => {
     calls.delete(m.reqId);
     if (m.ok) c?.resolve(m.value);
     else c?.reject(fromWire(m.error));
+  } else if (m.type === 'pace') {
+    pacer.setDuty(m.duty);
+    logger.debug('retrain pacing', { duty: m.duty });
   } else if (m.type === 'abort') {
     aborts.get(m.batchId)?.abort(new Error('batch aborted by the job host (deadline or stop)'));
   } else {
@@ -65,6 +70,7 @@ const depsReady = (async () => {
   return createRetrainDeps(init.settings, {
     artifacts,
     logger,
+    pace: () => pacer.pace(),
     registry: {
       get: async (patientId) => (await call({ op: 'registry.get', patientId })) as ModelRef | undefined,
       register: async (patientId, ref) => void (await call({ op: 'registry.register', patientId, ref })),
@@ -83,6 +89,7 @@ depsReady.then(
 async function runBatch(batchId: number, jobs: Parameters<typeof retrainBatch>[1]): Promise<void> {
   const ctl = new AbortController();
   aborts.set(batchId, ctl);
+  const sleptBefore = pacer.sleptMs;
   try {
     const failures = await retrainBatch(await depsReady, jobs, ctl.signal);
     post({ type: 'done', batchId, failures: [...failures].map(([id, e]) => [id, toWire(e)] as const) });
@@ -90,5 +97,7 @@ async function runBatch(batchId: number, jobs: Parameters<typeof retrainBatch>[1
     post({ type: 'done', batchId, failures: jobs.map((j) => [j.id, toWire(error)] as const) });
   } finally {
     aborts.delete(batchId);
+    const slept = pacer.sleptMs - sleptBefore;
+    if (slept > 0) logger.debug('retrain batch paced', { batchId, duty: pacer.duty, sleptMs: Math.round(slept) });
   }
 }

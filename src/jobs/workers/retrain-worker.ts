@@ -169,6 +169,8 @@ export interface RetrainDeps {
   readonly registry: RegistryWriter;
   readonly notices: Pick<NoticeBus, 'notify'>;
   readonly logger: Logger;
+  /** Called after every training step: a background process paces itself here (../pacer.ts). */
+  readonly pace?: () => Promise<void>;
 }
 
 /** Consumes `assessment.completed`, coalescing each patient's queued jobs into one retrain. */
@@ -214,7 +216,10 @@ export async function startRetrainWorker(o: RetrainWorkerOptions): Promise<Retra
 }
 
 /** Loads the base checkpoint (fails fast if it is missing) and selects the training backend. */
-export async function createRetrainDeps(o: RetrainSettings, io: Pick<RetrainDeps, 'artifacts' | 'registry' | 'notices' | 'logger'>): Promise<RetrainDeps> {
+export async function createRetrainDeps(
+  o: RetrainSettings,
+  io: Pick<RetrainDeps, 'artifacts' | 'registry' | 'notices' | 'logger'> & Partial<Pick<RetrainDeps, 'pace'>>,
+): Promise<RetrainDeps> {
   checkSettings(o);
   const backend = await selectBackend(o.backend === 'auto' || o.backend === undefined ? undefined : o.backend);
   const base = await loadCheckpoint(o.baseCheckpointDir);
@@ -298,7 +303,7 @@ async function runBatch(deps: RetrainDeps, batch: readonly BatchJob[], signal: A
   let gate: GateDecision;
   try {
     result = await trainWorldModel(
-      { sampler, init: baseModel, signal, onEpoch: () => new Promise<void>((r) => setImmediate(r)) },
+      { sampler, init: baseModel, signal, onEpoch: () => new Promise<void>((r) => setImmediate(r)), ...(deps.pace ? { onStep: deps.pace } : {}) },
       { epochs: DEFAULT_RETRAIN_EPOCHS, ...o.trainArgs, mode: 'adapter' },
     );
     // The copy of the frozen base is not needed: the adapter plus `base` is the patient model

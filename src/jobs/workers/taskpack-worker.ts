@@ -2,7 +2,8 @@
 // model (or the base) → buildTaskPack (stages 0–9, the same function as `jepa-motion taskpack`) → every
 // pack file into the artifact store under `taskpack-files/<clinic>/<id>/`, then the index entry
 // `taskpacks/<clinic>/<id>.json` LAST (its presence means the pack is complete; the catalog lists it)
-// → `taskpack.ready` → resolve (= ack).
+// → `taskpack.ready` → resolve (= ack). The recording, the build and the pack's files are handled by a
+// background process (./taskpack-builder.ts); this process keeps the job, the index entry and the notice.
 //
 // Idempotency: the pack id is derived from the recording's SHA-256 and the model version; a delivery
 // whose index entry exists does nothing but announce it again. So a redelivery after a crash, a
@@ -13,23 +14,24 @@
 // Requests come from `requestTaskpacks`: it wraps the retrain consumer so that every assessment whose
 // retrain finished (registered a model or kept the old one) publishes its taskpack.requested.
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { basename, extname, join, relative } from 'node:path';
+import { readFile, rm } from 'node:fs/promises';
+import { extname, join } from 'node:path';
 import type { Logger } from '../../logger.js';
 import { silentLogger } from '../../logger.js';
 import type { ArtifactStore } from '../../storage/artifact-store.js';
 import type { ModelRef, ModelRegistry } from '../../storage/model-registry.js';
-import { planSummary, taskPackId, type ModelSource } from '../../taskpack/build-taskpack.js';
-import { buildTaskPackInThread } from '../../taskpack/build-in-thread.js';
-import { fileSha256 } from '../../storage/file-hash.js';
+import { taskPackId, type ModelSource } from '../../taskpack/build-taskpack.js';
 import { NoticeSubject, type AssessmentCompleted, type TaskpackRequested } from '../contracts.js';
 import { describeReason } from '../run-attempt.js';
 import { JobError, JobErrorCode } from '../errors.js';
 import { DEFAULT_MAX_DELIVER, JobSubject, type ConsumeOptions, type Consumption, type JobBus, type JobContext, type JobHandler } from '../job-bus.js';
 import type { NoticeBus } from '../notices.js';
+import type { ArtifactsSpec } from '../job-thread-protocol.js';
+import type { PaceTarget } from '../pacer.js';
 import { keySegment } from './feature-history.js';
 import { materializeCheckpoint } from './patient-checkpoints.js';
 import { recordingKey } from './retrain-worker.js';
+import { startTaskPackBuilder } from './taskpack-builder.js';
 
 export const TASKPACKS_PREFIX = 'taskpacks';
 export const TASKPACK_FILES_PREFIX = 'taskpack-files';
@@ -62,6 +64,10 @@ export interface TaskpackIndex {
 export interface TaskpackWorkerOptions {
   readonly bus: JobBus;
   readonly artifacts: ArtifactStore;
+  /** How the build process opens the same artifact store (it fetches the recording and stores the files). */
+  readonly artifactsSpec: ArtifactsSpec;
+  /** The build process exits after this long without a build. Default DEFAULT_PACK_PROCESS_IDLE_MS. */
+  readonly processIdleMs?: number;
   readonly registry: Pick<ModelRegistry, 'get'>;
   readonly notices: Pick<NoticeBus, 'notify'>;
   /** The base checkpoint served to patients without their own (and the base of their adapters). */
@@ -78,16 +84,6 @@ export interface TaskpackWorkerOptions {
   readonly beforeBuild?: (event: TaskpackRequested, ctx: JobContext) => Promise<void>;
 }
 
-async function walk(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await walk(p)));
-    else out.push(p);
-  }
-  return out;
-}
-
 async function resolveModel(o: TaskpackWorkerOptions, e: TaskpackRequested): Promise<{ source: ModelSource; id: string; ref?: ModelRef }> {
   const ref = await o.registry.get(e.patientId);
   // Only a model registered under this clinic serves this patient (catalog.ts applies the same rule).
@@ -98,12 +94,16 @@ async function resolveModel(o: TaskpackWorkerOptions, e: TaskpackRequested): Pro
   return { source: { dir: o.baseCheckpointDir, version: o.baseVersion }, id: 'pretrained' };
 }
 
-export async function startTaskpackWorker(o: TaskpackWorkerOptions): Promise<Consumption> {
+/** A running task-pack consumer; setDuty paces its builds (../pacer.ts). */
+export interface TaskpackWorker extends Consumption, PaceTarget {}
+
+export async function startTaskpackWorker(o: TaskpackWorkerOptions): Promise<TaskpackWorker> {
   const logger = o.logger ?? silentLogger;
   // stop() ends running builds (their threads are terminated, the jobs nak and are redelivered) rather
   // than waiting tens of seconds for them: a shutting-down server must not hang on a report.
   const stopping = new AbortController();
   const maxDeliver = o.consume?.maxDeliver ?? DEFAULT_MAX_DELIVER;
+  const builder = startTaskPackBuilder({ artifacts: o.artifactsSpec, idleMs: o.processIdleMs });
   const build = async (e: TaskpackRequested, ctx: JobContext<typeof JobSubject.TASKPACK_REQUESTED>): Promise<void> => {
     const model = await resolveModel(o, e);
     const id = taskPackId(e.recordingSha256, model.source.version);
@@ -131,34 +131,27 @@ export async function startTaskpackWorker(o: TaskpackWorkerOptions): Promise<Con
     }
     await o.beforeBuild?.(e, ctx);
     const scratch = join(o.workDir, `${keySegment(name)}-${randomUUID()}`);
-    await mkdir(scratch, { recursive: true });
     try {
-      // The key's file name keeps the recording's extension: it says which adapter reads it.
-      const recPath = join(scratch, basename(e.recordingKey));
-      await writeFile(recPath, await o.artifacts.get(e.recordingKey));
-      if ((await fileSha256(recPath)) !== e.recordingSha256)
-        throw new JobError(JobErrorCode.HANDLER, `recording ${e.recordingKey} does not match its SHA-256 ${e.recordingSha256}`, { permanent: true });
-      const out = join(scratch, 'pack');
       logger.info('task pack build started', { jobId: ctx.id, taskpack: name, attempt: ctx.attempt, model: model.source.version });
-      const onProgress = (stage: string): void => {
-        ctx.working?.();
-        logger.info('task pack stage done', { jobId: ctx.id, taskpack: name, attempt: ctx.attempt, stage });
-      };
-      const r = await buildTaskPackInThread(
-        { recordingPath: recPath, out, model: model.source, patient: e.patientId, session: e.sessionId, clinic: e.clinic, onProgress },
+      const prefix = filesPrefix(e.clinic, name);
+      const r = await builder.build(
+        {
+          recordingKey: e.recordingKey,
+          recordingSha256: e.recordingSha256,
+          scratch,
+          filesPrefix: prefix,
+          model: model.source,
+          patient: e.patientId,
+          session: e.sessionId,
+          clinic: e.clinic,
+        },
         AbortSignal.any([ctx.signal, stopping.signal]),
+        {
+          onProgress: (stage) => logger.info('task pack stage done', { jobId: ctx.id, taskpack: name, attempt: ctx.attempt, stage }),
+          onWorking: () => ctx.working?.(),
+        },
       );
       if (ctx.signal.aborted) throw ctx.signal.reason;
-      const prefix = filesPrefix(e.clinic, name);
-      const files: Record<string, string> = {};
-      for (const f of await walk(out)) {
-        const rel = relative(out, f).split('\\').join('/');
-        files[rel] = `${prefix}${rel}`;
-        await o.artifacts.put(files[rel], await readFile(f));
-        ctx.working?.();
-      }
-      const read = async (rel: string): Promise<unknown> => JSON.parse(await readFile(join(out, rel), 'utf8')) as unknown;
-      const cf = (await read('7-planning/counterfactuals.json')) as { plans: Parameters<typeof planSummary>[0][] };
       const entry: TaskpackIndex = {
         id: name,
         pack: r.id,
@@ -169,14 +162,21 @@ export async function startTaskpackWorker(o: TaskpackWorkerOptions): Promise<Con
         createdAt: new Date().toISOString(),
         recordingSha256: e.recordingSha256,
         model: { version: model.source.version, id: model.id, ...(model.ref ? { ref: model.ref } : {}) },
-        files,
+        files: r.files,
         reportKey: `${prefix}9-task-pack/report.html`,
-        metrics: ((await read('9-task-pack/metrics.json')) as { metrics: unknown }).metrics,
-        counterfactuals: cf.plans,
+        metrics: r.metrics,
+        counterfactuals: r.counterfactuals,
         seconds: r.seconds,
       };
       await o.artifacts.put(index, new TextEncoder().encode(JSON.stringify(entry)));
-      logger.info('task pack stored', { jobId: ctx.id, taskpack: name, attempt: ctx.attempt, model: model.source.version, seconds: r.seconds });
+      logger.info('task pack stored', {
+        jobId: ctx.id,
+        taskpack: name,
+        attempt: ctx.attempt,
+        model: model.source.version,
+        seconds: r.seconds,
+        pacedMs: r.sleptMs,
+      });
       await announce(entry.createdAt);
     } finally {
       await rm(scratch, { recursive: true, force: true });
@@ -204,9 +204,11 @@ export async function startTaskpackWorker(o: TaskpackWorkerOptions): Promise<Con
   };
   const consumption = await o.bus.consume(JobSubject.TASKPACK_REQUESTED, handler, { ackWaitMs: 10 * 60_000, ...o.consume });
   return {
+    setDuty: (duty) => builder.setDuty(duty),
     stop: async () => {
       stopping.abort(new JobError(JobErrorCode.HANDLER, 'task pack worker stopping', { permanent: false }));
       await consumption.stop();
+      await builder.close();
     },
   };
 }
