@@ -202,7 +202,8 @@ export async function startTaskpackWorker(o: TaskpackWorkerOptions): Promise<Tas
       throw error;
     }
   };
-  const consumption = await o.bus.consume(JobSubject.TASKPACK_REQUESTED, handler, { ackWaitMs: 10 * 60_000, ...o.consume });
+  // One job at a time: the builder has one process and refuses a second concurrent build.
+  const consumption = await o.bus.consume(JobSubject.TASKPACK_REQUESTED, handler, { ackWaitMs: 10 * 60_000, ...o.consume, concurrency: 1 });
   return {
     setDuty: (duty) => builder.setDuty(duty),
     stop: async () => {
