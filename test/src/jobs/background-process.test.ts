@@ -5,6 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { startBackgroundProcess, type BackgroundProcess } from '../../../src/jobs/background-process.js';
+import { alive } from '../../helpers/processes.js';
 
 const ENTRY = new URL('./background-echo.entry.ts', import.meta.url);
 
@@ -33,15 +34,6 @@ async function threadPriorities(pid: number): Promise<[number, number][]> {
   }
   return out;
 }
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('background process', () => {
   it('starts with its data, answers messages, and runs every thread at background priority', async () => {

@@ -12,19 +12,11 @@ import type { PackBuild } from '../../../../src/jobs/workers/taskpack-protocol.j
 import { sha256 } from '../../../../src/pipeline/manifest.js';
 import { DiskArtifactStore } from '../../../../src/storage/disk-artifact-store.js';
 import { hasMotionData, motion } from '../../../helpers/motion-data.js';
+import { alive } from '../../../helpers/processes.js';
 
 // Self-contained (an OpenSim TRC needs its static trial beside it).
 const WALK = motion('shida-pd-gait', 'figshare_pd_SUB05_off_walk_8.c3d');
 const IDLE_MS = 1_500;
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 async function until(cond: () => boolean, ms: number): Promise<void> {
   const end = Date.now() + ms;
