@@ -6,7 +6,7 @@
 // and RSS, server CPU µs per answered frame by thread role during the load only (server-process.ts),
 // this (load-generating) process's CPU, and the 1-minute load average. With a profile dir,
 // every thread of the server writes a .cpuprofile there on exit. Extra node flags for the server:
-// PROF_NODE_ARGS="--trace-gc". Checkpoints are built once into $PROF_CK_DIR (default /tmp/jepa-prof-ck).
+// PROF_NODE_ARGS="--trace-gc"; PROF_WARM_S=10 runs 10 s of the same load first, unmeasured (JIT warm-up). Checkpoints are built once into $PROF_CK_DIR (default /tmp/jepa-prof-ck).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -61,22 +61,27 @@ try {
   const token = mintToken({ clinic: 'bench', role: 'admin', ttlSeconds: 3600 }, hmacKeyConfig(secret), Date.now());
   // Sampled from here on, so the per-thread figures leave out startup (module loading, checkpoints),
   // which otherwise dilutes a per-frame figure by a few seconds of CPU.
+  const recording = await readRecording(DEFAULT_RECORDING);
+  const scenario = (durationS: number, warmupS: number) =>
+    runScenario({
+      url: `ws://127.0.0.1:${port}`,
+      token,
+      sessions,
+      durationS,
+      rampS: 2,
+      fps: 60,
+      recording,
+      patients,
+      WebSocket: WebSocket as WebSocketConstructor,
+      warmupS,
+    });
+  // PROF_WARM_S: the same load, unmeasured, first (JIT warm-up; see bench-server.ts --warm).
+  const warmS = Number(process.env.PROF_WARM_S ?? 0);
+  if (warmS > 0) await scenario(warmS, 0);
   const usage = sampleUsage(child.pid ?? -1, 250, rolesDir);
   const c0 = process.cpuUsage();
   const w0 = performance.now();
-  const recording = await readRecording(DEFAULT_RECORDING);
-  const r = await runScenario({
-    url: `ws://127.0.0.1:${port}`,
-    token,
-    sessions,
-    durationS: 10,
-    rampS: 2,
-    fps: 60,
-    recording,
-    patients,
-    WebSocket: WebSocket as WebSocketConstructor,
-    warmupS: 2,
-  });
+  const r = await scenario(10, 2);
   const u = usage.stop();
   const answered = r.feedback_received - r.shed;
   const usPerFrame = Object.fromEntries(THREAD_CLASSES.map((c) => [c, Math.round(((u.threadCpuS[c] ?? NaN) * 1e6) / Math.max(1, answered))]));

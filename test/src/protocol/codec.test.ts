@@ -11,6 +11,7 @@ import {
   type IngestServerMessage,
   type LiveServerMessage,
 } from '../../../src/protocol/index.js';
+import { Frame } from '../../../src/protocol/ingest-messages.js';
 import * as fx from './fixtures.js';
 
 // A plain msgpack encoder, as another language's client would use (no records, no typed-array tricks).
@@ -119,7 +120,7 @@ describe('codec round trip', () => {
       ],
     };
     const packer = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, bundleStrings: false, structuredClone: false });
-    expect(encodeServerMessage(fb as never)).toEqual(packer.pack(expected));
+    expect(new Uint8Array(encodeServerMessage(fb as never))).toEqual(new Uint8Array(packer.pack(expected)));
     expect(fb.metrics).toBe(metrics);
     expect(fb.joints).toBe(joints);
     expect(Object.keys(fb.predictions[0]!)).toEqual(['h', 'uncertainty', 'pose']);
@@ -199,6 +200,45 @@ describe('codec errors', () => {
     } catch (e) {
       expect(e).toMatchObject({ name: 'ProtocolError', code: ErrorCode.JOINT_COUNT, seq: 812 });
       expect((e as ProtocolError).toMessage()).toMatchObject({ type: 'error', code: 'JOINT_COUNT', seq: 812 });
+    }
+  });
+});
+
+describe('frame decoding without the schema (the per-frame fast path)', () => {
+  const tf = bytesOf(fx.jointTransforms());
+  const tracked = new Uint8Array(91).fill(1);
+  const variants: Record<string, Record<string, unknown>> = {
+    joints: {},
+    'jointTransforms instead': { joints: undefined, jointTransforms: tf },
+    'tracked flags': { tracked },
+    'seq 0, t 0': { seq: 0, t: 0 },
+    'seq -0': { seq: -0 },
+    'unknown extra key (stripped by the schema)': { note: 'x' },
+    'seq negative': { seq: -1 },
+    'seq fractional': { seq: 1.5 },
+    'seq beyond safe integers': { seq: 2 ** 53 },
+    't negative': { t: -1 },
+    't NaN': { t: NaN },
+    't infinite': { t: Infinity },
+    't string': { t: '1' },
+    'anchor short': { anchor: new Uint8Array(60) },
+    'anchor as array': { anchor: Array.from(fx.identityAnchor()) },
+    'joints short': { joints: new Uint8Array(91 * 12 - 4) },
+    'joints and jointTransforms': { jointTransforms: tf },
+    neither: { joints: undefined },
+    'tracked with a 2': { tracked: new Uint8Array(91).fill(2, 5, 6) },
+    'tracked short': { tracked: new Uint8Array(90) },
+  };
+  it.each(Object.entries(variants))('%s: the same result as the Frame schema', (_name, over) => {
+    const bytes = wireFrame(Object.fromEntries(Object.entries(over).filter(([, v]) => v !== undefined)));
+    const raw = plain.unpack(bytes) as Record<string, unknown>;
+    for (const [k, v] of Object.entries(over)) if (v === undefined) delete raw[k];
+    const reference = Frame.safeParse(raw);
+    const r = decodeClientMessage(plain.pack(raw), 'ingest');
+    expect(r.ok).toBe(reference.success);
+    if (r.ok && reference.success) {
+      expect(r.message).toEqual(reference.data);
+      expect(Object.keys(r.message).sort()).toEqual(Object.keys(reference.data).sort());
     }
   });
 });
