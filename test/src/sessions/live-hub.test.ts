@@ -95,6 +95,38 @@ describe('LiveHub', () => {
     expect([...seqs].sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(seqs);
   });
 
+  it('encodes an update only for someone who gets it: none while nobody follows, once for a drained slow dashboard', () => {
+    const clock = new FakeClock();
+    const encoded: string[] = [];
+    const hub = new LiveHub(
+      { updateHz: 10, snapshotSeconds: 1, slowThresholdBytes: 1000, maxSubscriptions: 3 },
+      {
+        clock,
+        encode: (m) => (encoded.push(m.type), encodeServerMessage(m)),
+        publish: () => undefined,
+        onDropped: () => undefined,
+        onSend: () => undefined,
+      },
+    );
+    hub.sessionStarted({ sessionId: 's1', clinic: 'c1', patientId: 'p1', assessment: 'gait', startedAt: 1 });
+    for (let i = 0; i < 20; i++) {
+      hub.update('s1', update(i));
+      clock.advance(100);
+    }
+    expect(encoded.filter((t) => t === 'update')).toEqual([]);
+    const sub = new Sub();
+    hub.subscribe(sub, { sessionId: 's1' });
+    expect((sub.received.find((m) => m.type === 'snapshot')?.updates?.at(-1) as { seq: number }).seq).toBe(19);
+    sub.buffered = 5000; // slow: the next update is skipped, and sent on drain
+    hub.update('s1', update(20));
+    expect(encoded.filter((t) => t === 'update')).toHaveLength(1);
+    sub.buffered = 0;
+    sub.received = [];
+    hub.drain(sub);
+    expect(sub.received.map((m) => m.seq)).toEqual([20]);
+    expect(encoded.filter((t) => t === 'update')).toHaveLength(1); // the same bytes, not encoded again
+  });
+
   it('sends a bounded snapshot of the last snapshotSeconds on subscribe', () => {
     const { clock, hub } = setup(10, 1);
     for (let i = 0; i < 50; i++) {
