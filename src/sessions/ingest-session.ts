@@ -1,12 +1,11 @@
 // One ingest session: validate → persist → pipeline → inference → feedback, and acks after fsync.
 //
 // Ordering: every accepted frame yields exactly one `feedback`, in frame order (results of inference
-// are awaited in submission order with concatMap; a shed or failed inference still answers with
-// `shed: true`). `ack {seq}` is sent only when that frame's record — and every earlier one — is
+// are answered in submission order; a shed or failed inference still answers with `shed: true`). `ack {seq}` is sent only when that frame's record — and every earlier one — is
 // persisted (appends are awaited in order). Persistence failures stop acks; the client resumes.
 // Bounds: in-flight appends are bounded by the recording log's queue (it rejects when full), in-flight
 // inferences by the inference service's queue (it sheds), so nothing here grows without bound.
-import { BehaviorSubject, Subject, catchError, concatAll, from, map, of, type Observable, type Subscription } from 'rxjs';
+import { BehaviorSubject } from 'rxjs';
 import type { Assessment, PlaneAnchor } from '../../streams/types.js';
 import { ErrorCode, type Feedback, type Prediction, type Update } from '../protocol/index.js';
 import type {
@@ -74,14 +73,20 @@ interface Tag {
   readonly received: number;
 }
 
-type Outcome = { tag: Tag; state: PipelineState | undefined; result: InferenceOk | InferenceShed };
+/** A frame waiting for its answer: `result` is set once its inference settled. */
+interface Outcome {
+  readonly tag: Tag;
+  readonly state: PipelineState | undefined;
+  result: InferenceOk | InferenceShed | undefined;
+}
 
 export class IngestSession {
   private peer: Peer | undefined;
   private readonly planes$ = new BehaviorSubject<readonly PlaneAnchor[]>([]);
   private pipeline: SessionPipeline;
-  private readonly outcomes$ = new Subject<Observable<Outcome>>();
-  private readonly outSub: Subscription;
+  /** Frames in flight in seq order; answered from the front as their results arrive (bounded by the inference queue). */
+  private readonly inFlight: Outcome[] = [];
+  private answering = true;
   private persistTail: Promise<void> = Promise.resolve();
   private pendingFeedback = 0;
   private feedbackIdle: (() => void) | undefined;
@@ -114,7 +119,6 @@ export class IngestSession {
       this.state = 'detached';
       this.planes$.next(restored.planes);
     }
-    this.outSub = this.outcomes$.pipe(concatAll()).subscribe((o) => this.answer(o));
     this.pipeline = this.newPipeline();
   }
 
@@ -227,7 +231,7 @@ export class IngestSession {
     this.state = 'ending';
     await this.drain();
     this.pipeline.close();
-    this.outSub.unsubscribe();
+    this.answering = false;
     this.deps.inference.endSession?.(this.info.sessionId);
   }
 
@@ -322,18 +326,28 @@ export class IngestSession {
     }
   }
 
+  /**
+   * The inference runs now (batched across sessions); answers leave in frame order: a result that
+   * arrives before an earlier frame's waits for it. (An RxJS concatAll of one observable per frame did
+   * this with a handful of subscriptions and operator objects per frame.)
+   */
   private queue(tag: Tag, state: PipelineState | undefined, result: Promise<InferenceOk | InferenceShed>): void {
     this.pendingFeedback += 1;
-    // The promise runs now (inference batches across sessions); concatAll only orders the answers.
-    this.outcomes$.next(
-      from(result).pipe(
-        catchError((cause: unknown) => of<InferenceShed>({ shed: true, reason: `error: ${cause instanceof Error ? cause.message : String(cause)}` })),
-        map((r): Outcome => ({ tag, state, result: r })),
-      ),
-    );
+    const outcome: Outcome = { tag, state, result: undefined };
+    this.inFlight.push(outcome);
+    const settle = (r: InferenceOk | InferenceShed) => {
+      outcome.result = r;
+      this.answerReady();
+    };
+    result.then(settle, (cause: unknown) => settle({ shed: true, reason: `error: ${cause instanceof Error ? cause.message : String(cause)}` }));
+  }
+
+  private answerReady(): void {
+    while (this.answering && this.inFlight[0]?.result !== undefined) this.answer(this.inFlight.shift()!);
   }
 
   private answer({ tag, state, result }: Outcome): void {
+    if (result === undefined) return;
     const ok = result.shed === true ? undefined : result;
     const metrics = finiteMetrics(state?.metrics);
     const predictions = ok ? ok.predictions.map(wirePrediction) : [];
