@@ -101,23 +101,24 @@ function measure(f: PhysicalState, side: Side): Omit<FootState, 'contact'> {
   const hasRoot = finite3(V, ROOT);
   const r0 = hasRoot ? V[ROOT]! : 0;
   const r2 = hasRoot ? V[ROOT + 2]! : 0;
-  const h0 = f.heading[0],
-    h1 = f.heading[1],
-    h2 = f.heading[2];
-  // Velocity of joint i (else the ankle's) relative to the root, along the heading: dot([vx − rx, 0, vz − rz], heading).
-  const rel = (i: number): number => {
-    const k = finite3(V, i) ? i : finite3(V, ankle) ? ankle : -1;
-    return k < 0 ? NaN : (V[k]! - r0) * h0 + 0 * h1 + (V[k + 2]! - r2) * h2;
-  };
   return {
     toeHeight: finite3(J, toe) ? J[toe + 1]! : NaN,
     heelHeight: finite3(J, heel) ? J[heel + 1]! : NaN,
     height: Number.isFinite(height) ? height : NaN,
     speed: n > 0 ? Math.hypot(sx / n, sz / n) : NaN,
-    heelRel: rel(heel),
-    toeRel: rel(toe),
+    heelRel: relToRoot(V, heel, ankle, r0, r2, f.heading),
+    toeRel: relToRoot(V, toe, ankle, r0, r2, f.heading),
     rootSpeed: Math.hypot(r0, r2),
   };
+}
+
+/**
+ * Velocity of joint i (else the ankle's) relative to the root, along the heading: dot([vx − rx, 0, vz − rz], heading).
+ * A module function, not a closure per call: measure() runs twice per frame of every session.
+ */
+function relToRoot(V: Float32Array, i: number, ankle: number, r0: number, r2: number, heading: PhysicalState['heading']): number {
+  const k = finite3(V, i) ? i : finite3(V, ankle) ? ankle : -1;
+  return k < 0 ? NaN : (V[k]! - r0) * heading[0] + 0 * heading[1] + (V[k + 2]! - r2) * heading[2];
 }
 
 interface SideState {
