@@ -335,14 +335,15 @@ export class IngestSession {
     this.pendingFeedback += 1;
     const outcome: Outcome = { tag, state, result: undefined };
     this.inFlight.push(outcome);
-    const settle = (r: InferenceOk | InferenceShed) => {
-      outcome.result = r;
-      this.answerReady();
-    };
-    result.then(settle, (cause: unknown) => settle({ shed: true, reason: `error: ${cause instanceof Error ? cause.message : String(cause)}` }));
+    // Inline arrows: a named closure per frame would also cost a `__name` call under tsx.
+    result.then(
+      (r) => this.answerReady(outcome, r),
+      (cause: unknown) => this.answerReady(outcome, { shed: true, reason: `error: ${cause instanceof Error ? cause.message : String(cause)}` }),
+    );
   }
 
-  private answerReady(): void {
+  private answerReady(outcome: Outcome, result: InferenceOk | InferenceShed): void {
+    outcome.result = result;
     while (this.answering && this.inFlight[0]?.result !== undefined) this.answer(this.inFlight.shift()!);
   }
 

@@ -322,13 +322,12 @@ export class LiveHub {
     s.latest = update;
     s.latestBytes = undefined;
     s.ring.push(historyOf(update));
-    const recipients = new Set<LiveSubscriber>([
-      ...(this.topics.get(sessionTopic(s.info.sessionId)) ?? []),
-      ...(this.topics.get(clinicTopic(s.info.clinic)) ?? []),
-    ]);
+    const bySession = this.topics.get(sessionTopic(s.info.sessionId));
+    const byClinic = this.topics.get(clinicTopic(s.info.clinic));
     // Nobody follows this session here and there is no other node: nothing to encode (≈ 10 µs per
     // update, 30 times a second per session); a dashboard that subscribes later gets the snapshot.
-    if (recipients.size === 0 && !this.deps.fanout) return;
+    if (!bySession?.size && !byClinic?.size && !this.deps.fanout) return;
+    const recipients = new Set<LiveSubscriber>([...(bySession ?? []), ...(byClinic ?? [])]);
     const bytes = this.latestBytes(s)!;
     this.toOtherNodes(s.info.clinic, s.info.sessionId, bytes);
     for (const sub of recipients) {
