@@ -45,7 +45,7 @@ describe('loadConfig', () => {
       snapshotSeconds: 5,
       resumeWindowS: 30,
       fsync: 'batch',
-      fsyncIntervalMs: 50,
+      fsyncIntervalMs: 100,
       maxPayloadBytes: 65536,
       maxBackpressureBytes: 1048576,
       maxMsgsPerS: 240,
