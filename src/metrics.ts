@@ -7,14 +7,22 @@ export type Labels = Readonly<Record<string, string>>;
 
 const DEFAULT_MAX_SERIES = 200;
 
+// Series are looked up on every observation, several times per frame: the common label sets (none,
+// one) and label values (nothing to escape) take no sort, array or regex replace.
 function labelKey(labels: Labels): string {
-  return Object.keys(labels)
+  const keys = Object.keys(labels);
+  if (keys.length === 0) return '';
+  if (keys.length === 1) return `${keys[0]}="${escapeLabel(labels[keys[0]!] ?? '')}"`;
+  return keys
     .sort()
     .map((k) => `${k}="${escapeLabel(labels[k] ?? '')}"`)
     .join(',');
 }
 
+const NEEDS_ESCAPE = /[\\\n"]/;
+
 function escapeLabel(v: string): string {
+  if (!NEEDS_ESCAPE.test(v)) return v;
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 

@@ -34,6 +34,15 @@ describe('MetricsRegistry', () => {
     );
   });
 
+  it('escapes backslash, newline and quote in label values, and orders several labels by name', () => {
+    const r = new MetricsRegistry();
+    const c = r.counter('y_total', 'Y things');
+    c.inc({ z: 'a\\b\nc"d', a: 'plain' });
+    c.inc({ a: 'plain', z: 'a\\b\nc"d' }); // the same series, whatever the key order
+    expect(r.render()).toContain('y_total{a="plain",z="a\\\\b\\nc\\"d"} 2\n');
+    expect(c.get({ z: 'a\\b\nc"d', a: 'plain' })).toBe(2);
+  });
+
   it('samples collected gauges at render time and bounds label cardinality', () => {
     const r = new MetricsRegistry(2);
     let n = 1;
