@@ -53,7 +53,6 @@ export class FastPacker {
         this.room(1);
         this.buf[this.pos++] = v ? 0xc3 : 0xc2;
         return;
-      // msgpackr writes an undefined array element as an extension (fixext 0): left to it.
       case 'object':
         if (v === null) {
           this.room(1);
@@ -65,6 +64,8 @@ export class FastPacker {
         if (Object.getPrototypeOf(v) === Object.prototype) return this.map(v as Record<string, unknown>);
         throw new Unsupported();
       default:
+        // undefined (msgpackr writes an undefined array element as an extension, fixext 0), bigint,
+        // symbol, function: left to msgpackr.
         throw new Unsupported();
     }
   }

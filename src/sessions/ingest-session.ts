@@ -1,8 +1,9 @@
 // One ingest session: validate → persist → pipeline → inference → feedback, and acks after fsync.
 //
 // Ordering: every accepted frame yields exactly one `feedback`, in frame order (results of inference
-// are answered in submission order; a shed or failed inference still answers with `shed: true`). `ack {seq}` is sent only when that frame's record — and every earlier one — is
-// persisted (appends are awaited in order). Persistence failures stop acks; the client resumes.
+// are answered in submission order; a shed or failed inference still answers with `shed: true`).
+// `ack {seq}` is sent only when that frame's record — and every earlier one — is persisted (appends
+// are awaited in order). Persistence failures stop acks; the client resumes.
 // Bounds: in-flight appends are bounded by the recording log's queue (it rejects when full), in-flight
 // inferences by the inference service's queue (it sheds), so nothing here grows without bound.
 import { BehaviorSubject } from 'rxjs';
