@@ -8,8 +8,9 @@
 //   npx tsx loadtest/bench-server.ts [--duration 10] [--ramp 2] [--warmup 2] [--start 2] [--max 256] [--p99 50]
 //     [--fixed 20,100] [--warm 10] [--only jepa-motion|baseline] [--json]
 // `--max 0` skips the search, `--fixed ''` the fixed loads. Each fixed load first runs --warm seconds of
-// the same load against the same server, unmeasured, so its CPU per frame is the warmed-up server's. Latency percentiles leave out each session's
-// first --warmup seconds (model load, JIT); every frame still has to be answered.
+// the same load against the same server, unmeasured, so its CPU per frame is the warmed-up server's.
+// Latency percentiles leave out each session's first --warmup seconds (model load, JIT); every frame
+// still has to be answered.
 //   npx tsx loadtest/bench-server.ts --compare-decoding [--loads 20,40] [--repeats 2] [--duration 10] [--json]
 // instead runs the jepa-motion server at fixed loads with the live predicted poses decoded (LIVE_POSES=1,
 // the default) and without (LIVE_POSES=0), alternating which goes first per repeat, and reports server
@@ -258,6 +259,12 @@ function renderSummary(s: BenchSummary): string {
   return lines.join('\n');
 }
 
+function nonNegative(flag: string, value: string | undefined): number {
+  const n = Number(value);
+  if (!(Number.isFinite(n) && n >= 0)) throw new RangeError(`${flag} ${value}: a number of seconds ≥ 0 expected`);
+  return n;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -289,7 +296,7 @@ async function main(): Promise<void> {
       max: Number(values.max),
       p99Ms: Number(values.p99),
       warmupS: Number(values.warmup),
-      warmS: Number(values.warm),
+      warmS: nonNegative('--warm', values.warm),
       recording: await readRecording(recordingPath),
       ckDir,
       secret: randomBytes(32).toString('hex'),

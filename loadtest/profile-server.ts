@@ -6,7 +6,8 @@
 // and RSS, server CPU µs per answered frame by thread role during the load only (server-process.ts),
 // this (load-generating) process's CPU, and the 1-minute load average. With a profile dir,
 // every thread of the server writes a .cpuprofile there on exit. Extra node flags for the server:
-// PROF_NODE_ARGS="--trace-gc"; PROF_WARM_S=10 runs 10 s of the same load first, unmeasured (JIT warm-up). Checkpoints are built once into $PROF_CK_DIR (default /tmp/jepa-prof-ck).
+// PROF_NODE_ARGS="--trace-gc". PROF_WARM_S=10 runs 10 s of the same load first, unmeasured (JIT
+// warm-up). Checkpoints are built once into $PROF_CK_DIR (default /tmp/jepa-prof-ck).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -59,8 +60,6 @@ try {
     });
   });
   const token = mintToken({ clinic: 'bench', role: 'admin', ttlSeconds: 3600 }, hmacKeyConfig(secret), Date.now());
-  // Sampled from here on, so the per-thread figures leave out startup (module loading, checkpoints),
-  // which otherwise dilutes a per-frame figure by a few seconds of CPU.
   const recording = await readRecording(DEFAULT_RECORDING);
   const scenario = (durationS: number, warmupS: number) =>
     runScenario({
@@ -77,7 +76,10 @@ try {
     });
   // PROF_WARM_S: the same load, unmeasured, first (JIT warm-up; see bench-server.ts --warm).
   const warmS = Number(process.env.PROF_WARM_S ?? 0);
+  if (!(Number.isFinite(warmS) && warmS >= 0)) throw new RangeError(`PROF_WARM_S=${process.env.PROF_WARM_S}: seconds ≥ 0 expected`);
   if (warmS > 0) await scenario(warmS, 0);
+  // Sampled from here on, so the per-thread figures leave out startup (module loading, checkpoints),
+  // which otherwise dilutes a per-frame figure by a few seconds of CPU.
   const usage = sampleUsage(child.pid ?? -1, 250, rolesDir);
   const c0 = process.cpuUsage();
   const w0 = performance.now();
