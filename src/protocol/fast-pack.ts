@@ -75,18 +75,7 @@ export class FastPacker {
     const b = this.buf;
     if (v >>> 0 === v) {
       if (v < 0x80) b[this.pos++] = v;
-      else if (v < 0x100) {
-        b[this.pos++] = 0xcc;
-        b[this.pos++] = v;
-      } else if (v < 0x10000) {
-        b[this.pos++] = 0xcd;
-        b[this.pos++] = v >> 8;
-        b[this.pos++] = v & 0xff;
-      } else {
-        b[this.pos++] = 0xce;
-        this.view.setUint32(this.pos, v);
-        this.pos += 4;
-      }
+      else this.sized(v, 0xcc, 0xcd, 0xce);
     } else if (v >> 0 === v) {
       if (v >= -0x20) b[this.pos++] = 0x100 + v;
       else if (v >= -0x80) {
@@ -150,23 +139,27 @@ export class FastPacker {
     }
     const bytes = utf8.encode(s);
     this.room(5 + bytes.length);
+    if (bytes.length < 0x20) this.buf[this.pos++] = 0xa0 | bytes.length;
+    else this.sized(bytes.length, 0xd9, 0xda, 0xdb);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+
+  /** `n` after its 8-, 16- or 32-bit type byte (uint, str and bin headers); the caller made room for 5 bytes. */
+  private sized(n: number, c8: number, c16: number, c32: number): void {
     const b = this.buf;
-    const n = bytes.length;
-    if (n < 0x20) b[this.pos++] = 0xa0 | n;
-    else if (n < 0x100) {
-      b[this.pos++] = 0xd9;
+    if (n < 0x100) {
+      b[this.pos++] = c8;
       b[this.pos++] = n;
     } else if (n < 0x10000) {
-      b[this.pos++] = 0xda;
+      b[this.pos++] = c16;
       b[this.pos++] = n >> 8;
       b[this.pos++] = n & 0xff;
     } else {
-      b[this.pos++] = 0xdb;
+      b[this.pos++] = c32;
       this.view.setUint32(this.pos, n);
       this.pos += 4;
     }
-    b.set(bytes, this.pos);
-    this.pos += n;
   }
 
   private key(k: string): void {
@@ -185,20 +178,8 @@ export class FastPacker {
   private bin(v: Float32Array | Uint8Array): void {
     const n = v.byteLength;
     this.room(5 + n);
-    const b = this.buf;
-    if (n < 0x100) {
-      b[this.pos++] = 0xc4;
-      b[this.pos++] = n;
-    } else if (n < 0x10000) {
-      b[this.pos++] = 0xc5;
-      b[this.pos++] = n >> 8;
-      b[this.pos++] = n & 0xff;
-    } else {
-      b[this.pos++] = 0xc6;
-      this.view.setUint32(this.pos, n);
-      this.pos += 4;
-    }
-    b.set(new Uint8Array(v.buffer, v.byteOffset, n), this.pos);
+    this.sized(n, 0xc4, 0xc5, 0xc6);
+    this.buf.set(new Uint8Array(v.buffer, v.byteOffset, n), this.pos);
     this.pos += n;
   }
 
