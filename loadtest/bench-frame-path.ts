@@ -1,6 +1,7 @@
 // bench:frame-path — main-thread CPU and heap allocation per frame of each per-frame step the server runs
 // between a WebSocket message and the inference request: decode, stateful validation, the live stream
-// pipeline (adapt → … → features → metrics → flattened wire metrics), and the recording append.
+// pipeline (adapt → … → features → metrics → flattened wire metrics), the recording append, and the
+// encoding of the frame's feedback.
 // Frames are the real default recording, encoded as an iPad would send them.
 //   npm run bench:frame-path -- [--rounds 9] [--frames 400] [--json]   (node flags: see package.json)
 // µs/frame is the median over rounds; bytes/frame is heap + ArrayBuffer growth over one round after a
@@ -13,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Subject, map } from 'rxjs';
 import { arkitFrames } from '../clients/simulator/arkit-frames.js';
-import { decodeClientMessage, encodeClientMessage } from '../src/protocol/codec.js';
+import { decodeClientMessage, encodeClientMessage, encodeServerMessage, encodeWithMsgpackr } from '../src/protocol/codec.js';
 import { FrameValidator } from '../src/protocol/frame-validator.js';
 import type { Frame } from '../src/protocol/ingest-messages.js';
 import { flattenMetrics, livePipeline, liveStages, toArkitFrame, toPipelineState } from '../src/sessions/live-pipeline.js';
@@ -164,6 +165,37 @@ rows.push(
     for (let i = 0; i < perRound; i++) centreOfMass(cycle(metricsFrames, r, i).joints);
   }),
 );
+{
+  // The feedback each frame gets, as the session builds it (the pipeline's state, 4 horizons with their
+  // decoded poses), encoded by the codec's own writer and by msgpackr after toWire (what it replaced).
+  const pose = new Float32Array(60).fill(0.5);
+  const feedbacks = metricsFrames.map((m, i) => {
+    const st = toPipelineState(m);
+    const predictions = [1, 5, 10, 30].map((h) => ({ h, uncertainty: 0.1, pose }));
+    return {
+      type: 'feedback',
+      seq: i,
+      t: st.t,
+      phase: st.phase,
+      contacts: st.contacts,
+      metrics: st.metrics,
+      joints: st.joints,
+      uncertainty: 0.1,
+      surprise: 0.2,
+      predictions,
+    } as const;
+  });
+  rows.push(
+    await measure('feedback encode (codec)', (r) => {
+      for (let i = 0; i < perRound; i++) encodeServerMessage(cycle(feedbacks, r, i));
+    }),
+  );
+  rows.push(
+    await measure('  same with msgpackr (toWire + pack)', (r) => {
+      for (let i = 0; i < perRound; i++) encodeWithMsgpackr(cycle(feedbacks, r, i));
+    }),
+  );
+}
 {
   // The synchronous part of a recording append (what the event loop pays per frame; the write/fsync run
   // on libuv's pool). fsync `never` so the disk does not dominate.
