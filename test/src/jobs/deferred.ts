@@ -41,3 +41,18 @@ export function countdown(n: number): { hit: () => void; done: Promise<void>; re
     },
   };
 }
+
+/**
+ * Polls `read` until `ok` holds of its value, for state another process settles without telling us
+ * (a JetStream ack is sent after the worker logs its result, and applied by the server later still).
+ * Rejects with `what` and the last value after `ms`.
+ */
+export async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms: number, what: string): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await read();
+    if (ok(v)) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms: ${what} (last: ${JSON.stringify(v)})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
