@@ -182,7 +182,32 @@ export function contactsStep(opts: ContactOptions = {}): ContactsStep {
       }
       feet[side] = { contact: s.contact, ...m };
     }
-    return { ...f, contacts: { left: feet.left.contact, right: feet.right.contact }, feet, events };
+    // The PhysicalState's fields written out, not spread (see physical-state.ts: a spread frame got a fresh
+    // hidden class every frame). test/streams/stage-fields.test.ts checks no field is left behind.
+    return {
+      t: f.t,
+      joints: f.joints,
+      index: f.index,
+      sourceJoints: f.sourceJoints,
+      transform: f.transform,
+      floor: f.floor,
+      forward: f.forward,
+      forwardSource: f.forwardSource,
+      forwardFixedAt: f.forwardFixedAt,
+      quality: f.quality,
+      dropped: f.dropped,
+      dt: f.dt,
+      velocities: f.velocities,
+      velocityValid: f.velocityValid,
+      com: f.com,
+      comVelocity: f.comVelocity,
+      comModel: f.comModel,
+      heading: f.heading,
+      angles: f.angles,
+      contacts: { left: feet.left.contact, right: feet.right.contact },
+      feet,
+      events,
+    };
   };
 }
 

@@ -140,7 +140,42 @@ function finite3(a: Float32Array, i: number): boolean {
 
 /** The feature step (stateless): the frame with its model input row. The `features` operator maps it. */
 export function featuresStep(opts: FeatureOptions = {}): (f: PhaseFrame) => FeatureFrame {
-  return (f) => ({ ...f, features: featureVector(f, opts) });
+  // Fields written out, not spread (see contacts.ts).
+  return (f) => ({
+    t: f.t,
+    joints: f.joints,
+    index: f.index,
+    sourceJoints: f.sourceJoints,
+    transform: f.transform,
+    floor: f.floor,
+    forward: f.forward,
+    forwardSource: f.forwardSource,
+    forwardFixedAt: f.forwardFixedAt,
+    quality: f.quality,
+    dropped: f.dropped,
+    dt: f.dt,
+    velocities: f.velocities,
+    velocityValid: f.velocityValid,
+    com: f.com,
+    comVelocity: f.comVelocity,
+    comModel: f.comModel,
+    heading: f.heading,
+    angles: f.angles,
+    contacts: f.contacts,
+    feet: f.feet,
+    events: f.events,
+    assessment: f.assessment,
+    phase: f.phase,
+    phaseStart: f.phaseStart,
+    gait: f.gait,
+    rootDrop: f.rootDrop,
+    standingHeight: f.standingHeight,
+    reps: f.reps,
+    repCompleted: f.repCompleted,
+    stance: f.stance,
+    stanceChange: f.stanceChange,
+    features: featureVector(f, opts),
+  });
 }
 
 export function features(opts: FeatureOptions = {}): OperatorFunction<PhaseFrame, FeatureFrame> {

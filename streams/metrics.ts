@@ -304,7 +304,43 @@ export function metricsStep(opts: { readonly assessment: Assessment }): MetricsS
             }
           : null,
     };
-    return { ...f, metrics: m };
+    // Fields written out, not spread (see contacts.ts).
+    return {
+      t: f.t,
+      joints: f.joints,
+      index: f.index,
+      sourceJoints: f.sourceJoints,
+      transform: f.transform,
+      floor: f.floor,
+      forward: f.forward,
+      forwardSource: f.forwardSource,
+      forwardFixedAt: f.forwardFixedAt,
+      quality: f.quality,
+      dropped: f.dropped,
+      dt: f.dt,
+      velocities: f.velocities,
+      velocityValid: f.velocityValid,
+      com: f.com,
+      comVelocity: f.comVelocity,
+      comModel: f.comModel,
+      heading: f.heading,
+      angles: f.angles,
+      contacts: f.contacts,
+      feet: f.feet,
+      events: f.events,
+      assessment: f.assessment,
+      phase: f.phase,
+      phaseStart: f.phaseStart,
+      gait: f.gait,
+      rootDrop: f.rootDrop,
+      standingHeight: f.standingHeight,
+      reps: f.reps,
+      repCompleted: f.repCompleted,
+      stance: f.stance,
+      stanceChange: f.stanceChange,
+      features: f.features,
+      metrics: m,
+    };
   };
 }
 

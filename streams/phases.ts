@@ -277,8 +277,30 @@ export function phasesStep(opts: PhaseOptions): PhasesStep {
   };
   return (f): PhaseFrame => {
     const r = next(f);
+    // Fields written out, not spread (see contacts.ts).
     return {
-      ...f,
+      t: f.t,
+      joints: f.joints,
+      index: f.index,
+      sourceJoints: f.sourceJoints,
+      transform: f.transform,
+      floor: f.floor,
+      forward: f.forward,
+      forwardSource: f.forwardSource,
+      forwardFixedAt: f.forwardFixedAt,
+      quality: f.quality,
+      dropped: f.dropped,
+      dt: f.dt,
+      velocities: f.velocities,
+      velocityValid: f.velocityValid,
+      com: f.com,
+      comVelocity: f.comVelocity,
+      comModel: f.comModel,
+      heading: f.heading,
+      angles: f.angles,
+      contacts: f.contacts,
+      feet: f.feet,
+      events: f.events,
       assessment: o.assessment,
       phase: r.phase,
       phaseStart,
