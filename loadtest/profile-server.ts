@@ -80,11 +80,13 @@ try {
   if (warmS > 0) await scenario(warmS, 0);
   // Sampled from here on, so the per-thread figures leave out startup (module loading, checkpoints),
   // which otherwise dilutes a per-frame figure by a few seconds of CPU.
+  const metrics0 = await scrapeMetrics(port);
   const usage = sampleUsage(child.pid ?? -1, 250, rolesDir);
   const c0 = process.cpuUsage();
   const w0 = performance.now();
   const r = await scenario(10, 2);
   const u = usage.stop();
+  const server = serverSide(metrics0, await scrapeMetrics(port));
   const answered = r.feedback_received - r.shed;
   const usPerFrame = Object.fromEntries(THREAD_CLASSES.map((c) => [c, Math.round(((u.threadCpuS[c] ?? NaN) * 1e6) / Math.max(1, answered))]));
   const cu = process.cpuUsage(c0);
@@ -98,6 +100,7 @@ try {
     frames: r.frames_sent,
     ...u,
     clientCpuPct,
+    server,
     load: loadavg()[0],
     /** Server CPU µs per answered frame during the load, by thread role. */
     usPerFrame,
@@ -108,4 +111,38 @@ try {
   await exited;
   await rm(dataDir, { recursive: true, force: true });
   await rm(rolesDir, { recursive: true, force: true });
+}
+
+/** The server's own /metrics series (name{labels} → value) of the histograms read below. */
+async function scrapeMetrics(port: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^(jepa_(?:feedback_latency_seconds|inference_batch_size|inference_latency_seconds)_(?:bucket|sum|count)(?:\{[^}]*\})?) ([^ ]+)$/.exec(line);
+    if (m) out.set(m[1]!, Number(m[2]));
+  }
+  return out;
+}
+
+/**
+ * What the server itself saw during the measured load (differences of its histograms): frame received →
+ * feedback sent, as the share of frames answered within each bucket bound, and the mean rows per
+ * inference batch. Latency the load generator measures beyond this is spent outside the server's
+ * handlers: in the kernel, the event loops' queues, or the generator itself.
+ */
+function serverSide(before: Map<string, number>, after: Map<string, number>) {
+  const d = (k: string) => (after.get(k) ?? 0) - (before.get(k) ?? 0);
+  const total = d('jepa_feedback_latency_seconds_count');
+  const within: Record<string, number> = {};
+  for (const k of after.keys()) {
+    const le = /^jepa_feedback_latency_seconds_bucket\{le="([^"]+)"\}$/.exec(k)?.[1];
+    if (le && le !== '+Inf') within[`${Number(le) * 1000}ms`] = Math.round((d(k) / Math.max(1, total)) * 1000) / 1000;
+  }
+  return {
+    feedback: total,
+    feedbackMeanMs: Math.round((d('jepa_feedback_latency_seconds_sum') / Math.max(1, total)) * 1e4) / 10,
+    feedbackWithin: within,
+    meanBatchRows: Math.round((d('jepa_inference_batch_size_sum') / Math.max(1, d('jepa_inference_batch_size_count'))) * 10) / 10,
+    inferenceMeanMs: Math.round((d('jepa_inference_latency_seconds_sum') / Math.max(1, d('jepa_inference_latency_seconds_count'))) * 1e4) / 10,
+  };
 }
