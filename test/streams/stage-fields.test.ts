@@ -26,7 +26,7 @@ describe('stage outputs carry every field of their input', () => {
       for (let i = 0; i < 120; i++) {
         // Standing, then the left foot lifted and put down again: contacts, events and phases change.
         const lift = i % 40 > 20 ? 0.08 : 0;
-        let f: object | undefined = align(frame(i / 60, { at: [0, 0, 0.005 * i], joints: moved(LEFT_FOOT, [0, lift, 0]) }), []);
+        let f: object | null = align(frame(i / 60, { at: [0, 0, 0.005 * i], joints: moved(LEFT_FOOT, [0, lift, 0]) }), []);
         for (const [name, step] of stages) {
           if (!f) break;
           const input: object = f;
