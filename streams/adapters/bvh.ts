@@ -5,6 +5,7 @@ import type { Recording } from '../types.js';
 import { parseBvh, type BvhFile } from './bvh-parse.js';
 import { buildRecording, nanJoints, type AdapterOptions, type SourceFile } from './common.js';
 import { apply, axisRotation, identity, mul, type Mat3 } from './rotation.js';
+import { decodeText } from './fields.js';
 import { estimateHeel, HEEL_ESTIMATE_NOTE } from './heel.js';
 import { add, at, put, scale, type V3 } from './vec.js';
 
@@ -46,7 +47,7 @@ const UNITS: readonly { name: string; toMetres: number; leg: [number, number] }[
 ];
 
 export function readBvh(source: SourceFile, opts: AdapterOptions = {}): Recording {
-  const bvh = parseBvh(source.name, source.bytes.toString('utf8'));
+  const bvh = parseBvh(source.name, decodeText(source.bytes));
   const index = new Map<string, number>();
   bvh.joints.forEach((j, i) => {
     if (!j.isEndSite && !index.has(norm(j.name))) index.set(norm(j.name), i);
@@ -100,9 +101,7 @@ export function readBvh(source: SourceFile, opts: AdapterOptions = {}): Recordin
   for (let f = 0; f < n; f++) {
     for (const [canon, j] of source2canon) put(joints, f * JOINT_COUNT + JOINT_INDEX[canon], at(world, f * bvh.joints.length + j));
   }
-  // "Frame Time: .0083333" is 1/120 rounded; over 1000+ frames the rounding would drop a frame.
-  const rawRate = 1 / bvh.frameTime;
-  const rate = Math.abs(rawRate - Math.round(rawRate)) < 1e-3 ? Math.round(rawRate) : rawRate;
+  const rate = rateOf(bvh.frameTime);
   const notes = [
     `frame rate ${rate} Hz from Frame Time ${bvh.frameTime}`,
     `units detected from the rest-pose leg length ${leg.toFixed(2)} → ${unit.name}`,
@@ -122,6 +121,24 @@ export function readBvh(source: SourceFile, opts: AdapterOptions = {}): Recordin
     },
     opts,
   );
+}
+
+/**
+ * The frame rate a Frame Time stands for. Exporters print 1/rate rounded: "Frame Time: .0083333" is
+ * 1/120, and Blender's "%f" writes 0.016667 for 60 Hz and 0.008333 for 120 Hz, whose reciprocals are
+ * 59.9988 and 120.0048. An integer rate whose period rounds to the digits written (and within 1e-4) is
+ * the rate meant; otherwise the Frame Time is taken as exact.
+ */
+export function rateOf(frameTime: number): number {
+  const raw = 1 / frameTime;
+  const r = Math.round(raw);
+  if (r <= 0) return raw;
+  if (Math.abs(raw - r) < 1e-3) return r;
+  // Digits after the point as written: String() gives the shortest decimal that reads back the same.
+  const [mantissa = '', exp = '0'] = String(frameTime).split('e');
+  const decimals = (mantissa.split('.')[1]?.length ?? 0) - Number(exp);
+  const diff = Math.abs(1 / r - frameTime);
+  return diff <= 0.5 * 10 ** -decimals * (1 + 1e-9) && diff / frameTime < 1e-4 ? r : raw;
 }
 
 /** World positions (metres) of every BVH joint in every frame: frames × joints × 3. */

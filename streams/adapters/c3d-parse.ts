@@ -1,5 +1,7 @@
 // C3D binary: 512-byte header, parameter section (groups/parameters), then point/analog frames.
-// Intel (little-endian IEEE) only; DEC and MIPS files are refused with a coded error.
+// All three processor types are read: Intel (little-endian IEEE), DEC (little-endian words, VAX F
+// floats) and MIPS/SGI (big-endian IEEE). The processor byte sets the encoding of every 16-bit word
+// and float in the file — header, parameters and data alike.
 import { AdapterError, AdapterErrorCode } from '../errors.js';
 
 export type C3dValue = { readonly type: number; readonly dims: readonly number[]; readonly numbers: readonly number[]; readonly strings: readonly string[] };
@@ -11,6 +13,8 @@ export interface C3dFile {
   readonly frameCount: number;
   readonly rate: number;
   readonly scale: number;
+  /** Which processor wrote the file: it decides byte order and float format. */
+  readonly processor: 'intel' | 'dec' | 'mips';
   /** GROUP:PARAM (upper case) → value. */
   readonly params: ReadonlyMap<string, C3dValue>;
   readonly labels: readonly string[];
@@ -19,6 +23,50 @@ export interface C3dFile {
 }
 
 const PROCESSOR = { INTEL: 84, DEC: 85, MIPS: 86 } as const;
+
+/** The file's number encodings, chosen once from the processor byte. */
+interface Words {
+  readonly i16: (o: number) => number;
+  readonly u16: (o: number) => number;
+  readonly f32: (o: number) => number;
+}
+
+function wordsFor(dv: DataView, processor: number): Words {
+  const little = processor !== PROCESSOR.MIPS;
+  const ieee = (o: number): number => dv.getFloat32(o, little);
+  const scratch = new DataView(new ArrayBuffer(4));
+  // VAX F float: two little-endian 16-bit words, the first holding sign, 8-bit exponent (bias 128) and the
+  // high fraction bits. Swapping the words gives IEEE single layout; VAX's hidden bit is 0.1 (not 1.)
+  // and its bias 128 (not 127), so the IEEE reading is 4× the value. Exponent 0 is zero (or, with the
+  // sign bit, the VAX "reserved operand", which is no number).
+  const vax = (o: number): number => {
+    const hi = dv.getUint16(o, true);
+    const lo = dv.getUint16(o + 2, true);
+    if ((hi & 0x7f80) === 0) return hi & 0x8000 ? NaN : 0;
+    scratch.setUint16(0, hi);
+    scratch.setUint16(2, lo);
+    return scratch.getFloat32(0) / 4;
+  };
+  return {
+    i16: (o) => dv.getInt16(o, little),
+    u16: (o) => dv.getUint16(o, little),
+    f32: processor === PROCESSOR.DEC ? vax : ieee,
+  };
+}
+
+/** An integer parameter read as unsigned 16-bit when it was stored in a signed word (counts > 32767). */
+const unsigned16 = (v: C3dValue | undefined): number | undefined => {
+  const x = v?.numbers[0];
+  if (x === undefined) return undefined;
+  return v?.type === 2 && x < 0 ? x + 65536 : x;
+};
+
+/** TRIAL:ACTUAL_START_FIELD / ACTUAL_END_FIELD: a 32-bit frame number as two unsigned words (low, high). */
+const field32 = (v: C3dValue | undefined): number | undefined => {
+  const w = v?.numbers;
+  if (!w || w.length < 2) return undefined;
+  return v?.type === 4 ? (w[0] ?? 0) + (w[1] ?? 0) * 65536 : ((w[0] ?? 0) & 0xffff) + ((w[1] ?? 0) & 0xffff) * 65536;
+};
 
 export function parseC3d(file: string, buf: Uint8Array): C3dFile {
   const bad = (msg: string): AdapterError => new AdapterError(AdapterErrorCode.MALFORMED, file, `not a valid C3D: ${msg}`);
@@ -30,29 +78,32 @@ export function parseC3d(file: string, buf: Uint8Array): C3dFile {
   if (paramStart < 512) throw bad(`parameter block ${buf[0] ?? 0} is inside the header`);
   if (paramStart + 4 > buf.length) throw trunc('the parameter section is missing');
   const processor = buf[paramStart + 3] ?? 0;
-  if (processor === PROCESSOR.DEC || processor === PROCESSOR.MIPS) {
-    throw new AdapterError(
-      AdapterErrorCode.MALFORMED,
-      file,
-      `C3D from a ${processor === PROCESSOR.DEC ? 'DEC (VAX float)' : 'MIPS (big-endian)'} processor is not supported; re-export it as Intel`,
-    );
-  }
-  if (processor !== PROCESSOR.INTEL) throw bad(`unknown processor type ${processor}`);
-  const params = readParams(buf, dv, paramStart, bad, trunc);
-  const pointCount = dv.getUint16(2, true);
+  if (processor !== PROCESSOR.INTEL && processor !== PROCESSOR.DEC && processor !== PROCESSOR.MIPS)
+    throw bad(`unknown processor type ${processor} (84 Intel, 85 DEC, 86 MIPS)`);
+  const w = wordsFor(dv, processor);
+  const proc = processor === PROCESSOR.DEC ? 'dec' : processor === PROCESSOR.MIPS ? 'mips' : 'intel';
+  const params = readParams(buf, dv, w, paramStart, bad, trunc);
+  const pointCount = w.u16(2);
   // Header words are 1-based 16-bit words: 3 = analog samples per frame, 4/5 = first/last frame.
-  const analogPerFrame = dv.getUint16(4, true);
-  const firstFrame = dv.getUint16(6, true);
-  const lastFrame = dv.getUint16(8, true);
-  const scale = dv.getFloat32(12, true);
-  const dataBlock = dv.getUint16(16, true);
-  const rate = dv.getFloat32(20, true);
-  if (!(rate > 0 && rate < 100_000)) throw bad(`frame rate ${rate} is not usable`);
-  if (!Number.isFinite(scale) || scale === 0) throw bad(`POINT:SCALE ${scale} is not usable`);
-  // The header's 16-bit last frame overflows on long trials; POINT:FRAMES then holds the count.
-  let frameCount = lastFrame - firstFrame + 1;
-  const pf = params.get('POINT:FRAMES')?.numbers[0];
-  if (pf !== undefined && pf > frameCount) frameCount = pf;
+  const analogPerFrame = w.u16(4);
+  const firstFrame = w.u16(6);
+  const lastFrame = w.u16(8);
+  const scale = w.f32(12);
+  const dataBlock = w.u16(16);
+  const rate = w.f32(20);
+  if (!(rate > 0 && rate < 100_000)) throw bad(`frame rate ${rate} is not usable (read as a ${proc} file)`);
+  if (!Number.isFinite(scale) || scale === 0) throw bad(`POINT:SCALE ${scale} is not usable (read as a ${proc} file)`);
+  // The header's 16-bit first/last frame overflow on long trials (> 65535 frames): writers then keep
+  // the true numbers in TRIAL:ACTUAL_START_FIELD/END_FIELD (32-bit, as two words) and the count in
+  // POINT:FRAMES (a signed word that reads negative past 32767, or a float). The largest count wins.
+  const actualStart = field32(params.get('TRIAL:ACTUAL_START_FIELD')) ?? 0;
+  const actualEnd = field32(params.get('TRIAL:ACTUAL_END_FIELD')) ?? 0;
+  const counts = [
+    lastFrame - firstFrame + 1,
+    unsigned16(params.get('POINT:FRAMES')) ?? 0,
+    actualStart > 0 && actualEnd >= actualStart ? actualEnd - actualStart + 1 : 0,
+  ];
+  const frameCount = Math.max(...counts);
   if (frameCount <= 0) throw bad(`frames ${firstFrame}..${lastFrame}`);
   if (dataBlock < 2) throw bad(`data block ${dataBlock}`);
   const isFloat = scale < 0;
@@ -66,33 +117,47 @@ export function parseC3d(file: string, buf: Uint8Array): C3dFile {
   }
   const points = new Float64Array(frameCount * pointCount * 3);
   const s = isFloat ? 1 : scale;
+  const rd = isFloat ? w.f32 : w.i16;
   for (let f = 0; f < frameCount; f++) {
     const base = dataStart + f * frameBytes;
     for (let p = 0; p < pointCount; p++) {
       const o = base + p * 4 * word;
-      const rd = (k: number): number => (isFloat ? dv.getFloat32(o + k * word, true) : dv.getInt16(o + k * word, true));
-      const residual = rd(3);
+      // Residual word: a negative value (or, in float files, no number at all) marks an invalid point.
+      const residual = rd(o + 3 * word);
       const out = (f * pointCount + p) * 3;
       if (residual < 0 || !Number.isFinite(residual)) {
         points[out] = points[out + 1] = points[out + 2] = NaN;
       } else {
-        points[out] = rd(0) * s;
-        points[out + 1] = rd(1) * s;
-        points[out + 2] = rd(2) * s;
+        points[out] = rd(o) * s;
+        points[out + 1] = rd(o + word) * s;
+        points[out + 2] = rd(o + 2 * word) * s;
       }
     }
   }
-  // The header's first frame is a 16-bit word: long captures that start after frame 65535 store the true
-  // number in TRIAL:ACTUAL_START_FIELD as two unsigned 16-bit words (low, high) — C3D user guide. Event
-  // times count from the capture's frame 1, so using the truncated header value would shift every event.
-  const actual = params.get('TRIAL:ACTUAL_START_FIELD')?.numbers;
-  const actualStart = actual && actual.length >= 2 ? ((actual[0] ?? 0) & 0xffff) + ((actual[1] ?? 0) & 0xffff) * 65536 : 0;
-  const labels = [...(params.get('POINT:LABELS')?.strings ?? []), ...(params.get('POINT:LABELS2')?.strings ?? [])].slice(0, pointCount);
+  const labels = pointLabels(params).slice(0, pointCount);
   while (labels.length < pointCount) labels.push(`POINT${labels.length + 1}`);
-  return { pointCount, firstFrame: actualStart > 0 ? actualStart : firstFrame, frameCount, rate, scale, params, labels, points };
+  // Event times count from the capture's frame 1, so the first frame must be the true (32-bit) one.
+  return { pointCount, firstFrame: actualStart > 0 ? actualStart : firstFrame, frameCount, rate, scale, processor: proc, params, labels, points };
 }
 
-function readParams(buf: Uint8Array, dv: DataView, start: number, bad: (m: string) => AdapterError, trunc: (m: string) => AdapterError): Map<string, C3dValue> {
+/**
+ * POINT:LABELS holds at most 255 names (a dimension is one byte); writers put the rest in LABELS2,
+ * LABELS3, … in order (C3D user guide), so a 600-marker file names its points across three parameters.
+ */
+function pointLabels(params: ReadonlyMap<string, C3dValue>): string[] {
+  const out = [...(params.get('POINT:LABELS')?.strings ?? [])];
+  for (let k = 2; params.has(`POINT:LABELS${k}`); k++) out.push(...(params.get(`POINT:LABELS${k}`)?.strings ?? []));
+  return out;
+}
+
+function readParams(
+  buf: Uint8Array,
+  dv: DataView,
+  w: Words,
+  start: number,
+  bad: (m: string) => AdapterError,
+  trunc: (m: string) => AdapterError,
+): Map<string, C3dValue> {
   const groups = new Map<number, string>();
   const pending: { gid: number; name: string; value: C3dValue }[] = [];
   const blocks = buf[start + 2] ?? 0;
@@ -110,7 +175,7 @@ function readParams(buf: Uint8Array, dv: DataView, start: number, bad: (m: strin
       .trim()
       .toUpperCase();
     const offPos = pos + 2 + nameLen;
-    const next = dv.getInt16(offPos, true);
+    const next = w.i16(offPos);
     let p = offPos + 2;
     if (id < 0) {
       groups.set(-id, name);
@@ -141,7 +206,7 @@ function readParams(buf: Uint8Array, dv: DataView, start: number, bad: (m: strin
       } else {
         for (let k = 0; k < count; k++) {
           const o = p + k * size;
-          numbers.push(type === 1 ? (buf[o] ?? 0) : type === 2 ? dv.getInt16(o, true) : dv.getFloat32(o, true));
+          numbers.push(type === 1 ? (buf[o] ?? 0) : type === 2 ? w.i16(o) : w.f32(o));
         }
       }
       pending.push({ gid: id, name, value: { type, dims, numbers, strings } });

@@ -69,6 +69,18 @@ export function c3dEvents(c3d: C3dFile): Annotation[] {
   return out.sort((a, b) => a.t_s - b.t_s);
 }
 
+/**
+ * Vicon Nexus writes every label of a subject as "<subject>:<marker>" ("Bob:LASI") and lists the prefix
+ * in SUBJECTS:LABEL_PREFIXES. Markers are looked up by name, so one subject's prefix is taken off; with
+ * several subjects the labels are kept whole (which subject to read is not ours to guess).
+ */
+function subjectPrefix(c3d: C3dFile): string | undefined {
+  const prefixes = (c3d.params.get('SUBJECTS:LABEL_PREFIXES')?.strings ?? []).filter((p) => p !== '');
+  const uses = c3d.params.get('SUBJECTS:USES_PREFIXES')?.numbers[0];
+  if (prefixes.length !== 1 || uses === 0) return undefined;
+  return prefixes[0];
+}
+
 export function readC3d(source: SourceFile, opts: AdapterOptions = {}): Recording {
   const c3d = parseC3d(source.name, source.bytes);
   const unitsRaw = (c3d.params.get('POINT:UNITS')?.strings[0] ?? 'mm').trim().toLowerCase();
@@ -80,7 +92,9 @@ export function readC3d(source: SourceFile, opts: AdapterOptions = {}): Recordin
   const n = c3d.frameCount;
   const times = Float64Array.from({ length: n }, (_, i) => i / c3d.rate);
   const markers = new Map<string, Float64Array>();
-  c3d.labels.forEach((label, p) => {
+  const prefix = subjectPrefix(c3d);
+  c3d.labels.forEach((full, p) => {
+    const label = prefix && full.startsWith(prefix) ? full.slice(prefix.length) : full;
     if (markers.has(label)) return; // duplicate labels (Shida's V_R.TT): first one wins
     const arr = new Float64Array(n * 3);
     for (let f = 0; f < n; f++) {
@@ -103,7 +117,8 @@ export function readC3d(source: SourceFile, opts: AdapterOptions = {}): Recordin
       axes,
       jointMap: estimate.jointMap,
       notes: [
-        `${c3d.pointCount} points, frames ${c3d.firstFrame}–${c3d.firstFrame + n - 1}, ${c3d.scale < 0 ? 'float32' : `int16 × ${c3d.scale}`} data`,
+        `${c3d.pointCount} points, frames ${c3d.firstFrame}–${c3d.firstFrame + n - 1}, ${c3d.scale < 0 ? 'float32' : `int16 × ${c3d.scale}`} data (${c3d.processor})`,
+        ...(prefix ? [`subject prefix "${prefix}" taken off the labels`] : []),
         'points with residual < 0 are missing',
         ...estimate.notes,
       ],

@@ -2,7 +2,7 @@
 // extension only to break ties, so a misnamed file is still read by the right adapter.
 import { extname } from 'node:path';
 import type { SourceFormat } from '../types.js';
-import { delimiterOf, splitFields } from './fields.js';
+import { decodeText, delimiterOf, splitFields } from './fields.js';
 
 const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
@@ -43,13 +43,13 @@ export function detectFormat(name: string, bytes: Uint8Array): SourceFormat | un
   if (bytes.length >= 2 && bytes[1] === 0x50 && (bytes[0] ?? 0) >= 2 && (ext === '.c3d' || bytes.length >= 512)) return 'c3d';
   if (NPY_MAGIC.every((b, i) => bytes[i] === b)) return 'videopose3d';
   if (looksBinary(bytes)) return undefined;
-  const head = Buffer.from(bytes.subarray(0, 64 * 1024)).toString('utf8');
+  const head = decodeText(bytes.subarray(0, 64 * 1024));
   const line = firstLine(head);
   if (line.startsWith('PathFileType')) return 'trc';
   if (/^HIERARCHY\b/.test(line)) return 'bvh';
   if (line.startsWith('{') || line.startsWith('[')) {
     try {
-      return jsonKind(JSON.parse(Buffer.from(bytes).toString('utf8')));
+      return jsonKind(JSON.parse(decodeText(bytes)));
     } catch {
       return undefined;
     }

@@ -7,6 +7,13 @@
 // Positional tab fields (TRC data rows, where an empty cell is a missing marker) are split by the TRC
 // reader itself: there a run of tabs is NOT one separator.
 
+/**
+ * A text file's bytes as a string, without the UTF-8 byte-order mark that Windows tools put first
+ * (Excel's "CSV UTF-8", Notepad, .NET writers): left in, it becomes part of the first keyword, so
+ * "PathFileType" or a JSON document would no longer be recognised.
+ */
+export const decodeText = (bytes: Uint8Array): string => new TextDecoder('utf-8').decode(bytes);
+
 export type Delimiter = 'comma' | 'whitespace';
 
 /** A table's delimiter from its header (or first) line: commas if it has any, else whitespace. */

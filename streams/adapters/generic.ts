@@ -4,7 +4,7 @@ import { AdapterError, AdapterErrorCode } from '../errors.js';
 import { JOINT_COUNT, JOINT_INDEX, type JointName } from '../skeleton.js';
 import type { PhaseLabel, Recording, SourceFormat } from '../types.js';
 import { buildRecording, nanJoints, type AdapterOptions, type SourceFile } from './common.js';
-import { delimiterOf, splitFields } from './fields.js';
+import { decodeText, delimiterOf, splitFields } from './fields.js';
 
 export interface GenericOptions extends AdapterOptions {
   /** Units of the positions (default m). Axes must already be y up, right-handed. */
@@ -113,7 +113,7 @@ function parseJson(file: string, doc: unknown, scale: number): Table & { fps: nu
 export function readGeneric(source: SourceFile, format: Extract<SourceFormat, 'csv' | 'json'>, opts: GenericOptions = {}): Recording {
   const units = opts.units ?? 'm';
   const scale = UNIT[units] ?? 1;
-  const text = source.bytes.toString('utf8');
+  const text = decodeText(source.bytes);
   let table: Table;
   if (format === 'csv') {
     table = parseCsv(source.name, text, scale);

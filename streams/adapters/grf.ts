@@ -4,7 +4,7 @@ import { AdapterError, AdapterErrorCode } from '../errors.js';
 import { JOINT_COUNT, JOINT_INDEX, type Side } from '../skeleton.js';
 import type { Annotation, Provenance } from '../types.js';
 import { readSource } from './common.js';
-import { splitWhitespace } from './fields.js';
+import { decodeText, splitWhitespace } from './fields.js';
 import type { JointTrack } from './resample.js';
 
 export const CONTACT_THRESHOLD_N = 20;
@@ -75,7 +75,7 @@ export async function readGrfBeside(trialPath: string): Promise<GrfData | undefi
     return undefined;
   }
   const src = await readSource(path);
-  const { columns, rows } = parseMot(src.name, src.bytes.toString('utf8'));
+  const { columns, rows } = parseMot(src.name, decodeText(src.bytes));
   const col = (name: string): Float64Array | undefined => {
     const k = columns.indexOf(name);
     return k < 0 ? undefined : Float64Array.from(rows, (r) => r[k] ?? NaN);

@@ -3,6 +3,7 @@ import { access } from 'node:fs/promises';
 import { AdapterError, AdapterErrorCode } from '../errors.js';
 import type { Provenance, Recording } from '../types.js';
 import { readSource, type SourceFile } from './common.js';
+import { decodeText } from './fields.js';
 
 export type Scores = Readonly<Record<string, number | string>>;
 
@@ -23,7 +24,7 @@ function checked(file: string, entries: [string, unknown][]): Record<string, num
 
 /** JSON `{"scores": {name: value}}` or CSV `name,score` rows (numbers where they parse). */
 export function parseScores(source: SourceFile): { scores: Scores; provenance: Provenance } {
-  const text = source.bytes.toString('utf8');
+  const text = decodeText(source.bytes);
   let scores: Scores;
   if (/^\s*[{[]/.test(text)) {
     let doc: unknown;

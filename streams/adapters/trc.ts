@@ -4,7 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { AdapterError, AdapterErrorCode } from '../errors.js';
 import type { Recording } from '../types.js';
 import { buildRecording, readSource, type AdapterOptions, type SourceFile } from './common.js';
-import { splitWhitespace } from './fields.js';
+import { decodeText, splitWhitespace } from './fields.js';
 import { grfAnnotations, readGrfBeside } from './grf.js';
 import { markersToJoints, type MarkerData } from './markers.js';
 
@@ -45,7 +45,8 @@ export function trcHeader(keysLine: string, valuesLine: string): Map<string, str
 
 /** Parses a TRC's text; marker positions are converted to metres (axes are already y up). */
 export function parseTrc(file: string, text: string): TrcData {
-  const lines = text.split(/\r?\n/);
+  // Text read with readFile(…, 'utf8') keeps a byte-order mark; it is not part of "PathFileType".
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   const bad = (msg: string): AdapterError => new AdapterError(AdapterErrorCode.MALFORMED, file, `not a valid TRC: ${msg}`);
   if (!lines[0]?.startsWith('PathFileType')) throw bad('line 1 does not start with PathFileType');
   const header = trcHeader(lines[1] ?? '', lines[2] ?? '');
@@ -129,7 +130,7 @@ async function findStatic(path: string): Promise<string | undefined> {
 }
 
 export async function readTrc(source: SourceFile, opts: AdapterOptions = {}): Promise<Recording> {
-  const data = parseTrc(source.name, source.bytes.toString('utf8'));
+  const data = parseTrc(source.name, decodeText(source.bytes));
   const extraProvenance = [];
   const notes: string[] = [
     data.timeSource === 'frame' ? 'time from (frame − first frame)/DataRate: the time column is rounded to 1 ms or exact' : 'time read from the Time column',
@@ -143,7 +144,7 @@ export async function readTrc(source: SourceFile, opts: AdapterOptions = {}): Pr
     const staticPath = err instanceof AdapterError && err.code === AdapterErrorCode.MISSING_MARKER ? await findStatic(source.path) : undefined;
     if (!staticPath) throw err;
     const st = await readSource(staticPath);
-    staticTrial = parseTrc(st.name, st.bytes.toString('utf8'));
+    staticTrial = parseTrc(st.name, decodeText(st.bytes));
     estimate = markersToJoints(source.name, data, staticTrial);
     notes.push(`knee/ankle centres calibrated on static trial ${st.name}`);
     extraProvenance.push({

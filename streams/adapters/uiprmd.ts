@@ -5,7 +5,7 @@ import { AdapterError, AdapterErrorCode } from '../errors.js';
 import { JOINT_COUNT, JOINT_INDEX, SIDES, type JointName } from '../skeleton.js';
 import type { Assessment, Recording } from '../types.js';
 import { buildRecording, nanJoints, readSource, type AdapterOptions, type SourceFile } from './common.js';
-import { delimiterOf, splitFields } from './fields.js';
+import { decodeText, delimiterOf, splitFields } from './fields.js';
 import { markersToJoints } from './markers.js';
 import { apply, axisRotation, mul, type Mat3 } from './rotation.js';
 import { estimateHeel, HEEL_ESTIMATE_NOTE } from './heel.js';
@@ -147,8 +147,8 @@ export async function readUiprmdKinect(source: SourceFile, opts: AdapterOptions 
   }
   const other = await readSource(otherPath);
   const [posSrc, angSrc] = pair.positions === source.path ? [source, other] : [other, source];
-  const pos = parseNumberRows(posSrc.name, posSrc.bytes.toString('utf8'), 66);
-  const ang = parseNumberRows(angSrc.name, angSrc.bytes.toString('utf8'), 66);
+  const pos = parseNumberRows(posSrc.name, decodeText(posSrc.bytes), 66);
+  const ang = parseNumberRows(angSrc.name, decodeText(angSrc.bytes), 66);
   if (pos.length !== ang.length) throw new AdapterError(AdapterErrorCode.MALFORMED, source.name, `positions has ${pos.length} frames, angles ${ang.length}`);
   const n = pos.length;
   const joints = nanJoints(n);
@@ -237,7 +237,7 @@ export const VICON_MARKERS = [
 ] as const;
 
 export function readUiprmdVicon(source: SourceFile, opts: AdapterOptions = {}): Recording {
-  const rows = parseNumberRows(source.name, source.bytes.toString('utf8'), 117);
+  const rows = parseNumberRows(source.name, decodeText(source.bytes), 117);
   const n = rows.length;
   const markers = new Map<string, Float64Array>();
   VICON_MARKERS.forEach((name, m) => {

@@ -3,6 +3,7 @@ import { AdapterError, AdapterErrorCode } from '../errors.js';
 import { JOINT_COUNT, JOINT_INDEX, type JointName } from '../skeleton.js';
 import type { Recording } from '../types.js';
 import { buildRecording, nanJoints, type AdapterOptions, type SourceFile } from './common.js';
+import { decodeText } from './fields.js';
 import { mid, put, type V3 } from './vec.js';
 
 export interface VideoPoseOptions extends AdapterOptions {
@@ -116,7 +117,7 @@ export function readVideoPose(source: SourceFile, opts: VideoPoseOptions = {}): 
   } else {
     let doc: unknown;
     try {
-      doc = JSON.parse(source.bytes.toString('utf8'));
+      doc = JSON.parse(decodeText(source.bytes));
     } catch (err) {
       throw new AdapterError(AdapterErrorCode.MALFORMED, source.name, 'is not valid JSON', { cause: err });
     }

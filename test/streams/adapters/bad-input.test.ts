@@ -59,12 +59,17 @@ describe('readRecording: bad input gets a coded AdapterError naming the file', (
       expect(e.message).toMatch(/cut\.c3d: .*\d+ of 4500 declared frames/);
     });
 
-    it('a C3D from a DEC processor is refused clearly', async () => {
+    it('a C3D with an unknown processor byte, or Intel data labelled DEC, is MALFORMED naming the processor', async () => {
       const bytes = Buffer.from(await readFile(motion('fukuchi-treadmill', 'fukuchi_WBDS19walkT01.c3d')));
-      bytes[((bytes[0] ?? 2) - 1) * 512 + 3] = 85;
-      const e = await adapterError(await write('dec.c3d', bytes));
+      const at = ((bytes[0] ?? 2) - 1) * 512 + 3;
+      bytes[at] = 99;
+      const e = await adapterError(await write('proc99.c3d', bytes));
       expect(e.code).toBe(AdapterErrorCode.MALFORMED);
-      expect(e.message).toMatch(/DEC/);
+      expect(e.message).toMatch(/unknown processor type 99/);
+      bytes[at] = 85; // DEC files are read, so Intel floats read as VAX floats must fail loudly
+      const d = await adapterError(await write('dec.c3d', bytes));
+      expect(d.code).toBe(AdapterErrorCode.MALFORMED);
+      expect(d.message).toMatch(/read as a dec file/);
     });
 
     it('a TRC cut mid-record or with fewer frames than declared is TRUNCATED', async () => {
