@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Subject, map } from 'rxjs';
 import { arkitFrames } from '../clients/simulator/arkit-frames.js';
-import { decodeClientMessage, encodeClientMessage, encodeServerMessage, encodeWithMsgpackr } from '../src/protocol/codec.js';
+import { decodeClientMessage, decodeServerMessage, encodeClientMessage, encodeServerMessage, encodeWithMsgpackr } from '../src/protocol/codec.js';
 import { FrameValidator } from '../src/protocol/frame-validator.js';
 import type { Frame } from '../src/protocol/ingest-messages.js';
 import { flattenMetrics, livePipeline, liveStages, toArkitFrame, toPipelineState } from '../src/sessions/live-pipeline.js';
@@ -193,6 +193,13 @@ rows.push(
   rows.push(
     await measure('  same with msgpackr (toWire + pack)', (r) => {
       for (let i = 0; i < perRound; i++) encodeWithMsgpackr(cycle(feedbacks, r, i));
+    }),
+  );
+  // What every iPad (and the load generator, once per frame of every session) pays to read it: the SDK's decode.
+  const wireFeedbacks = feedbacks.map((f) => encodeServerMessage(f));
+  rows.push(
+    await measure('feedback decode (SDK, decodeServerMessage)', (r) => {
+      for (let i = 0; i < perRound; i++) if (!decodeServerMessage(cycle(wireFeedbacks, r, i), 'ingest').ok) throw new Error('feedback does not decode');
     }),
   );
 }

@@ -11,7 +11,8 @@ import {
   type IngestServerMessage,
   type LiveServerMessage,
 } from '../../../src/protocol/index.js';
-import { Frame } from '../../../src/protocol/ingest-messages.js';
+import { wellFormedFeedback } from '../../../src/protocol/codec.js';
+import { Feedback, Frame } from '../../../src/protocol/ingest-messages.js';
 import * as fx from './fixtures.js';
 
 // A plain msgpack encoder, as another language's client would use (no records, no typed-array tricks).
@@ -240,5 +241,83 @@ describe('frame decoding without the schema (the per-frame fast path)', () => {
       expect(r.message).toEqual(reference.data);
       expect(Object.keys(r.message).sort()).toEqual(Object.keys(reference.data).sort());
     }
+  });
+});
+
+describe("feedback decoding without the schema (the SDK's per-frame fast path)", () => {
+  const pose = bytesOf(Float32Array.from({ length: 60 }, (_, i) => (i === 7 ? NaN : i / 10)));
+  const metrics = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`metric_${i}`, i * 1.5]));
+  const base: Record<string, unknown> = {
+    type: 'feedback',
+    seq: 812,
+    t: 13.5,
+    phase: 'stance',
+    contacts: { left: true, right: false },
+    metrics,
+    joints: pose,
+    uncertainty: 0.1,
+    surprise: 0.2,
+    predictions: [1, 5, 10, 30].map((h) => ({ h, uncertainty: 0.1, pose })),
+  };
+  const many = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`m${i}`, i]));
+  const variants: Record<string, Record<string, unknown>> = {
+    'as the server sends it': {},
+    'shed, no predictions, no joints': { shed: true, predictions: [], joints: undefined, uncertainty: null, surprise: null },
+    'predictions without pose or uncertainty': { predictions: [{ h: 1 }, { h: 600, uncertainty: 0 }] },
+    'no metrics': { metrics: {} },
+    'a metric named constructor': { metrics: { constructor: 1 } },
+    'exactly 64 metrics': { metrics: many(64) },
+    'seq 0, t negative (device clock)': { seq: 0, t: -2.5 },
+    'unknown extra key (stripped by the schema)': { note: 'x' },
+    'extra key in contacts': { contacts: { left: true, right: false, both: false } },
+    'extra key in a prediction': { predictions: [{ h: 1, z: 1 }] },
+    'seq negative': { seq: -1 },
+    'seq fractional': { seq: 1.5 },
+    't NaN': { t: NaN },
+    't infinite': { t: Infinity },
+    'phase empty': { phase: '' },
+    'phase of 65 characters': { phase: 'p'.repeat(65) },
+    'phase a number': { phase: 3 },
+    'contacts.left not a boolean': { contacts: { left: 1, right: false } },
+    'contacts missing': { contacts: undefined },
+    'metric name starting with a digit': { metrics: { '1abc': 1 } },
+    'metric name with a dash': { metrics: { 'a-b': 1 } },
+    'metric name of 65 characters': { metrics: { ['a'.repeat(65)]: 1 } },
+    'metric NaN': { metrics: { a: NaN } },
+    'metric a string': { metrics: { a: '1' } },
+    '65 metrics': { metrics: many(65) },
+    'metrics an array': { metrics: [1, 2] },
+    'joints short': { joints: new Uint8Array(236) },
+    'joints as an array': { joints: Array.from({ length: 60 }, () => 0) },
+    'uncertainty negative': { uncertainty: -0.1 },
+    'uncertainty missing': { uncertainty: undefined },
+    'surprise a string': { surprise: '0.2' },
+    '17 predictions': { predictions: Array.from({ length: 17 }, (_, i) => ({ h: i + 1 })) },
+    'predictions not an array': { predictions: { h: 1 } },
+    'horizon 0': { predictions: [{ h: 0 }] },
+    'horizon 601': { predictions: [{ h: 601 }] },
+    'horizon fractional': { predictions: [{ h: 1.5 }] },
+    'prediction uncertainty negative': { predictions: [{ h: 1, uncertainty: -1 }] },
+    'prediction pose short': { predictions: [{ h: 1, pose: new Uint8Array(8) }] },
+    'shed a string': { shed: 'yes' },
+  };
+  it.each(Object.entries(variants))('%s: the same result as the Feedback schema', (_name, over) => {
+    const raw: Record<string, unknown> = { ...base, ...over };
+    for (const [k, v] of Object.entries(over)) if (v === undefined) delete raw[k];
+    const reference = Feedback.safeParse(plain.unpack(plain.pack(raw)));
+    const r = decodeServerMessage(plain.pack(raw), 'ingest');
+    expect(r.ok).toBe(reference.success);
+    if (r.ok && reference.success) {
+      expect(r.message).toEqual(reference.data);
+      expect(Object.keys(r.message).sort()).toEqual(Object.keys(reference.data).sort());
+      const m = r.message as Feedback;
+      m.predictions.forEach((p, i) => expect(Object.keys(p).sort(), `prediction ${i}`).toEqual(Object.keys(reference.data.predictions[i]!).sort()));
+      if (m.joints) expect(m.joints).toBeInstanceOf(Float32Array);
+    }
+    if (!r.ok && !reference.success) expect(r.error.code).toBeDefined();
+    // The fast path itself: it answers every message the schema passes unchanged, and none it refuses.
+    const fast = wellFormedFeedback(plain.unpack(plain.pack(raw)) as Record<string, unknown>);
+    if (!reference.success || /extra key/.test(_name)) expect(fast).toBeUndefined();
+    else expect(fast).toEqual(reference.data);
   });
 });
