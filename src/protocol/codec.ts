@@ -5,7 +5,17 @@ import { Packr } from 'msgpackr';
 import type { z } from 'zod';
 import { ErrorCode } from './codes.js';
 import { FastPacker } from './fast-pack.js';
-import { ARKIT_JOINT_COUNT, bytesToFloat32, CANONICAL_JOINT_COUNT, float32ToBytes, MAX_HORIZON_FRAMES, MAX_METRICS, type WireIssueParams } from './fields.js';
+import {
+  ARKIT_JOINT_COUNT,
+  bytesToFloat32,
+  CANONICAL_JOINT_COUNT,
+  float32ToBytes,
+  MAX_HORIZON_FRAMES,
+  MAX_METRICS,
+  MAX_PHASE_CHARS,
+  METRIC_NAME,
+  type WireIssueParams,
+} from './fields.js';
 import { Ack, End, Ended, Env, ErrorMessage, Feedback, Frame, Hello, MAX_HORIZONS, Ready, type Prediction } from './ingest-messages.js';
 import type { IngestClientMessage, IngestServerMessage } from './ingest-messages.js';
 import { SessionEnded, SessionStarted, Snapshot, Subscribe, TaskpackReady, Unsubscribe, Update } from './live-messages.js';
@@ -162,7 +172,6 @@ function wellFormedFrame(raw: Record<string, unknown>): Frame | undefined {
 
 const FEEDBACK_KEYS = new Set(['type', 'seq', 't', 'phase', 'contacts', 'metrics', 'joints', 'uncertainty', 'surprise', 'predictions', 'shed']);
 const PREDICTION_KEYS = new Set(['h', 'uncertainty', 'pose']);
-const METRIC_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 /** Names that passed METRIC_NAME (the same few dozen arrive in every feedback); bounded, then tested each time. */
 const knownMetricNames = new Set<string>();
 function metricName(k: string): boolean {
@@ -185,7 +194,7 @@ export function wellFormedFeedback(raw: Record<string, unknown>): Feedback | und
   const { seq, t, phase, contacts, metrics, joints, uncertainty, surprise, predictions, shed } = raw;
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) return undefined;
   if (typeof t !== 'number' || !Number.isFinite(t)) return undefined;
-  if (typeof phase !== 'string' || phase.length < 1 || phase.length > 64) return undefined;
+  if (typeof phase !== 'string' || phase.length < 1 || phase.length > MAX_PHASE_CHARS) return undefined;
   if (!isPlainObject(contacts) || typeof contacts.left !== 'boolean' || typeof contacts.right !== 'boolean') return undefined;
   for (const k in contacts) if (k !== 'left' && k !== 'right') return undefined;
   if (!isPlainObject(metrics)) return undefined;

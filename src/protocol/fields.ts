@@ -118,11 +118,14 @@ export const Seq = z.number().int().min(0).max(MAX_SEQ);
 export const Assessment = z.enum(['gait', 'balance', 'sit_to_stand', 'squat']);
 export type Assessment = z.infer<typeof Assessment>;
 
+/** A phase label's length in characters. */
+export const MAX_PHASE_CHARS = 64;
+
 /**
  * Movement phase label from stage 3, e.g. `stance`, `swing`, `descent`, `bottom`, `ascent`, `static`,
  * `unstable`, `sitting`, `rising`, `standing`, or `unknown` before enough frames arrived.
  */
-export const Phase = z.string().min(1).max(64);
+export const Phase = z.string().min(1).max(MAX_PHASE_CHARS);
 
 /** Foot contacts with the floor (stage 2: foot < 5 cm above the floor and slow, with hysteresis). */
 export const Contacts = z.object({
@@ -140,8 +143,10 @@ export const MAX_METRICS = 64;
  * Names are identifiers (`[A-Za-z][A-Za-z0-9_]*`, ≤ 64). Values are finite; a metric that cannot be
  * computed yet is omitted rather than sent as NaN.
  */
+/** A metric's name: an identifier of up to 64 characters. */
+export const METRIC_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 export const Metrics = z
-  .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'metric names are identifiers of up to 64 characters'), z.number())
+  .record(z.string().regex(METRIC_NAME, 'metric names are identifiers of up to 64 characters'), z.number())
   .refine((m) => Object.keys(m).length <= MAX_METRICS, `at most ${MAX_METRICS} metrics`);
 
 /** Prediction horizon in frames ahead (Δh), 1–600. */
