@@ -201,6 +201,20 @@ export function encodeNpz(arrays: Readonly<Record<string, NpyArray>>, opts: { co
 
 /** Reads an .npz (stored or deflated members), checking every member's CRC-32. Keys lose `.npy`. */
 export function decodeNpz(buf: Uint8Array): Record<string, NpyArray> {
+  const out: Record<string, NpyArray> = {};
+  for (const [name, raw] of zipMembers(buf)) out[name.replace(/\.npy$/, '')] = decodeNpy(raw, name);
+  return out;
+}
+
+const ZIP64_FULL = 0xffffffff;
+
+/**
+ * The bytes of every member of a zip archive (an .npz), by stored name, each checked against its size and
+ * CRC-32. numpy writes its members with `force_zip64`: their local headers say 0xFFFFFFFF and the real
+ * sizes are in the central directory's ZIP64 extra field, read here. A ZIP64 end record (more than
+ * 65,535 members or 4 GiB) is not.
+ */
+export function zipMembers(buf: Uint8Array): Map<string, Uint8Array> {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   // The end record is the last 22 bytes plus an optional comment of up to 64 KiB.
   let eocd = -1;
@@ -210,25 +224,47 @@ export function decodeNpz(buf: Uint8Array): Record<string, NpyArray> {
       break;
     }
   }
-  if (eocd < 0) throw new NpzError(b.length < 22 ? NpzErrorCode.TRUNCATED : NpzErrorCode.BAD_MAGIC, 'no zip end-of-central-directory record');
+  // A zip (local header first) without its end record was cut short; anything else is not a zip.
+  const zipStart = b.length >= 4 && b.readUInt32LE(0) === 0x04034b50;
+  if (eocd < 0) throw new NpzError(b.length < 22 || zipStart ? NpzErrorCode.TRUNCATED : NpzErrorCode.BAD_MAGIC, 'no zip end-of-central-directory record');
   const entries = b.readUInt16LE(eocd + 10);
   const cdSize = b.readUInt32LE(eocd + 12);
   const cdOffset = b.readUInt32LE(eocd + 16);
+  if (entries === 0xffff || cdOffset === ZIP64_FULL) throw new NpzError(NpzErrorCode.UNSUPPORTED, 'ZIP64 archive directory (over 65,535 members or 4 GiB)');
   if (cdOffset + cdSize > eocd) throw new NpzError(NpzErrorCode.TRUNCATED, 'central directory runs past its end record');
-  const out: Record<string, NpyArray> = {};
+  const out = new Map<string, Uint8Array>();
   let p = cdOffset;
   for (let e = 0; e < entries; e++) {
     if (p + 46 > eocd || b.readUInt32LE(p) !== 0x02014b50) throw new NpzError(NpzErrorCode.BAD_HEADER, `central directory entry ${e} is damaged`);
+    const flags = b.readUInt16LE(p + 8);
     const method = b.readUInt16LE(p + 10);
     const crc = b.readUInt32LE(p + 16);
-    const csize = b.readUInt32LE(p + 20);
-    const usize = b.readUInt32LE(p + 24);
+    let csize = b.readUInt32LE(p + 20);
+    let usize = b.readUInt32LE(p + 24);
     const nameLen = b.readUInt16LE(p + 28);
     const extraLen = b.readUInt16LE(p + 30);
     const commentLen = b.readUInt16LE(p + 32);
-    const local = b.readUInt32LE(p + 42);
+    let local = b.readUInt32LE(p + 42);
     const name = b.toString('utf8', p + 46, p + 46 + nameLen);
+    // ZIP64 extra field (id 1): the 64-bit values, in this order, of whichever of the three read 0xFFFFFFFF.
+    for (let x = p + 46 + nameLen; x + 4 <= p + 46 + nameLen + extraLen;) {
+      const id = b.readUInt16LE(x);
+      const len = b.readUInt16LE(x + 2);
+      if (id === 1) {
+        let q = x + 4;
+        const next = (): number => {
+          const v = Number(b.readBigUInt64LE(q));
+          q += 8;
+          return v;
+        };
+        if (usize === ZIP64_FULL) usize = next();
+        if (csize === ZIP64_FULL) csize = next();
+        if (local === ZIP64_FULL) local = next();
+      }
+      x += 4 + len;
+    }
     p += 46 + nameLen + extraLen + commentLen;
+    if (flags & 1) throw new NpzError(NpzErrorCode.UNSUPPORTED, 'member is encrypted', name);
     if (local + 30 > b.length || b.readUInt32LE(local) !== 0x04034b50) throw new NpzError(NpzErrorCode.BAD_HEADER, 'local header missing', name);
     const dataStart = local + 30 + b.readUInt16LE(local + 26) + b.readUInt16LE(local + 28);
     if (dataStart + csize > b.length) throw new NpzError(NpzErrorCode.TRUNCATED, `member needs ${csize} bytes`, name);
@@ -237,14 +273,15 @@ export function decodeNpz(buf: Uint8Array): Record<string, NpyArray> {
     if (method === 0) raw = stored;
     else if (method === 8) {
       try {
-        raw = inflateRawSync(stored);
+        // The declared size bounds the output: a damaged or hostile stream cannot inflate past it.
+        raw = inflateRawSync(stored, { maxOutputLength: Math.max(1, usize) });
       } catch (cause) {
         throw new NpzError(NpzErrorCode.TRUNCATED, 'deflate stream is damaged', name, { cause });
       }
     } else throw new NpzError(NpzErrorCode.UNSUPPORTED, `zip compression method ${method}`, name);
     if (raw.length !== usize) throw new NpzError(NpzErrorCode.TRUNCATED, `expected ${usize} bytes, got ${raw.length}`, name);
     if (crc32(raw) !== crc) throw new NpzError(NpzErrorCode.CRC_MISMATCH, 'CRC-32 does not match the central directory', name);
-    out[name.replace(/\.npy$/, '')] = decodeNpy(raw, name);
+    out.set(name, raw);
   }
   return out;
 }

@@ -3,6 +3,8 @@
 import { extname } from 'node:path';
 import type { SourceFormat } from '../types.js';
 import { decodeText, delimiterOf, splitFields } from './fields.js';
+import { looksLikeSkeletonCsv } from './generic.js';
+import { ZIP_MAGIC } from './npz.js';
 
 const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
@@ -42,6 +44,12 @@ export function detectFormat(name: string, bytes: Uint8Array): SourceFormat | un
   const ext = extname(name).toLowerCase();
   if (bytes.length >= 2 && bytes[1] === 0x50 && (bytes[0] ?? 0) >= 2 && (ext === '.c3d' || bytes.length >= 512)) return 'c3d';
   if (NPY_MAGIC.every((b, i) => bytes[i] === b)) return 'videopose3d';
+  // A ZIP is an .npz when so named or when its first member is an .npy (numpy writes no folders).
+  if (ZIP_MAGIC.every((b, i) => bytes[i] === b)) {
+    const nameLen = bytes.length >= 30 ? (bytes[26] ?? 0) | ((bytes[27] ?? 0) << 8) : 0;
+    const first = Buffer.from(bytes.subarray(30, 30 + nameLen)).toString('latin1');
+    return ext === '.npz' || first.endsWith('.npy') ? 'videopose3d' : undefined;
+  }
   if (looksBinary(bytes)) return undefined;
   const head = decodeText(bytes.subarray(0, 64 * 1024));
   const line = firstLine(head);
@@ -62,7 +70,12 @@ export function detectFormat(name: string, bytes: Uint8Array): SourceFormat | un
     return undefined;
   }
   const lower = cells.map((c) => c.toLowerCase());
-  if ((lower[0] === 't' || lower[0] === 'time') && lower.some((c) => /_x$/.test(c))) return 'csv';
+  const rows = head
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '')
+    .slice(0, 3)
+    .map((l) => splitFields(l, delimiterOf(line)));
+  if (looksLikeSkeletonCsv(rows)) return 'csv';
   if (lower.includes('score') || lower.includes('name')) return 'scores';
   return undefined;
 }

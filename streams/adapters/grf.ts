@@ -12,7 +12,7 @@ export const MIN_CONTACT_S = 0.05;
 
 export interface Plate {
   readonly label: string;
-  /** Fixed foot (OpenSim: `ground_force_*` right, `1_ground_force_*` left) or undefined = by CoP. */
+  /** Fixed foot (named `r_`/`_r_`, or the pair `ground_force_*` right + `1_ground_force_*` left) or undefined = by CoP. */
   readonly side: Side | undefined;
   readonly vy: Float64Array;
   readonly px: Float64Array | undefined;
@@ -56,15 +56,25 @@ export function parseMot(file: string, text: string): { columns: string[]; rows:
   for (let i = end + 2; i < lines.length; i++) {
     const f = splitWhitespace(lines[i] ?? '').map(Number);
     if (f.length === 0) continue;
-    if (f.length < columns.length || f.some((v) => Number.isNaN(v)))
-      throw new AdapterError(AdapterErrorCode.MALFORMED, file, `.mot line ${i + 1} is not ${columns.length} numbers`);
-    rows.push(Float64Array.from(f.slice(0, columns.length)));
+    // Exactly one number per label: with more, which label goes with which number is a guess.
+    if (f.length !== columns.length || f.some((v) => Number.isNaN(v)))
+      throw new AdapterError(AdapterErrorCode.MALFORMED, file, `.mot line ${i + 1} has ${f.length} fields, not ${columns.length} numbers`);
+    rows.push(Float64Array.from(f));
   }
   const declaredRows = Number(header.get('nrows') ?? header.get('datarows'));
   if (Number.isInteger(declaredRows) && rows.length < declaredRows)
     throw new AdapterError(AdapterErrorCode.TRUNCATED, file, `truncated .mot: ${rows.length} of ${declaredRows} declared rows`);
   return { columns, rows };
 }
+
+/**
+ * A vertical-force label (lower-cased), with the plate's prefix and infix: `ground_force_vy`,
+ * `1_ground_force_vy` (OpenSim gait examples), `ground_force_1_vy` (numbered plates, AddBiomechanics),
+ * `r_ground_force_vy` and `ground_force_r_vy` (per foot, newer OpenSim models).
+ */
+const PLATE_VY = /^(?:(\d+|r|l|right|left)_)?ground_force_(?:(\d+|r|l|right|left)_)?vy$/;
+
+const sideOf = (tag: string | undefined): Side | undefined => (tag === 'r' || tag === 'right' ? 'right' : tag === 'l' || tag === 'left' ? 'left' : undefined);
 
 /** Reads `<stem>_grf.mot` beside a trial, if there is one. */
 export async function readGrfBeside(trialPath: string): Promise<GrfData | undefined> {
@@ -76,20 +86,31 @@ export async function readGrfBeside(trialPath: string): Promise<GrfData | undefi
   }
   const src = await readSource(path);
   const { columns, rows } = parseMot(src.name, decodeText(src.bytes));
+  // Labels by name, case-insensitively (`time`/`Time`, `R_ground_force_vy`/`r_ground_force_vy`).
+  const lower = columns.map((c) => c.toLowerCase());
   const col = (name: string): Float64Array | undefined => {
-    const k = columns.indexOf(name);
+    const k = lower.indexOf(name);
     return k < 0 ? undefined : Float64Array.from(rows, (r) => r[k] ?? NaN);
   };
   const times = col('time');
   if (!times) throw new AdapterError(AdapterErrorCode.MALFORMED, src.name, '.mot has no time column');
-  const plates: Plate[] = [];
-  for (const c of columns) {
-    const m = /^(\d+_)?ground_force_(\d+_)?vy$/.exec(c);
-    if (!m) continue;
-    const stem = c.slice(0, -2);
-    const side: Side | undefined = m[2] ? undefined : m[1] ? 'left' : 'right';
-    plates.push({ label: stem.replace(/_$/, ''), side, vy: col(c)!, px: col(stem + 'px'), pz: col(stem + 'pz') });
-  }
+  const found = lower.flatMap((c, k) => {
+    const m = PLATE_VY.exec(c);
+    return m ? [{ stem: c.slice(0, -2), label: (columns[k] ?? c).slice(0, -3), prefix: m[1], infix: m[2] }] : [];
+  });
+  if (found.length === 0)
+    throw new AdapterError(
+      AdapterErrorCode.MALFORMED,
+      src.name,
+      `.mot has no vertical force column (expected e.g. ground_force_vy, 1_ground_force_vy, R_ground_force_vy, ground_force_r_vy); labels: ${columns.slice(0, 8).join(', ')}`,
+    );
+  // Unnamed plates `ground_force_*` + `1_ground_force_*` are right + left (OpenSim's gait examples);
+  // any other numbering (`2_…`, `ground_force_1_…`) says nothing about the foot: by centre of pressure.
+  const pair = found.length === 2 && found.every((p) => p.infix === undefined && (p.prefix === undefined || p.prefix === '1'));
+  const plates: Plate[] = found.map(({ stem, label, prefix, infix }) => {
+    const side = sideOf(prefix) ?? sideOf(infix) ?? (pair ? (prefix === '1' ? 'left' : 'right') : undefined);
+    return { label, side, vy: col(stem + 'vy')!, px: col(stem + 'px'), pz: col(stem + 'pz') };
+  });
   return {
     times,
     plates,

@@ -3,7 +3,7 @@ import { access } from 'node:fs/promises';
 import { AdapterError, AdapterErrorCode } from '../errors.js';
 import type { Provenance, Recording } from '../types.js';
 import { readSource, type SourceFile } from './common.js';
-import { decodeText } from './fields.js';
+import { decimalMark, decodeText, delimiterOf, parseNumber, splitFields } from './fields.js';
 
 export type Scores = Readonly<Record<string, number | string>>;
 
@@ -38,16 +38,26 @@ export function parseScores(source: SourceFile): { scores: Scores; provenance: P
       throw new AdapterError(AdapterErrorCode.UNKNOWN_FORMAT, source.name, 'is not a scores JSON ({"scores": {...}})');
     scores = checked(source.name, Object.entries(s));
   } else {
-    const rows = text
-      .split(/\r?\n/)
-      .filter((l) => l.trim() !== '')
-      .map((l) => l.split(',').map((c) => c.trim()));
+    // Read as the skeleton CSVs are: quoted cells (R's write.csv quotes every name), and semicolons
+    // with decimal commas from spreadsheets in decimal-comma locales (`tug_s;9,5`).
+    const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+    const delimiter = delimiterOf(lines[0] ?? '');
+    const rows = lines.map((l) => splitFields(l, delimiter));
     const body = rows[0]?.[0]?.toLowerCase() === 'name' ? rows.slice(1) : rows;
     for (const [i, r] of body.entries())
       if (r.length !== 2) throw new AdapterError(AdapterErrorCode.MALFORMED, source.name, `scores row ${i + 1} is not "name,value"`);
+    const mark = decimalMark(
+      body.map((r) => r[1] ?? ''),
+      delimiter,
+    );
+    if (mark === null) throw new AdapterError(AdapterErrorCode.MALFORMED, source.name, 'scores mix "." and "," as decimal marks');
     scores = checked(
       source.name,
-      body.map(([k, v]) => [k ?? '', v !== undefined && v !== '' && Number.isFinite(Number(v)) ? Number(v) : (v ?? '')]),
+      body.map(([k, v = '']) => {
+        // A number where the cell is one; a missing-value spelling (NA) or any other text stays text.
+        const n = v === '' ? undefined : parseNumber(v, mark);
+        return [k ?? '', n !== undefined && Number.isFinite(n) ? n : v];
+      }),
     );
   }
   return {

@@ -41,11 +41,7 @@ export function parseNumberRows(file: string, text: string, width: number): Floa
     if (v.length !== width || v.some((x) => !Number.isFinite(x))) {
       const last = lines.slice(i + 1).every((x) => x.trim() === '');
       const code = last && v.length < width ? AdapterErrorCode.TRUNCATED : AdapterErrorCode.MALFORMED;
-      throw new AdapterError(
-        code,
-        file,
-        `line ${i + 1}: expected ${width} ${delimiter === 'comma' ? 'comma-separated' : 'whitespace-separated'} numbers, got ${v.length}`,
-      );
+      throw new AdapterError(code, file, `line ${i + 1}: expected ${width} ${delimiter}-separated numbers, got ${v.length}`);
     }
     rows.push(Float64Array.from(v));
   }

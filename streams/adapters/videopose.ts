@@ -1,9 +1,10 @@
-// VideoPose3D 17-joint Human3.6M arrays (JSON or .npy of shape (N, 17, 3)) → Recording.
+// VideoPose3D 17-joint Human3.6M arrays (JSON, .npy or .npz of shape (N, 17, 3)) → Recording.
 import { AdapterError, AdapterErrorCode } from '../errors.js';
 import { JOINT_COUNT, JOINT_INDEX, type JointName } from '../skeleton.js';
 import type { Recording } from '../types.js';
 import { buildRecording, nanJoints, type AdapterOptions, type SourceFile } from './common.js';
 import { decodeText } from './fields.js';
+import { npzMembers, ZIP_MAGIC } from './npz.js';
 import { mid, put, type V3 } from './vec.js';
 
 export interface VideoPoseOptions extends AdapterOptions {
@@ -16,6 +17,8 @@ export interface VideoPoseOptions extends AdapterOptions {
   readonly axes?: 'y-down' | 'y-up';
   /** Source units (default m). */
   readonly units?: 'm' | 'cm' | 'mm';
+  /** In an .npz archive, the name of the (N, 17, 3) array; needed only when it holds more than one. */
+  readonly array?: string;
 }
 
 export const DEFAULT_VIDEOPOSE_FPS = 50;
@@ -59,7 +62,7 @@ const MAP: Readonly<Partial<Record<JointName, number>>> = {
   right_wrist: 16,
 };
 
-/** Parses a .npy float32/float64 little-endian C-order array; returns its shape and values. */
+/** Parses a .npy float32/float64 little-endian array (C or Fortran order); returns its shape and values in C order. */
 export function parseNpy(file: string, buf: Uint8Array): { shape: number[]; data: Float64Array } {
   const bad = (m: string): AdapterError => new AdapterError(AdapterErrorCode.MALFORMED, file, `not a usable .npy: ${m}`);
   if (buf.length < 10) throw new AdapterError(AdapterErrorCode.TRUNCATED, file, 'truncated .npy header');
@@ -73,7 +76,7 @@ export function parseNpy(file: string, buf: Uint8Array): { shape: number[]; data
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
   if (!descr || !fortran || shapeText === undefined) throw bad('header lacks descr/fortran_order/shape');
-  if (fortran === 'True') throw bad('Fortran-ordered arrays are not supported');
+  if (descr.includes('O')) throw bad('it holds pickled Python objects (e.g. a dict saved with np.savez), not a numeric array');
   const size = descr === '<f4' ? 4 : descr === '<f8' ? 8 : 0;
   if (!size) throw bad(`dtype ${descr} (only little-endian float32/float64)`);
   const shape = shapeText
@@ -86,8 +89,68 @@ export function parseNpy(file: string, buf: Uint8Array): { shape: number[]; data
   if (start + count * size > buf.length)
     throw new AdapterError(AdapterErrorCode.TRUNCATED, file, `truncated .npy: ${Math.floor((buf.length - start) / size)} of ${count} values`);
   const data = new Float64Array(count);
-  for (let i = 0; i < count; i++) data[i] = size === 4 ? dv.getFloat32(start + i * 4, true) : dv.getFloat64(start + i * 8, true);
+  const read = (k: number): number => (size === 4 ? dv.getFloat32(start + k * 4, true) : dv.getFloat64(start + k * 8, true));
+  if (fortran === 'False') {
+    for (let i = 0; i < count; i++) data[i] = read(i);
+  } else {
+    // Fortran order (np.asfortranarray, arrays saved from MATLAB/Julia, transposed views): the FIRST
+    // index varies fastest. Values are returned in C order, as every caller indexes them.
+    const fStride = shape.map((_, d) => shape.slice(0, d).reduce((a, b) => a * b, 1));
+    const index = new Array<number>(shape.length).fill(0);
+    for (let i = 0; i < count; i++) {
+      data[i] = read(index.reduce((o, v, d) => o + v * (fStride[d] ?? 0), 0));
+      for (let d = shape.length - 1; d >= 0; d--) {
+        index[d] = (index[d] ?? 0) + 1;
+        if ((index[d] ?? 0) < (shape[d] ?? 0)) break;
+        index[d] = 0;
+      }
+    }
+  }
   return { shape, data };
+}
+
+const isPoseShape = (shape: readonly number[]): boolean => shape.length === 3 && shape[1] === 17 && shape[2] === 3;
+
+/**
+ * The one (N, 17, 3) array of an .npz archive, or the one named by `array`. Several candidates and no
+ * name is refused: picking one (say 2-D keypoints' lifted output vs ground truth) would be a guess.
+ */
+function fromNpz(file: string, bytes: Uint8Array, array: string | undefined): { name: string; shape: number[]; data: Float64Array } {
+  const members = npzMembers(file, bytes);
+  const names = [...members.keys()];
+  if (array !== undefined) {
+    const m = members.get(array);
+    if (!m) throw new AdapterError(AdapterErrorCode.MALFORMED, file, `.npz has no array "${array}" (it has ${names.join(', ') || 'none'})`);
+    const { shape, data } = parseNpy(file, m);
+    if (!isPoseShape(shape)) throw new AdapterError(AdapterErrorCode.MALFORMED, file, `.npz array "${array}" has shape (${shape.join(', ')}), not (N, 17, 3)`);
+    return { name: array, shape, data };
+  }
+  const poses: { name: string; shape: number[]; data: Float64Array }[] = [];
+  const others: string[] = [];
+  for (const [name, m] of members) {
+    let parsed: { shape: number[]; data: Float64Array };
+    try {
+      parsed = parseNpy(file, m);
+    } catch (err) {
+      // A member that is no numeric array (pickled objects, strings) cannot be the poses.
+      if (err instanceof AdapterError && err.code === AdapterErrorCode.MALFORMED) {
+        others.push(`${name} (${err.message.replace(/^.*not a usable \.npy: /, '')})`);
+        continue;
+      }
+      throw err;
+    }
+    if (isPoseShape(parsed.shape)) poses.push({ name, ...parsed });
+    else others.push(`${name} (${parsed.shape.join(', ')})`);
+  }
+  const [only, ...more] = poses;
+  if (!only) throw new AdapterError(AdapterErrorCode.MALFORMED, file, `.npz holds no (N, 17, 3) array: ${others.join('; ') || 'no .npy members'}`);
+  if (more.length > 0)
+    throw new AdapterError(
+      AdapterErrorCode.MALFORMED,
+      file,
+      `.npz holds ${poses.length} (N, 17, 3) arrays (${poses.map((p) => p.name).join(', ')}): name one with the \`array\` option`,
+    );
+  return only;
 }
 
 function fromJson(file: string, doc: unknown): { data: Float64Array; n: number; fps: number | undefined } {
@@ -109,10 +172,14 @@ function fromJson(file: string, doc: unknown): { data: Float64Array; n: number; 
 
 export function readVideoPose(source: SourceFile, opts: VideoPoseOptions = {}): Recording {
   let parsed: { data: Float64Array; n: number; fps: number | undefined };
-  if (source.bytes[0] === 0x93) {
+  let member: string | undefined;
+  if (ZIP_MAGIC.every((b, i) => source.bytes[i] === b)) {
+    const chosen = fromNpz(source.name, source.bytes, opts.array);
+    member = chosen.name;
+    parsed = { data: chosen.data, n: chosen.shape[0] ?? 0, fps: undefined };
+  } else if (source.bytes[0] === 0x93) {
     const { shape, data } = parseNpy(source.name, source.bytes);
-    if (shape.length !== 3 || shape[1] !== 17 || shape[2] !== 3)
-      throw new AdapterError(AdapterErrorCode.MALFORMED, source.name, `.npy shape (${shape.join(', ')}) is not (N, 17, 3)`);
+    if (!isPoseShape(shape)) throw new AdapterError(AdapterErrorCode.MALFORMED, source.name, `.npy shape (${shape.join(', ')}) is not (N, 17, 3)`);
     parsed = { data, n: shape[0] ?? 0, fps: undefined };
   } else {
     let doc: unknown;
@@ -154,6 +221,7 @@ export function readVideoPose(source: SourceFile, opts: VideoPoseOptions = {}): 
       notes: [
         parsed.fps === undefined ? `rate ${fps} Hz from options/default (the file has none)` : `rate ${fps} Hz from the file`,
         'no feet below the ankle: heels and toes are unavailable',
+        ...(member === undefined ? [] : [`array "${member}" of the .npz archive`]),
       ],
       track: { times: Float64Array.from({ length: n }, (_, i) => i / fps), joints },
     },
