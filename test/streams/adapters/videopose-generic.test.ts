@@ -9,6 +9,7 @@ import { JOINTS, JOINT_INDEX, type JointName } from '../../../streams/skeleton.j
 import type { Recording } from '../../../streams/types.js';
 import { hasMotionData, motion } from '../../helpers/motion-data.js';
 import { pos } from './helpers.js';
+import { npy } from './npy-writer.js';
 
 let dir: string;
 let cmu: Recording;
@@ -49,20 +50,6 @@ function toH36m(rec: Recording, yDown: boolean): number[][][] {
   );
 }
 
-function npy(shape: number[], values: number[], dtype: '<f4' | '<f8'): Uint8Array {
-  let header = `{'descr': '${dtype}', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;
-  while ((10 + header.length + 1) % 64 !== 0) header += ' ';
-  header += '\n';
-  const size = dtype === '<f4' ? 4 : 8;
-  const out = new Uint8Array(10 + header.length + values.length * size);
-  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
-  new DataView(out.buffer).setUint16(8, header.length, true);
-  out.set(new TextEncoder().encode(header), 10);
-  const dv = new DataView(out.buffer, 10 + header.length);
-  values.forEach((v, i) => (size === 4 ? dv.setFloat32(i * 4, v, true) : dv.setFloat64(i * 8, v, true)));
-  return out;
-}
-
 describe.skipIf(!hasMotionData)('VideoPose3D (17-joint H36M) from a real CMU walk', () => {
   it('JSON {fps, keypoints} in y-down camera space comes back y up at the source positions', async () => {
     const path = join(dir, 'walk.json');
@@ -85,7 +72,7 @@ describe.skipIf(!hasMotionData)('VideoPose3D (17-joint H36M) from a real CMU wal
     const flat = arr.flat(2);
     for (const dtype of ['<f4', '<f8'] as const) {
       const path = join(dir, `walk${dtype === '<f4' ? 32 : 64}.npy`);
-      await writeFile(path, npy([arr.length, 17, 3], flat, dtype));
+      await writeFile(path, npy([arr.length, 17, 3], flat, { dtype }));
       const rec = await readRecording(path, { axes: 'y-up', sourceFps: 30, fps: 30 });
       expect(rec.frames).toHaveLength(arr.length);
       expect(pos(rec, 10, 'left_ankle')[1]).toBeCloseTo(pos(cmu, 10, 'left_ankle')[1], 5);
@@ -103,11 +90,11 @@ describe.skipIf(!hasMotionData)('VideoPose3D (17-joint H36M) from a real CMU wal
       expect(e).toBeInstanceOf(AdapterError);
       return (e as AdapterError).code;
     };
-    expect(await code('shape.npy', npy([2, 16, 3], Array(96).fill(0), '<f4'))).toBe(AdapterErrorCode.MALFORMED);
-    const be = npy([1, 17, 3], Array(51).fill(0), '<f4');
+    expect(await code('shape.npy', npy([2, 16, 3], Array(96).fill(0), { dtype: '<f4' }))).toBe(AdapterErrorCode.MALFORMED);
+    const be = npy([1, 17, 3], Array(51).fill(0), { dtype: '<f4' });
     be.set(new TextEncoder().encode('>'), 10 + "{'descr': '".length);
     expect(await code('be.npy', be)).toBe(AdapterErrorCode.MALFORMED);
-    const full = npy([3, 17, 3], Array(153).fill(0.5), '<f8');
+    const full = npy([3, 17, 3], Array(153).fill(0.5), { dtype: '<f8' });
     expect(await code('cut.npy', full.subarray(0, full.length - 100))).toBe(AdapterErrorCode.TRUNCATED);
     expect(() => parseNpy('x.npy', full)).not.toThrow();
   });
