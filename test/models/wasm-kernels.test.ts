@@ -51,7 +51,8 @@ describe('wasm kernels (models/kernels/mc-kernels.wasm)', () => {
     const k = wasmKernels();
     expect(k).not.toBeNull();
     const kernel = (p: Parameters<NonNullable<typeof k>['lowRankAdd']>[0]) => k!.lowRankAdd(p);
-    const [n, reps, inDim, inFull, rank, outDim, S] = [5, 3, 7, 9, 8, 12, 3];
+    // reps 6: one block of four rows sharing the frame's adapter, then two rows alone.
+    const [n, reps, inDim, inFull, rank, outDim, S] = [5, 6, 7, 9, 8, 12, 3];
     const r = createRng(5);
     const rand = (k: number) => Float32Array.from({ length: k }, () => r.normal());
     const u = rand(n * reps * inDim);

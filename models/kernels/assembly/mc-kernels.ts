@@ -10,6 +10,8 @@
  * (the row's frame's adapter slot; s < 0: no adapter, out[r] = base[r]). u is rows × inDim, A slot s
  * starts at a + s·aSlot floats and is (≥ inDim) × rank row-major, B slot s is rank × outDim at
  * b + s·rank·outDim. rank and outDim are multiples of 4 (f32x4 lanes); base 0 means zeros. Addresses in bytes.
+ * A frame's rows share its slot, so they run four at a time: each load of A serves four rows (the
+ * predictor's 40 rows per frame are most of the work).
  */
 export function lowRankAdd(
   u: usize,
@@ -26,41 +28,92 @@ export function lowRankAdd(
   out: usize,
 ): void {
   const rowBytes = (<usize>outDim) << 2;
-  for (let r = 0; r < rows; r++) {
-    const s = load<i32>(slots + ((<usize>(r / reps)) << 2));
-    const uRow = u + ((<usize>r * <usize>inDim) << 2);
-    const oRow = out + <usize>r * rowBytes;
-    if (base != 0) memory.copy(oRow, base + <usize>r * rowBytes, rowBytes);
-    else memory.fill(oRow, 0, rowBytes);
+  const uBytes = (<usize>inDim) << 2;
+  const frames = rows / reps;
+  for (let f = 0; f < frames; f++) {
+    const s = load<i32>(slots + ((<usize>f) << 2));
+    const first = f * reps;
+    const oFirst = out + <usize>first * rowBytes;
+    const frameBytes = <usize>reps * rowBytes;
+    if (base != 0) memory.copy(oFirst, base + <usize>first * rowBytes, frameBytes);
+    else memory.fill(oFirst, 0, frameBytes);
     if (s < 0) continue;
     const aS = a + ((<usize>s * <usize>aSlot) << 2);
     const bS = b + <usize>s * <usize>rank * rowBytes;
-    for (let q = 0; q < rank; q += 4) {
-      // Four rank components of u[r]·A_s at once (one f32x4 lane each).
-      let t = f32x4.splat(0);
-      let ai = aS + ((<usize>q) << 2);
-      const aStep = (<usize>rank) << 2;
-      for (let i = 0; i < inDim; i++) {
-        t = f32x4.add(t, f32x4.mul(f32x4.splat(load<f32>(uRow + ((<usize>i) << 2))), v128.load(ai)));
-        ai += aStep;
-      }
-      const t0 = f32x4.splat(f32x4.extract_lane(t, 0));
-      const t1 = f32x4.splat(f32x4.extract_lane(t, 1));
-      const t2 = f32x4.splat(f32x4.extract_lane(t, 2));
-      const t3 = f32x4.splat(f32x4.extract_lane(t, 3));
-      const b0 = bS + <usize>q * rowBytes;
-      const b1 = b0 + rowBytes;
-      const b2 = b1 + rowBytes;
-      const b3 = b2 + rowBytes;
-      for (let o: usize = 0; o < rowBytes; o += 16) {
-        let v = v128.load(oRow + o);
-        v = f32x4.add(v, f32x4.mul(t0, v128.load(b0 + o)));
-        v = f32x4.add(v, f32x4.mul(t1, v128.load(b1 + o)));
-        v = f32x4.add(v, f32x4.mul(t2, v128.load(b2 + o)));
-        v = f32x4.add(v, f32x4.mul(t3, v128.load(b3 + o)));
-        v128.store(oRow + o, v);
-      }
+    let r = 0;
+    for (; r + 4 <= reps; r += 4) {
+      const u0 = u + <usize>(first + r) * uBytes;
+      lowRankRows4(u0, uBytes, inDim, aS, rank, bS, rowBytes, oFirst + <usize>r * rowBytes);
     }
+    for (; r < reps; r++) lowRankRow(u + <usize>(first + r) * uBytes, inDim, aS, rank, bS, rowBytes, oFirst + <usize>r * rowBytes);
+  }
+}
+
+/** out[j] += (u[j]·A)·B for the four consecutive rows j of u (stride uBytes) and out (stride rowBytes). */
+// @ts-ignore: decorator
+@inline
+function lowRankRows4(u0: usize, uBytes: usize, inDim: i32, aS: usize, rank: i32, bS: usize, rowBytes: usize, o0: usize): void {
+  const aStep = (<usize>rank) << 2;
+  const u1 = u0 + uBytes;
+  const u2 = u1 + uBytes;
+  const u3 = u2 + uBytes;
+  for (let q = 0; q < rank; q += 4) {
+    // Four rank components (one per lane) of each row's u·A.
+    let t0 = f32x4.splat(0);
+    let t1 = f32x4.splat(0);
+    let t2 = f32x4.splat(0);
+    let t3 = f32x4.splat(0);
+    let ai = aS + ((<usize>q) << 2);
+    for (let i: usize = 0; i < (<usize>inDim) << 2; i += 4) {
+      const av = v128.load(ai);
+      t0 = f32x4.add(t0, f32x4.mul(v128.load32_splat(u0 + i), av));
+      t1 = f32x4.add(t1, f32x4.mul(v128.load32_splat(u1 + i), av));
+      t2 = f32x4.add(t2, f32x4.mul(v128.load32_splat(u2 + i), av));
+      t3 = f32x4.add(t3, f32x4.mul(v128.load32_splat(u3 + i), av));
+      ai += aStep;
+    }
+    const bq = bS + <usize>q * rowBytes;
+    addRankTerm(t0, bq, rowBytes, o0);
+    addRankTerm(t1, bq, rowBytes, o0 + rowBytes);
+    addRankTerm(t2, bq, rowBytes, o0 + 2 * rowBytes);
+    addRankTerm(t3, bq, rowBytes, o0 + 3 * rowBytes);
+  }
+}
+
+/** out += (u·A)·B for one row. */
+// @ts-ignore: decorator
+@inline
+function lowRankRow(uRow: usize, inDim: i32, aS: usize, rank: i32, bS: usize, rowBytes: usize, oRow: usize): void {
+  const aStep = (<usize>rank) << 2;
+  for (let q = 0; q < rank; q += 4) {
+    let t = f32x4.splat(0);
+    let ai = aS + ((<usize>q) << 2);
+    for (let i: usize = 0; i < (<usize>inDim) << 2; i += 4) {
+      t = f32x4.add(t, f32x4.mul(v128.load32_splat(uRow + i), v128.load(ai)));
+      ai += aStep;
+    }
+    addRankTerm(t, bS + <usize>q * rowBytes, rowBytes, oRow);
+  }
+}
+
+/** out += Σ_lane t[lane]·B[lane]: four rank components' contribution, B rows rowBytes apart from b0. */
+// @ts-ignore: decorator
+@inline
+function addRankTerm(t: v128, b0: usize, rowBytes: usize, oRow: usize): void {
+  const t0 = f32x4.splat(f32x4.extract_lane(t, 0));
+  const t1 = f32x4.splat(f32x4.extract_lane(t, 1));
+  const t2 = f32x4.splat(f32x4.extract_lane(t, 2));
+  const t3 = f32x4.splat(f32x4.extract_lane(t, 3));
+  const b1 = b0 + rowBytes;
+  const b2 = b1 + rowBytes;
+  const b3 = b2 + rowBytes;
+  for (let o: usize = 0; o < rowBytes; o += 16) {
+    let v = v128.load(oRow + o);
+    v = f32x4.add(v, f32x4.mul(t0, v128.load(b0 + o)));
+    v = f32x4.add(v, f32x4.mul(t1, v128.load(b1 + o)));
+    v = f32x4.add(v, f32x4.mul(t2, v128.load(b2 + o)));
+    v = f32x4.add(v, f32x4.mul(t3, v128.load(b3 + o)));
+    v128.store(oRow + o, v);
   }
 }
 
