@@ -186,9 +186,10 @@ const SETTINGS: readonly Setting[] = [
     key: 'inferMaxBatch',
     env: 'INFER_MAX_BATCH',
     flag: '--infer-max-batch',
-    default: '512',
+    default: '64',
     schema: int(1, 65536),
-    description: 'Most frames in one inference batch.',
+    description:
+      'Most frames in one inference batch. After a stall the backlog runs oldest-first in batches of this size, so its oldest frames are answered after one batch, not after all of it; wasm rows cost no more at 64 than at 256. Raise it on a GPU host.',
   },
   {
     key: 'inferMaxWaitMs',

@@ -31,7 +31,7 @@ describe('loadConfig', () => {
       jwt: { kind: 'secret', secret: 'generated-secret', generated: true },
       backend: 'auto',
       modelDir: SHIPPED_MODEL_DIR,
-      inferMaxBatch: 512,
+      inferMaxBatch: 64,
       inferMaxWaitMs: 4,
       inferWorkers: 1,
       inferQueueLimit: 4096,
@@ -138,7 +138,7 @@ describe('loadConfig', () => {
       '--nats set (distributed mode) but neither JEPA_JWT_SECRET nor JEPA_JWT_PUBLIC_KEY: every node must verify the same tokens, a generated secret cannot be shared',
     ],
     [[], { FSYNC: 'always', FSYNC_INTERVAL_MS: '10' }, 'FSYNC_INTERVAL_MS', 'FSYNC_INTERVAL_MS only applies to FSYNC=batch, but FSYNC is always'],
-    [['--infer-queue-limit', '100'], {}, '--infer-queue-limit', '--infer-queue-limit 100 is below INFER_MAX_BATCH 512: a full batch could never form'],
+    [['--infer-queue-limit', '50'], {}, '--infer-queue-limit', '--infer-queue-limit 50 is below INFER_MAX_BATCH 64: a full batch could never form'],
     [
       [],
       { MAX_BACKPRESSURE_BYTES: '2048', MAX_PAYLOAD_BYTES: '4096' },
