@@ -52,6 +52,9 @@ export async function startInfer(config: Readonly<Config>, logger: Logger, io: C
     closers.push(() => service.close());
     const server = serveInferenceOverNats(nc, service, { maxInflight: config.inferMaxInflight }, logger);
     closers.push(() => server.close());
+    // The subscriptions exist on the NATS server only once it has read them: announce after that, or a
+    // serve node started on the announcement can meet "no responders".
+    await nc.flush();
     logger.info('infer serving', { url, subjects: `${INFER_SUBJECT_PREFIX}.*`, backend: service.backend, model: config.modelDir });
     io.err(`jepa-motion infer: answering ${INFER_SUBJECT_PREFIX}.* on ${url} (${service.backend} backend)\n`);
     return { backend: service.backend, close: closeAll };

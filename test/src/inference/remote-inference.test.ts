@@ -194,6 +194,8 @@ describe('in-flight bound of the infer side', () => {
         close: async () => undefined,
       };
       const remote = serveInferenceOverNats(ncServer, service, { maxInflight: 1 }, silentLogger);
+      // The client is another connection: it finds responders only once the NATS server has the subscriptions.
+      await ncServer.flush();
       const client = await createRemoteInference(ncClient, { timeoutMs: 10_000, maxInflight: 8 }, silentLogger);
       const first = client.submit({ sessionId: 's', patientId: 'p', seq: 0, x: new Float32Array(2) });
       // Wait until the first row is in flight on the infer side (the second must then be refused).
