@@ -4,7 +4,9 @@
 //   node --import tsx loadtest/profile-server.ts [sessions=5] [cpu-prof-dir] [server-file]
 // Prints one JSON line: latency percentiles, missing/shed counts, server CPU (% of one core, all threads)
 // and RSS, server CPU µs per answered frame by thread role during the load only (server-process.ts),
-// this (load-generating) process's CPU, and the 1-minute load average. With a profile dir,
+// this (load-generating) process's CPU, the server's own view from /metrics (frame → feedback latency,
+// rows per batch, and the inference latency split into the wait for dispatch, the batch's round trip and
+// the engine's time), and the 1-minute load average. With a profile dir,
 // every thread of the server writes a .cpuprofile there on exit. Extra node flags for the server:
 // PROF_NODE_ARGS="--trace-gc". PROF_WARM_S=10 runs 10 s of the same load first, unmeasured (JIT
 // warm-up). Checkpoints are built once into $PROF_CK_DIR (default /tmp/jepa-prof-ck).
@@ -118,7 +120,10 @@ async function scrapeMetrics(port: number): Promise<Map<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
-    const m = /^(jepa_(?:feedback_latency_seconds|inference_batch_size|inference_latency_seconds)_(?:bucket|sum|count)(?:\{[^}]*\})?) ([^ ]+)$/.exec(line);
+    const m =
+      /^(jepa_(?:feedback_latency_seconds|inference_batch_size|inference_(?:latency|wait|batch|engine)_seconds)_(?:bucket|sum|count)(?:\{[^}]*\})?) ([^ ]+)$/.exec(
+        line,
+      );
     if (m) out.set(m[1]!, Number(m[2]));
   }
   return out;
@@ -132,6 +137,7 @@ async function scrapeMetrics(port: number): Promise<Map<string, number>> {
  */
 function serverSide(before: Map<string, number>, after: Map<string, number>) {
   const d = (k: string) => (after.get(k) ?? 0) - (before.get(k) ?? 0);
+  const meanMs = (name: string) => Math.round((d(`${name}_sum`) / Math.max(1, d(`${name}_count`))) * 1e4) / 10;
   const total = d('jepa_feedback_latency_seconds_count');
   const within: Record<string, number> = {};
   for (const k of after.keys()) {
@@ -143,6 +149,12 @@ function serverSide(before: Map<string, number>, after: Map<string, number>) {
     feedbackMeanMs: Math.round((d('jepa_feedback_latency_seconds_sum') / Math.max(1, total)) * 1e4) / 10,
     feedbackWithin: within,
     meanBatchRows: Math.round((d('jepa_inference_batch_size_sum') / Math.max(1, d('jepa_inference_batch_size_count'))) * 10) / 10,
-    inferenceMeanMs: Math.round((d('jepa_inference_latency_seconds_sum') / Math.max(1, d('jepa_inference_latency_seconds_count'))) * 1e4) / 10,
+    inferenceMeanMs: meanMs('jepa_inference_latency_seconds'),
+    // The inference latency's parts: waiting to be dispatched, then the batch from dispatch to results, of
+    // which the engine's own time; a batch far above its engine time waited for the CPU or the main thread.
+    inferenceWaitMeanMs: meanMs('jepa_inference_wait_seconds'),
+    batchMeanMs: meanMs('jepa_inference_batch_seconds'),
+    engineMeanMs: meanMs('jepa_inference_engine_seconds'),
+    batchesOver20Ms: Math.round((1 - d('jepa_inference_batch_seconds_bucket{le="0.02"}') / Math.max(1, d('jepa_inference_batch_seconds_count'))) * 1000) / 1000,
   };
 }

@@ -239,6 +239,13 @@ export function createServerMetrics(registry = new MetricsRegistry()) {
     feedbackTotal: registry.counter('jepa_feedback_total', 'Feedback messages sent, by shed (true/false)'),
     batchSize: registry.external('jepa_inference_batch_size', 'Rows per inference batch'),
     inferenceLatency: registry.external('jepa_inference_latency_seconds', 'Inference submit-to-result latency per frame', 1 / 1000),
+    inferenceWait: registry.external('jepa_inference_wait_seconds', 'Inference submit to batch dispatch per frame (a free worker, the batch wait)', 1 / 1000),
+    inferenceBatch: registry.external(
+      'jepa_inference_batch_seconds',
+      'Inference batch dispatch to results committed (engine, hand-over both ways, waits for the CPU or an earlier batch)',
+      1 / 1000,
+    ),
+    inferenceEngine: registry.external('jepa_inference_engine_seconds', 'Time inside the inference engine per batch', 1 / 1000),
     feedbackLatency: registry.histogram(
       'jepa_feedback_latency_seconds',
       'Frame received to its feedback sent',

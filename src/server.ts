@@ -62,6 +62,9 @@ export interface ServerInference extends Inference {
     readonly workers: { readonly alive: number };
     readonly batchSize: HistogramSnapshot;
     readonly latencyMs: HistogramSnapshot;
+    readonly waitMs?: HistogramSnapshot;
+    readonly batchMs?: HistogramSnapshot;
+    readonly engineMs?: HistogramSnapshot;
     readonly shed: Readonly<Record<string, number>>;
   };
 }
@@ -259,6 +262,9 @@ export async function createServer(config: Readonly<Config>, deps: ServerDeps): 
   metrics.shedTotal.collect(() => Object.entries(deps.inference.stats?.().shed ?? {}).map(([reason, n]) => [{ reason }, n] as const));
   metrics.batchSize.collect(() => deps.inference.stats?.().batchSize);
   metrics.inferenceLatency.collect(() => deps.inference.stats?.().latencyMs);
+  metrics.inferenceWait.collect(() => deps.inference.stats?.().waitMs);
+  metrics.inferenceBatch.collect(() => deps.inference.stats?.().batchMs);
+  metrics.inferenceEngine.collect(() => deps.inference.stats?.().engineMs);
 
   const readiness = (): Readiness => {
     const checks = {

@@ -53,6 +53,7 @@ interface Pending {
 interface Dispatched {
   readonly rows: Queued<Pending>[];
   readonly models: string[];
+  readonly dispatchedAt: number;
   outcome: { ok: true; reply: BatchReply } | { ok: false; err: unknown } | null;
 }
 
@@ -79,6 +80,10 @@ export async function createInferenceService(opts: InferenceServiceOptions, deps
   const batchSize = new Histogram(BATCH_SIZE_BOUNDS);
   const latency = new Histogram(LATENCY_MS_BOUNDS);
   const engineMs = new Histogram(LATENCY_MS_BOUNDS);
+  // Where a row's inference latency goes: waiting to be dispatched (a free worker, the batch wait), then
+  // its batch from dispatch to results (the engine, the hand-over both ways and any wait for the CPU).
+  const waitMs = new Histogram(LATENCY_MS_BOUNDS);
+  const batchMs = new Histogram(LATENCY_MS_BOUNDS);
   const samples = new SampleRing(o.latencySamples);
   const inflight = new Map<number, Dispatched>();
   let nextBatchId = 0;
@@ -176,6 +181,8 @@ export async function createInferenceService(opts: InferenceServiceOptions, deps
     for (const q of stale) shed(q.item, ShedReason.STALE);
     if (batch.length === 0) return;
     const n = batch.length;
+    const dispatchedAt = scheduler.now();
+    for (const q of batch) waitMs.observe(dispatchedAt - q.item.submittedAt);
     const x = new Float32Array(n * info.featureDim);
     // Poses travel only when some row wants its prediction decoded (NaN rows: decoded to NaN, not answered).
     const poses = info.decodesPoses && batch.some((q) => q.item.pose) ? new Float32Array(n * POSE_FLOATS).fill(Number.NaN) : undefined;
@@ -198,7 +205,7 @@ export async function createInferenceService(opts: InferenceServiceOptions, deps
     for (const p of remove) w.adapters.delete(p);
 
     const id = nextBatchId++;
-    const d: Dispatched = { rows: batch, models, outcome: null };
+    const d: Dispatched = { rows: batch, models, dispatchedAt, outcome: null };
     inflight.set(id, d);
     counters.batches++;
     counters.rows += n;
@@ -231,6 +238,7 @@ export async function createInferenceService(opts: InferenceServiceOptions, deps
     const D = info.latentDim;
     const H = info.horizons.length;
     const now = scheduler.now();
+    batchMs.observe(now - d.dispatchedAt);
     d.rows.forEach((q, i) => {
       const z = latent.subarray(i * D, (i + 1) * D);
       const withPose = poses !== undefined && q.item.pose !== undefined;
@@ -340,6 +348,8 @@ export async function createInferenceService(opts: InferenceServiceOptions, deps
         batchSize: batchSize.data(),
         latencyMs: latency.data(),
         engineMs: engineMs.data(),
+        waitMs: waitMs.data(),
+        batchMs: batchMs.data(),
         latencySamples: samples.values(),
         shed: { ...shedCounts },
         models: { resident: cache.size, loads: models.loads, loadFailures: models.failures, swaps: models.swaps, evictions: cache.evicted },

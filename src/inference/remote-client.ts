@@ -155,7 +155,10 @@ export async function createRemoteInference(
         rows,
         batchSize: batchSize.data(),
         latencyMs: latency.data(),
+        // Batches run on the infer process; this node sees only its requests' round trips (latencyMs).
         engineMs: new Histogram(LATENCY_MS_BOUNDS).data(),
+        waitMs: new Histogram(LATENCY_MS_BOUNDS).data(),
+        batchMs: new Histogram(LATENCY_MS_BOUNDS).data(),
         latencySamples: samples.values(),
         shed: { ...shedCounts },
         models: { resident: 0, loads: 0, loadFailures: 0, swaps: 0, evictions: 0 },

@@ -144,6 +144,10 @@ export interface InferenceStats {
   readonly latencyMs: HistogramData;
   /** Time inside the engine per batch. */
   readonly engineMs: HistogramData;
+  /** Submit to dispatch per inferred row: waiting for a free worker and for the batch to fill. */
+  readonly waitMs: HistogramData;
+  /** Dispatch to results committed per batch: the engine, the hand-over both ways, any wait for the CPU or for an earlier batch. */
+  readonly batchMs: HistogramData;
   /** Most recent latency samples (ms), for percentiles. */
   readonly latencySamples: readonly number[];
   readonly shed: Readonly<Record<ShedReason, number>>;

@@ -73,6 +73,12 @@ describe('InferenceService with worker threads (tiny engine)', () => {
     expect(ok(await within(lone)).batchSize).toBe(1);
     expect(s.stats().batchSize.counts[0]).toBe(1); // one batch of 1 …
     expect(s.stats().batchSize.counts[2]).toBe(1); // … and one of 3 (bucket ≤ 4)
+    // Where the latency went: the three rows of the full batch were dispatched at once, the lone row after
+    // its 10 ms wait (the scheduler's clock); each batch's dispatch-to-results is counted once.
+    const { waitMs, batchMs } = s.stats();
+    expect(waitMs.count).toBe(4);
+    expect(waitMs.sum).toBe(10);
+    expect(batchMs.count).toBe(2);
   });
 
   it('serves rows of different patients in one batch, each with its own adapter', async () => {

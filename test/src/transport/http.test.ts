@@ -103,7 +103,16 @@ describe('HTTP', () => {
         inference: {
           submit: async () => ({ shed: true, reason: 'no_workers' }),
           backend: 'wasm',
-          stats: () => ({ queueDepth: 3, workers: { alive: 0 }, batchSize: hist, latencyMs: hist, shed: { no_workers: 7 } }),
+          stats: () => ({
+            queueDepth: 3,
+            workers: { alive: 0 },
+            batchSize: hist,
+            latencyMs: hist,
+            waitMs: { bounds: [1], counts: [2, 1], sum: 4, count: 3 },
+            batchMs: { bounds: [1], counts: [0, 1], sum: 30, count: 1 },
+            engineMs: { bounds: [1], counts: [0, 1], sum: 5, count: 1 },
+            shed: { no_workers: 7 },
+          }),
         },
       },
     });
@@ -115,6 +124,11 @@ describe('HTTP', () => {
       expect(m).toContain('jepa_inference_queue_depth 3');
       expect(m).toContain('jepa_inference_shed_total{reason="no_workers"} 7');
       expect(m).toContain('# TYPE jepa_inference_shed_total counter');
+      // Where inference latency goes, in seconds: waiting for dispatch, the batch's round trip, the engine.
+      expect(m).toContain('jepa_inference_wait_seconds_bucket{le="0.001"} 2');
+      expect(m).toContain('jepa_inference_wait_seconds_sum 0.004');
+      expect(m).toContain('jepa_inference_batch_seconds_sum 0.03');
+      expect(m).toContain('jepa_inference_engine_seconds_count 1');
     } finally {
       await s.close();
     }
