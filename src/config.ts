@@ -189,7 +189,7 @@ const SETTINGS: readonly Setting[] = [
     default: '64',
     schema: int(1, 65536),
     description:
-      'Most frames in one inference batch. After a stall the backlog runs oldest-first in batches of this size, so its oldest frames are answered after one batch, not after all of it; wasm rows cost no more at 64 than at 256. Raise it on a GPU host.',
+      'Most frames in one inference batch. After a stall the backlog runs oldest-first in batches of this size, so its oldest frames are answered after one batch, not after all of it; a wasm row costs within 3 % of what it costs at 256. Raise it on a GPU host.',
   },
   {
     key: 'inferMaxWaitMs',
