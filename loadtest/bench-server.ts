@@ -4,7 +4,8 @@
 // one inference call per frame), in the same run, reported with CPU and memory of each server process.
 // Then, for both servers, fixed loads (--fixed, default 20 and 100 sessions): server CPU µs per answered
 // frame by thread role (main, inference workers, V8 background GC/JIT, libuv fs pool, other; see
-// server-process.ts), answered/shed counts, p50/p99, RSS and this load generator's own CPU share.
+// server-process.ts), answered/shed counts, p50/p99, RSS and this load generator's own CPU share, and
+// per role and for the generator the time runnable but waiting for a core (schedstat's run-queue wait).
 //   npx tsx loadtest/bench-server.ts [--duration 10] [--ramp 2] [--warmup 2] [--start 2] [--max 256] [--p99 50]
 //     [--fixed 20,100] [--warm 10] [--only jepa-motion|baseline] [--json]
 // `--max 0` skips the search, `--fixed ''` the fixed loads. Every step (search and fixed loads, both
@@ -32,7 +33,7 @@ import { readRecording } from '../streams/adapters/read-recording.js';
 import type { Recording } from '../streams/types.js';
 import { DEFAULT_RECORDING } from './harness.js';
 import { runScenario } from './scenario.js';
-import { sampleUsage, startServerProcess, THREAD_CLASSES, type ProcessUsage, type ThreadClass } from './server-process.js';
+import { runQueueWait, sampleUsage, startServerProcess, THREAD_CLASSES, type ProcessUsage, type ThreadClass } from './server-process.js';
 import { writeCheckpointSet } from './servers/checkpoints.js';
 
 const SERVERS = {
@@ -51,6 +52,8 @@ interface Step {
   readonly loadAvg: number;
   /** This process's (the load generator's) CPU over the step, % of one core. */
   readonly generatorCpuPct: number;
+  /** The generator's threads runnable but waiting for a core over the step, % of the wall time. */
+  readonly generatorWaitPct: number;
 }
 
 interface BenchOptions {
@@ -95,8 +98,10 @@ async function step(kind: ServerKind, sessions: number, o: BenchOptions, env: Re
     const sampler = sampleUsage(server.pid, 250, server.rolesDir);
     const c0 = process.cpuUsage();
     const w0 = performance.now();
+    const generatorWait = runQueueWait(process.pid);
     const report = await scenario(o.durationS, o.warmupS);
     const usage = sampler.stop();
+    const generatorWaitPct = generatorWait.stop();
     const cu = process.cpuUsage(c0);
     const generatorCpuPct = r1(((cu.user + cu.system) / 1000 / (performance.now() - w0)) * 100);
     const loadAvg = Math.round((loadavg()[0] ?? NaN) * 100) / 100;
@@ -112,9 +117,9 @@ async function step(kind: ServerKind, sessions: number, o: BenchOptions, env: Re
       .map(([k, v]) => `${k}=${v}`)
       .join(' ');
     o.log(
-      `${kind.padEnd(11)}${label ? ` ${label}` : ''} N=${String(sessions).padStart(4)} ${pass ? 'PASS' : 'FAIL'}  p50 ${l.p50} p95 ${l.p95} p99 ${l.p99} max ${l.max} ms  missing ${report.missing_feedback}/${report.frames_sent}  shed ${report.shed}  cpu ${usage.cpuPct}%  rss ${usage.rssPeakMb} MB  generator ${generatorCpuPct}%  load ${loadAvg}`,
+      `${kind.padEnd(11)}${label ? ` ${label}` : ''} N=${String(sessions).padStart(4)} ${pass ? 'PASS' : 'FAIL'}  p50 ${l.p50} p95 ${l.p95} p99 ${l.p99} max ${l.max} ms  missing ${report.missing_feedback}/${report.frames_sent}  shed ${report.shed}  cpu ${usage.cpuPct}%  rss ${usage.rssPeakMb} MB  generator ${generatorCpuPct}%  waiting for a core: main ${usage.threadWaitPct.main ?? '-'}% inference ${usage.threadWaitPct.inference ?? '-'}% generator ${generatorWaitPct}%  load ${loadAvg}`,
     );
-    return { sessions, pass, report, usage, loadAvg, generatorCpuPct };
+    return { sessions, pass, report, usage, loadAvg, generatorCpuPct, generatorWaitPct };
   } finally {
     await server.stop();
     await rm(dataDir, { recursive: true, force: true });
@@ -173,6 +178,12 @@ interface FixedLoad {
    * up to tick rounding and threads that exited mid-run.
    */
   readonly usPerFrame: Readonly<Record<'total' | ThreadClass, number>>;
+  /**
+   * Per server thread role and for the load generator (all its threads): time runnable but waiting for
+   * a core (/proc schedstat run-queue wait), % of the scenario's wall time. What a frame's latency gains
+   * from the cores being busy rather than from its own work.
+   */
+  readonly waitPct: Readonly<Record<ThreadClass | 'generator', number>>;
   /** Threads with CPU in the window but no role (their CPU is in usPerFrame.other). */
   readonly otherThreads: number;
   readonly cpuPct: number;
@@ -186,6 +197,8 @@ function fixedLoad(st: Step): FixedLoad {
   const per = (cpuS: number) => r1((cpuS * 1e6) / Math.max(1, answered));
   const usPerFrame = { total: per(st.usage.cpuS) } as Record<'total' | ThreadClass, number>;
   for (const c of THREAD_CLASSES) usPerFrame[c] = per(st.usage.threadCpuS[c] ?? NaN);
+  const waitPct = { generator: st.generatorWaitPct } as Record<ThreadClass | 'generator', number>;
+  for (const c of THREAD_CLASSES) waitPct[c] = st.usage.threadWaitPct[c] ?? NaN;
   return {
     sessions: st.sessions,
     answered,
@@ -194,6 +207,7 @@ function fixedLoad(st: Step): FixedLoad {
     p50Ms: st.report.latency_ms.p50,
     p99Ms: st.report.latency_ms.p99,
     usPerFrame,
+    waitPct,
     otherThreads: st.usage.otherThreads,
     cpuPct: st.usage.cpuPct,
     rssPeakMb: st.usage.rssPeakMb,
@@ -259,6 +273,15 @@ function renderSummary(s: BenchSummary): string {
         `${kind.padEnd(11)}${cell(f.sessions, 5)}${cell(f.answered, 10)}${cell(f.shed, 6)}${cell(f.p50Ms, 8)}${cell(f.p99Ms, 8)}${cols.map((c) => cell(f.usPerFrame[c], 11)).join('')}${cell(f.rssPeakMb, 8)}${cell(f.generatorCpuPct, 13)}${cell(f.loadAvg, 6)}${f.otherThreads ? `  (${f.otherThreads} threads without a role)` : ''}`,
       );
     }
+  }
+  const waits = [...THREAD_CLASSES, 'generator'] as const;
+  lines.push(
+    '',
+    'fixed loads — time runnable but waiting for a core, % of the wall time (schedstat; summed over the threads of a role)',
+    `server         N${waits.map((c) => c.padStart(11)).join('')}`,
+  );
+  for (const [kind, r] of Object.entries(s.results)) {
+    for (const f of r.fixed) lines.push(`${kind.padEnd(11)}${cell(f.sessions, 5)}${waits.map((c) => cell(f.waitPct[c], 11)).join('')}`);
   }
   return lines.join('\n');
 }

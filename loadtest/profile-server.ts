@@ -4,7 +4,8 @@
 //   node --import tsx loadtest/profile-server.ts [sessions=5] [cpu-prof-dir] [server-file]
 // Prints one JSON line: latency percentiles, missing/shed counts, server CPU (% of one core, all threads)
 // and RSS, server CPU µs per answered frame by thread role during the load only (server-process.ts),
-// this (load-generating) process's CPU, the server's own view from /metrics (frame → feedback latency,
+// the time each role's threads (and this process's) were runnable but waiting for a core, this
+// (load-generating) process's CPU, the server's own view from /metrics (frame → feedback latency,
 // rows per batch, and the inference latency split into the wait for dispatch, the batch's round trip and
 // the engine's time), and the 1-minute load average. With a profile dir,
 // every thread of the server writes a .cpuprofile there on exit. Extra node flags for the server:
@@ -23,7 +24,7 @@ import { hmacKeyConfig, mintToken } from '../src/auth/index.js';
 import { readRecording } from '../streams/adapters/read-recording.js';
 import { DEFAULT_RECORDING } from './harness.js';
 import { runScenario } from './scenario.js';
-import { sampleUsage, THREAD_CLASSES, THREAD_ROLES_ENV, THREAD_ROLES_PRELOAD } from './server-process.js';
+import { runQueueWait, sampleUsage, THREAD_CLASSES, THREAD_ROLES_ENV, THREAD_ROLES_PRELOAD } from './server-process.js';
 import { writeCheckpointSet } from './servers/checkpoints.js';
 
 const sessions = Number(process.argv[2] ?? 5);
@@ -86,8 +87,10 @@ try {
   const usage = sampleUsage(child.pid ?? -1, 250, rolesDir);
   const c0 = process.cpuUsage();
   const w0 = performance.now();
+  const clientWait = runQueueWait(process.pid);
   const r = await scenario(10, 2);
   const u = usage.stop();
+  const clientWaitPct = clientWait.stop();
   const server = serverSide(metrics0, await scrapeMetrics(port));
   const answered = r.feedback_received - r.shed;
   const usPerFrame = Object.fromEntries(THREAD_CLASSES.map((c) => [c, Math.round(((u.threadCpuS[c] ?? NaN) * 1e6) / Math.max(1, answered))]));
@@ -102,6 +105,8 @@ try {
     frames: r.frames_sent,
     ...u,
     clientCpuPct,
+    /** This process's threads runnable but without a core, % of the wall time (u.threadWaitPct: the server's). */
+    clientWaitPct,
     server,
     load: loadavg()[0],
     /** Server CPU µs per answered frame during the load, by thread role. */

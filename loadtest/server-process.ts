@@ -90,6 +90,12 @@ export interface ProcessUsage {
    * fsync); other = any thread without a role. Empty without a roles directory.
    */
   readonly threadCpuS: Readonly<Partial<Record<ThreadClass, number>>>;
+  /**
+   * Per thread role, the time its threads were runnable but waiting for a core (schedstat's run-queue
+   * wait), in percent of the window's wall time: how long the server was held up by too few cores
+   * rather than by its own work. Empty without a roles directory.
+   */
+  readonly threadWaitPct: Readonly<Partial<Record<ThreadClass, number>>>;
   /** Threads counted as "other" that used ≥ 1 ms of CPU in the window (0 when every busy thread has a role). */
   readonly otherThreads: number;
 }
@@ -101,17 +107,36 @@ function cpuTicks(pid: number): number {
   return Number(rest[11]) + Number(rest[12]); // utime, stime (fields 14, 15)
 }
 
-/** On-CPU nanoseconds of each live thread (schedstat: exact, where stat's ticks are 10 ms). */
-function threadNs(pid: number): Map<number, number> {
-  const out = new Map<number, number>();
+/** Nanoseconds a thread spent on a core and runnable but waiting for one (its schedstat). */
+interface ThreadSched {
+  readonly runNs: number;
+  readonly waitNs: number;
+}
+
+/** Each live thread's schedstat (exact, where stat's ticks are 10 ms). */
+function threadSched(pid: number): Map<number, ThreadSched> {
+  const out = new Map<number, ThreadSched>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      out.set(Number(tid), Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
+      const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ');
+      out.set(Number(tid), { runNs: Number(run), waitNs: Number(wait) });
     } catch {
       /* thread exited between the listing and the read */
     }
   }
   return out;
+}
+
+/**
+ * Run-queue wait of a whole process (all its live threads), for the load generator's own share:
+ * `const w = runQueueWait(process.pid); …; w.stop()` gives the percent of the wall time between the two
+ * calls its threads spent runnable without a core (summed over threads, so it can exceed 100).
+ */
+export function runQueueWait(pid: number): { stop(): number } {
+  const total = () => [...threadSched(pid).values()].reduce((a, t) => a + t.waitNs, 0);
+  const t0 = performance.now();
+  const w0 = total();
+  return { stop: () => Math.round(((total() - w0) / 1e6 / (performance.now() - t0)) * 1000) / 10 };
 }
 
 /** tid → class from the role files the server's threads wrote (./servers/thread-roles.cjs). */
@@ -137,7 +162,7 @@ function rssMb(pid: number): number {
 export function sampleUsage(pid: number, everyMs = 250, rolesDir?: string): { stop(): ProcessUsage } {
   const t0 = performance.now();
   const c0 = cpuTicks(pid);
-  const threads0 = rolesDir ? threadNs(pid) : new Map<number, number>();
+  const threads0 = rolesDir ? threadSched(pid) : new Map<number, ThreadSched>();
   let peak = 0;
   let sum = 0;
   let n = 0;
@@ -159,17 +184,20 @@ export function sampleUsage(pid: number, everyMs = 250, rolesDir?: string): { st
       sample();
       let ticks = 0;
       const threadCpuS: Partial<Record<ThreadClass, number>> = {};
+      const threadWaitS: Partial<Record<ThreadClass, number>> = {};
       let otherThreads = 0;
       try {
-        const threads1 = rolesDir ? threadNs(pid) : new Map<number, number>();
+        const threads1 = rolesDir ? threadSched(pid) : new Map<number, ThreadSched>();
         ticks = cpuTicks(pid) - c0;
         if (rolesDir) {
           const roles = readThreadRoles(rolesDir);
-          for (const c of THREAD_CLASSES) threadCpuS[c] = 0;
-          for (const [tid, ns] of threads1) {
-            const s = (ns - (threads0.get(tid) ?? 0)) / 1e9;
+          for (const c of THREAD_CLASSES) threadCpuS[c] = threadWaitS[c] = 0;
+          for (const [tid, t] of threads1) {
+            const before = threads0.get(tid);
+            const s = (t.runNs - (before?.runNs ?? 0)) / 1e9;
             const c = roles.get(tid) ?? 'other';
             threadCpuS[c] = (threadCpuS[c] ?? 0) + s;
+            threadWaitS[c] = (threadWaitS[c] ?? 0) + (t.waitNs - (before?.waitNs ?? 0)) / 1e9;
             if (c === 'other' && s >= OTHER_THREAD_MIN_S) otherThreads++;
           }
         }
@@ -185,6 +213,7 @@ export function sampleUsage(pid: number, everyMs = 250, rolesDir?: string): { st
         rssPeakMb: r1(peak),
         rssMeanMb: r1(n ? sum / n : NaN),
         threadCpuS: Object.fromEntries(Object.entries(threadCpuS).map(([k, v]) => [k, r3(v)])),
+        threadWaitPct: Object.fromEntries(Object.entries(threadWaitS).map(([k, v]) => [k, r1((v / wallS) * 100)])),
         otherThreads,
       };
     },

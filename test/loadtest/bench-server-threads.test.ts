@@ -2,7 +2,8 @@
 // the real jepa-motion bench server (search skipped) and its --json output must charge the server's CPU
 // to every thread role. Inline inference is off (BENCH_INLINE_MAX_ROWS=0) so every batch runs on the
 // inference worker, whose thread must then be recognised. Breaks when a role stops being recognised
-// (its CPU falls into "other" or is lost) or when the roles stop adding up to the whole process.
+// (its CPU falls into "other" or is lost), when the roles stop adding up to the whole process, or when
+// the run-queue wait per role and of the generator goes missing.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -18,6 +19,7 @@ interface FixedLoad {
   answered: number;
   shed: number;
   usPerFrame: Record<string, number>;
+  waitPct: Record<string, number>;
   otherThreads: number;
   rssPeakMb: number;
   generatorCpuPct: number;
@@ -66,6 +68,11 @@ describe.skipIf(!hasMotionData || process.platform !== 'linux')('bench:server --
     // plus 0.1 µs rounding per class.
     const sum = THREAD_CLASSES.reduce((a, c) => a + f.usPerFrame[c]!, 0);
     expect(Math.abs(sum - f.usPerFrame.total!)).toBeLessThanOrEqual((0.02 * 1e6) / f.answered + 0.1 * THREAD_CLASSES.length);
+    // Run-queue wait (schedstat) per role and for the generator: present, a share of the wall time; one
+    // thread (main) cannot wait longer than the wall.
+    expect(Object.keys(f.waitPct).sort()).toEqual([...THREAD_CLASSES, 'generator'].sort());
+    for (const v of Object.values(f.waitPct)) expect(v).toBeGreaterThanOrEqual(0);
+    expect(f.waitPct.main).toBeLessThanOrEqual(100);
     expect(f.rssPeakMb).toBeGreaterThan(0);
     expect(f.generatorCpuPct).toBeGreaterThan(0);
   }, 90_000);
