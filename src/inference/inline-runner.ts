@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { engineOutputProblem, type BatchEngine, type EngineModule } from './engine.js';
 import { InferenceError, InferenceErrorCode } from './errors.js';
 import type { BatchReply, PoolWorker } from './worker-pool.js';
-import type { BatchMessage, WorkerInit } from './worker-protocol.js';
+import type { BatchRequest, WorkerInit } from './worker-protocol.js';
 
 export class InlineRunner implements PoolWorker {
   /** Marks this slot apart from pool workers (which are 0-based). */
@@ -40,7 +40,7 @@ export class InlineRunner implements PoolWorker {
   }
 
   /** Runs one batch now (synchronously for a synchronous engine). The caller sets and clears `busy`. */
-  async run(msg: BatchMessage): Promise<BatchReply> {
+  async run(msg: BatchRequest): Promise<BatchReply> {
     try {
       for (const p of msg.remove) this.engine.setAdapter(p, null);
       for (const { patientId, adapter } of msg.install) this.engine.setAdapter(patientId, adapter);

@@ -1,7 +1,8 @@
 /**
  * Worker-thread entry: imports the engine module named in workerData, initialises it (the engine
- * calls selectBackend in this thread), then runs one batch per message. The service keeps at most one
- * batch in flight per worker, so adapter installs carried by a message always happen between batches.
+ * calls selectBackend in this thread), then runs one batch per message, strictly in arrival order, so
+ * adapter installs carried by a message always happen between batches. A batch that was sent before
+ * the service knew of this worker's last failure is answered `stale`, not run (BatchMessage.failuresSeen).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
@@ -35,7 +36,13 @@ async function start(init: WorkerInit): Promise<BatchEngine | null> {
   }
 }
 
+let failures = 0;
+
 async function runBatch(engine: BatchEngine, msg: BatchMessage): Promise<void> {
+  if (msg.failuresSeen < failures) {
+    post({ type: 'batch-error', id: msg.id, message: 'not run: it was queued behind a batch that failed (its adapter installs may be missing)', stale: true });
+    return;
+  }
   try {
     for (const p of msg.remove) engine.setAdapter(p, null);
     for (const { patientId, adapter } of msg.install) engine.setAdapter(patientId, adapter);
@@ -56,13 +63,14 @@ async function runBatch(engine: BatchEngine, msg: BatchMessage): Promise<void> {
     ] as ArrayBuffer[];
     post({ type: 'result', id: msg.id, latent, predictions, uncertainty, horizonUncertainty, ...(poses ? { poses } : {}), ms }, transfer);
   } catch (err) {
+    failures++;
     post({ type: 'batch-error', id: msg.id, message: describe(err) });
   }
 }
 
 const engine = await start((workerData as { init: WorkerInit }).init);
 if (engine) {
-  // Messages are handled strictly one after another (the service sends one at a time anyway).
+  // Messages are handled strictly one after another: a batch queued behind another waits for it.
   let chain = Promise.resolve();
   port.on('message', (msg: BatchMessage) => {
     chain = chain.then(() => runBatch(engine, msg));

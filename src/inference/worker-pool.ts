@@ -1,11 +1,14 @@
 /**
- * A fixed set of inference worker threads, each with at most one batch in flight. A worker that dies
- * fails its in-flight batch (the caller sheds those rows) and is replaced, at most `maxRestarts` times
- * over the pool's life, so a crashing engine cannot spin.
+ * A fixed set of inference worker threads, each running one batch and holding at most one more queued
+ * behind it (MAX_BATCHES_PER_WORKER): a worker with a batch behind starts it the moment the one before
+ * ends, without waiting for the main thread to take the results and send the next — on a busy box the
+ * main thread can wait milliseconds for a core. A worker that dies fails its batches in flight (the
+ * caller sheds those rows) and is replaced, at most `maxRestarts` times over the pool's life, so a
+ * crashing engine cannot spin.
  */
 import { Worker } from 'node:worker_threads';
 import { InferenceError, InferenceErrorCode } from './errors.js';
-import type { BatchMessage, WorkerInit, WorkerReply } from './worker-protocol.js';
+import type { BatchMessage, BatchRequest, WorkerInit, WorkerReply } from './worker-protocol.js';
 
 export interface EngineInfo {
   readonly backend: string;
@@ -33,12 +36,18 @@ export interface PoolWorker {
   readonly busy: boolean;
 }
 
+/** A running batch and the one queued behind it; more would only wait longer inside the worker. */
+export const MAX_BATCHES_PER_WORKER = 2;
+
 interface Slot extends PoolWorker {
   worker: Worker;
   busy: boolean;
   dead: boolean;
-  inflight: { id: number; resolve: (r: BatchReply) => void; reject: (e: unknown) => void } | null;
+  /** Batches sent and not answered, oldest first (the worker runs them in this order). */
+  inflight: { id: number; resolve: (r: BatchReply) => void; reject: (e: unknown) => void }[];
   adapters: Map<string, number>;
+  /** Failed batches reported by this worker so far: a batch sent with fewer was built on adapter state the failure may have broken. */
+  failures: number;
 }
 
 /**
@@ -96,22 +105,33 @@ export class WorkerPool {
     return this.slots.filter((s) => !s.dead).length;
   }
 
+  /** A worker with no batch in flight. */
   idle(): PoolWorker | null {
     return this.slots.find((s) => !s.busy) ?? null;
+  }
+
+  /** A live worker running a batch with room for one more behind it. */
+  withRoomBehind(): PoolWorker | null {
+    return this.slots.find((s) => !s.dead && s.inflight.length > 0 && s.inflight.length < MAX_BATCHES_PER_WORKER) ?? null;
   }
 
   busyCount(): number {
     return this.slots.filter((s) => s.busy).length;
   }
 
-  /** Sends one batch to an idle worker; `x` is transferred (the caller must not reuse it). */
-  run(w: PoolWorker, msg: BatchMessage): Promise<BatchReply> {
+  /**
+   * Sends one batch to a worker that is idle or has room behind its batch; `x` is transferred (the caller
+   * must not reuse it). The message carries the worker's failure count as the service knew it.
+   */
+  run(w: PoolWorker, msg: BatchRequest): Promise<BatchReply> {
     const slot = this.slots[w.index];
-    if (!slot || slot.busy) throw new Error(`worker ${w.index} is not idle`);
+    if (!slot || slot.dead || (slot.busy && slot.inflight.length === 0) || slot.inflight.length >= MAX_BATCHES_PER_WORKER)
+      throw new Error(`worker ${w.index} cannot take a batch`);
     slot.busy = true;
+    const full: BatchMessage = { ...msg, failuresSeen: slot.failures };
     return new Promise<BatchReply>((resolve, reject) => {
-      slot.inflight = { id: msg.id, resolve, reject };
-      slot.worker.postMessage(msg, [msg.x.buffer as ArrayBuffer, ...(msg.poses ? [msg.poses.buffer as ArrayBuffer] : [])]);
+      slot.inflight.push({ id: msg.id, resolve, reject });
+      slot.worker.postMessage(full, [msg.x.buffer as ArrayBuffer, ...(msg.poses ? [msg.poses.buffer as ArrayBuffer] : [])]);
     });
   }
 
@@ -124,7 +144,7 @@ export class WorkerPool {
     const spec = workerSpawnSpec(this.entry, this.init);
     const worker = new Worker(spec.file, { workerData: spec.workerData });
     // busy until the engine reports ready, so nothing is dispatched to a starting worker
-    const slot: Slot = { index, worker, busy: true, dead: false, inflight: null, adapters: new Map() };
+    const slot: Slot = { index, worker, busy: true, dead: false, inflight: [], adapters: new Map(), failures: 0 };
     this.slots[index] = slot;
     return new Promise<void>((resolve, reject) => {
       let ready = false;
@@ -146,12 +166,16 @@ export class WorkerPool {
           reject(new InferenceError(InferenceErrorCode.WORKER_START_FAILED, `inference worker ${index} failed to start: ${m.message}`));
           void worker.terminate();
         } else if (m.type === 'result' || m.type === 'batch-error') {
-          const job = slot.inflight;
+          const job = slot.inflight[0];
           if (!job || job.id !== m.id) return;
-          slot.inflight = null;
-          slot.busy = false;
-          // After a failure the worker may hold only part of the adapter changes: the service resends all.
-          if (m.type === 'batch-error') slot.adapters.clear();
+          slot.inflight.shift();
+          slot.busy = slot.inflight.length > 0;
+          // After a failure the worker may hold only part of the adapter changes: the service resends all,
+          // and the worker refuses what was sent before this reply (BatchMessage.failuresSeen).
+          if (m.type === 'batch-error' && !m.stale) {
+            slot.adapters.clear();
+            slot.failures++;
+          }
           if (m.type === 'result') {
             const { latent, predictions, uncertainty, horizonUncertainty, poses, ms } = m;
             job.resolve({ latent, predictions, uncertainty, horizonUncertainty, ...(poses ? { poses } : {}), ms });
@@ -174,10 +198,11 @@ export class WorkerPool {
   private fail(slot: Slot, err: unknown): void {
     if (slot.dead) return; // 'error' is followed by 'exit'
     slot.dead = true;
-    const job = slot.inflight;
-    slot.inflight = null;
+    const jobs = slot.inflight;
+    slot.inflight = [];
     slot.busy = true; // dead until replaced
-    if (job) job.reject(new InferenceError(InferenceErrorCode.ENGINE_OUTPUT, `worker ${slot.index} died with batch ${job.id} in flight`, { cause: err }));
+    for (const job of jobs)
+      job.reject(new InferenceError(InferenceErrorCode.ENGINE_OUTPUT, `worker ${slot.index} died with batch ${job.id} in flight`, { cause: err }));
     if (!this.closed) this.onWorkerExit(slot.index, err);
   }
 

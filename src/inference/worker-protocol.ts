@@ -21,7 +21,16 @@ export interface BatchMessage {
   readonly install: readonly { readonly patientId: string; readonly adapter: AdapterWeights | null }[];
   /** Patients whose adapters this worker must drop (evicted from the service's cache). */
   readonly remove: readonly string[];
+  /**
+   * Failed batches of this worker the service had been told of when it built this one. Fewer than the
+   * worker has had: the batch was queued behind one that failed, and its install list assumed that one's
+   * installs went through, so the worker answers it `stale` instead of running it on missing adapters.
+   */
+  readonly failuresSeen: number;
 }
+
+/** A batch as the service builds it; the pool adds what the worker it goes to needs (failuresSeen). */
+export type BatchRequest = Omit<BatchMessage, 'failuresSeen'>;
 
 export type WorkerReply =
   | {
@@ -47,4 +56,5 @@ export type WorkerReply =
       /** Engine time inside the worker, ms. */
       readonly ms: number;
     }
-  | { readonly type: 'batch-error'; readonly id: number; readonly message: string };
+  /** `stale`: not run (see BatchMessage.failuresSeen); the worker's adapters are as they were. */
+  | { readonly type: 'batch-error'; readonly id: number; readonly message: string; readonly stale?: boolean };

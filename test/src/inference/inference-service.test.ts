@@ -134,6 +134,8 @@ describe('InferenceService with worker threads (tiny engine)', () => {
     const s = await track(tinyService({ maxBatch: 2, maxWaitMs: 1, queueLimit: 4, maxQueueAgeMs: 50, gate: g.buf }, { scheduler: sched }));
     const x = row(1, 1, 1);
     const busy = [0, 1].map((seq) => s.submit({ sessionId: 'busy', patientId: 'p', seq, x })); // in flight, blocked
+    const behind = [0, 1].map((seq) => s.submit({ sessionId: 'behind', patientId: 'p', seq, x })); // a whole batch: queued behind it
+    expect(s.stats()).toMatchObject({ inflightBatches: 2, queueDepth: 0 });
     const flood = [0, 1, 2].map((seq) => s.submit({ sessionId: 'flood', patientId: 'p', seq, x }));
     const quiet = [0, 1].map((seq) => s.submit({ sessionId: 'quiet', patientId: 'p', seq, x }));
     // 5 rows offered to a queue of 4: flood's oldest (seq 0) goes
@@ -143,11 +145,58 @@ describe('InferenceService with worker threads (tiny engine)', () => {
     // the queue is still full: the tie (2 rows each, same age) goes to the first session queued, flood
     const fresh = s.submit({ sessionId: 'quiet', patientId: 'p', seq: 2, x });
     g.open();
-    await within(Promise.all(busy)).then((rs) => rs.forEach(ok));
+    await within(Promise.all([...busy, ...behind])).then((rs) => rs.forEach(ok));
     const late = await within(Promise.all([flood[1]!, flood[2]!, ...quiet]));
     expect(late.map((r) => (r.shed ? r.reason : 'ok'))).toEqual(['queue_full', 'stale', 'stale', 'stale']);
     ok(await within(fresh));
     expect(s.stats().shed).toMatchObject({ queue_full: 2, stale: 3 });
+  });
+
+  it('queues a whole batch behind the running one, never a partial one, and at most one', async () => {
+    const g = gate(false);
+    const sched = new ManualScheduler();
+    const s = await track(tinyService({ maxBatch: 2, maxWaitMs: 5, gate: g.buf }, { scheduler: sched }));
+    const submit = (sessionId: string, seq: number) => s.submit({ sessionId, patientId: 'p', seq, x: row(seq, 1, 2) });
+    const rows = [submit('a', 0), submit('b', 0)]; // a whole batch: runs at once (blocked in the engine)
+    expect(s.stats()).toMatchObject({ inflightBatches: 1, queueDepth: 0 });
+    rows.push(submit('a', 1));
+    sched.advance(10); // due, but partial: it waits for the worker (and for company)
+    expect(s.stats()).toMatchObject({ inflightBatches: 1, queueDepth: 1 });
+    rows.push(submit('b', 1)); // now whole: queued behind the running batch
+    expect(s.stats()).toMatchObject({ inflightBatches: 2, queueDepth: 0 });
+    rows.push(submit('a', 2), submit('b', 2)); // whole again, but the worker has a batch behind already
+    expect(s.stats()).toMatchObject({ inflightBatches: 2, queueDepth: 2 });
+    g.open();
+    const out = (await within(Promise.all(rows))).map(ok);
+    expect(out.map((r) => `${r.sessionId}${r.seq}`)).toEqual(['a0', 'b0', 'a1', 'b1', 'a2', 'b2']);
+    expect(s.stats()).toMatchObject({ batches: 3, rows: 6 });
+  });
+
+  it('does not run a batch queued behind a failed one on the adapters that failure may have skipped', async () => {
+    const g = gate(false);
+    const models: Record<string, { ref: string; adapter: object | null }> = {
+      p: { ref: 'p-broken', adapter: { broken: true } },
+      q: { ref: 'q@1', adapter: { bias: new Float32Array(D).fill(5) } },
+      plain: { ref: 'base', adapter: null },
+    };
+    const s = await track(tinyService({ maxBatch: 2, gate: g.buf, gateOnly777: true }, { loadModel: (pid) => Promise.resolve(models[pid]!) }));
+    await s.ensureModel('p');
+    await s.ensureModel('q');
+    await s.ensureModel('plain');
+    const x = row(0, 0, 0);
+    const submit = (sessionId: string, patientId: string, xr = x) => s.submit({ sessionId, patientId, seq: 0, x: xr });
+    const running = [submit('a0', 'plain', row(777, 0, 0)), submit('a1', 'plain', row(777, 0, 0))];
+    // Installs p (throws in the worker) then q (never reached), queued behind the running batch.
+    const failing = [submit('b0', 'p'), submit('b1', 'q')];
+    // Sent behind the failing batch before its failure is known: built as if q were installed.
+    const behind = [submit('c0', 'q'), submit('c1', 'q')];
+    g.open();
+    (await within(Promise.all(running))).forEach(ok);
+    const shed = await within(Promise.all([...failing, ...behind]));
+    expect(shed.map((r) => (r.shed ? r.reason : `answered by ${r.model}`))).toEqual(['engine_error', 'engine_error', 'engine_error', 'engine_error']);
+    const after = ok(await within(submit('d0', 'q')));
+    expect(after.model).toBe('q@1');
+    close(after.latent, [5, 5, 5, 5]);
   });
 
   it('commits results in dispatch order across workers, so surprise sees the earlier frame', async () => {
