@@ -29,7 +29,9 @@ describe('InferenceService inline dispatch (tiny engine)', () => {
     const bias = (v: number) => ({ ref: `ref-${v}`, adapter: { bias: new Float32Array(D).fill(v) } });
     const s = await track(
       tinyService(
-        { maxBatch: 4, maxWaitMs: 1, inlineMaxRows: 4 },
+        // 50 ms: the three rows, submitted in one tick, must share a batch even when a loaded machine takes
+        // over a millisecond for the first submit (with 1 ms the second row found the first already due).
+        { maxBatch: 4, maxWaitMs: 50, inlineMaxRows: 4 },
         { utilization: idle, loadModel: (pid) => Promise.resolve(pid === 'plain' ? { ref: 'pretrained', adapter: null } : bias(pid === 'p' ? 1 : 10)) },
       ),
     );
