@@ -82,3 +82,47 @@ export function engineOutputProblem(e: Pick<BatchEngine, 'latentDim' | 'horizons
   if (out.poses !== undefined && out.poses.length !== n * H * POSE_FLOATS) return `poses have ${out.poses.length} values, expected ${n}×${H}×${POSE_FLOATS}`;
   return null;
 }
+
+/**
+ * The adapters an engine holds, as batch messages installed and removed them, so that a failed batch
+ * can drop them all. After a failure the service forgets what the engine holds and resends what its
+ * next batches need; an adapter left behind would be one it no longer tracks, never removed when its
+ * patient is evicted, and enough of them would reach the engine's capacity.
+ */
+export class HeldAdapters {
+  private readonly held = new Set<string>();
+
+  constructor(private readonly engine: Pick<BatchEngine, 'setAdapter'>) {}
+
+  get size(): number {
+    return this.held.size;
+  }
+
+  /** Applies a batch's removals, then its installs (an install counts as held before it is tried: a throw may leave part of it). */
+  apply(msg: {
+    readonly remove: readonly string[];
+    readonly install: readonly { readonly patientId: string; readonly adapter: AdapterWeights | null }[];
+  }): void {
+    for (const p of msg.remove) {
+      this.engine.setAdapter(p, null);
+      this.held.delete(p);
+    }
+    for (const { patientId, adapter } of msg.install) {
+      if (adapter) this.held.add(patientId);
+      this.engine.setAdapter(patientId, adapter);
+      if (!adapter) this.held.delete(patientId);
+    }
+  }
+
+  /** Removes every adapter it installed; one that cannot be removed is left (the engine is failing anyway). */
+  dropAll(): void {
+    for (const p of this.held) {
+      try {
+        this.engine.setAdapter(p, null);
+      } catch {
+        // nothing better to do: the next batch's installs replace it if its patient comes back
+      }
+    }
+    this.held.clear();
+  }
+}

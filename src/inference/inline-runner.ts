@@ -8,7 +8,7 @@
  * It mirrors a pool worker: it holds its own adapter versions and applies install/remove between runs.
  */
 import { performance } from 'node:perf_hooks';
-import { engineOutputProblem, type BatchEngine, type EngineModule } from './engine.js';
+import { engineOutputProblem, HeldAdapters, type BatchEngine, type EngineModule } from './engine.js';
 import { InferenceError, InferenceErrorCode } from './errors.js';
 import type { BatchReply, PoolWorker } from './worker-pool.js';
 import type { BatchRequest, WorkerInit } from './worker-protocol.js';
@@ -18,8 +18,11 @@ export class InlineRunner implements PoolWorker {
   readonly index = -1;
   readonly adapters = new Map<string, number>();
   busy = false;
+  private readonly held: HeldAdapters;
 
-  private constructor(private readonly engine: BatchEngine) {}
+  private constructor(private readonly engine: BatchEngine) {
+    this.held = new HeldAdapters(engine);
+  }
 
   static async start(init: WorkerInit): Promise<InlineRunner> {
     try {
@@ -42,8 +45,7 @@ export class InlineRunner implements PoolWorker {
   /** Runs one batch now (synchronously for a synchronous engine). The caller sets and clears `busy`. */
   async run(msg: BatchRequest): Promise<BatchReply> {
     try {
-      for (const p of msg.remove) this.engine.setAdapter(p, null);
-      for (const { patientId, adapter } of msg.install) this.engine.setAdapter(patientId, adapter);
+      this.held.apply(msg);
       const t0 = performance.now();
       const out = await this.engine.run({ n: msg.n, x: msg.x, patients: msg.patients, ...(msg.poses ? { poses: msg.poses } : {}) });
       const ms = performance.now() - t0;
@@ -58,8 +60,10 @@ export class InlineRunner implements PoolWorker {
         ms,
       };
     } catch (cause) {
-      // Same rule as a worker's batch-error: a failed batch may have left adapters half-installed.
+      // Same rule as a worker's batch-error: a failed batch may have left adapters half-installed, so the
+      // service resends them all, and none it stops tracking stays in the engine.
       this.adapters.clear();
+      this.held.dropAll();
       throw new InferenceError(
         InferenceErrorCode.ENGINE_OUTPUT,
         `batch ${msg.id} failed in the in-process engine: ${cause instanceof Error ? cause.message : String(cause)}`,

@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { engineOutputProblem, type BatchEngine, type EngineModule } from './engine.js';
+import { engineOutputProblem, HeldAdapters, type BatchEngine, type EngineModule } from './engine.js';
 import type { BatchMessage, WorkerInit, WorkerReply } from './worker-protocol.js';
 
 const port = parentPort;
@@ -38,14 +38,13 @@ async function start(init: WorkerInit): Promise<BatchEngine | null> {
 
 let failures = 0;
 
-async function runBatch(engine: BatchEngine, msg: BatchMessage): Promise<void> {
+async function runBatch(engine: BatchEngine, held: HeldAdapters, msg: BatchMessage): Promise<void> {
   if (msg.failuresSeen < failures) {
     post({ type: 'batch-error', id: msg.id, message: 'not run: it was queued behind a batch that failed (its adapter installs may be missing)', stale: true });
     return;
   }
   try {
-    for (const p of msg.remove) engine.setAdapter(p, null);
-    for (const { patientId, adapter } of msg.install) engine.setAdapter(patientId, adapter);
+    held.apply(msg);
     const t0 = performance.now();
     const out = await engine.run({ n: msg.n, x: msg.x, patients: msg.patients, ...(msg.poses ? { poses: msg.poses } : {}) });
     const ms = performance.now() - t0;
@@ -64,6 +63,7 @@ async function runBatch(engine: BatchEngine, msg: BatchMessage): Promise<void> {
     post({ type: 'result', id: msg.id, latent, predictions, uncertainty, horizonUncertainty, ...(poses ? { poses } : {}), ms }, transfer);
   } catch (err) {
     failures++;
+    held.dropAll(); // the service resends every adapter after a failure (HeldAdapters)
     post({ type: 'batch-error', id: msg.id, message: describe(err) });
   }
 }
@@ -72,7 +72,8 @@ const engine = await start((workerData as { init: WorkerInit }).init);
 if (engine) {
   // Messages are handled strictly one after another: a batch queued behind another waits for it.
   let chain = Promise.resolve();
+  const held = new HeldAdapters(engine);
   port.on('message', (msg: BatchMessage) => {
-    chain = chain.then(() => runBatch(engine, msg));
+    chain = chain.then(() => runBatch(engine, held, msg));
   });
 }

@@ -21,14 +21,18 @@ export function gate(open = false): { buf: SharedArrayBuffer; open(): void; clos
   return { buf, open: () => set(1), close: () => set(0) };
 }
 
-export function tinyService(opts: InferenceServiceOptions & { gate?: SharedArrayBuffer; gateOnly777?: boolean }, deps: InferenceServiceDeps = {}) {
+export function tinyService(
+  opts: InferenceServiceOptions & { gate?: SharedArrayBuffer; gateOnly777?: boolean; adapterCount?: SharedArrayBuffer },
+  deps: InferenceServiceDeps = {},
+) {
   const engineOptions: TinyEngineOptions = {
     featureDim: F,
     latentDim: D,
     horizons: HORIZONS,
     ...(opts.gate ? { gate: opts.gate, gateOnly777: opts.gateOnly777 ?? false } : {}),
+    ...(opts.adapterCount ? { adapterCount: opts.adapterCount } : {}),
   };
-  const { gate: _g, gateOnly777: _o, ...rest } = opts;
+  const { gate: _g, gateOnly777: _o, adapterCount: _a, ...rest } = opts;
   return createInferenceService({ workers: 1, ...rest, engine: { module: tinyEngineUrl, options: engineOptions } }, deps);
 }
 

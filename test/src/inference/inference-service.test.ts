@@ -257,6 +257,29 @@ describe('InferenceService with worker threads (tiny engine)', () => {
     close(rq!.latent, [5, 5, 5, 5]);
   });
 
+  it('after a failed batch the worker holds no adapter the service no longer tracks', async () => {
+    const count = new SharedArrayBuffer(4);
+    const held = () => Atomics.load(new Int32Array(count), 0);
+    const models: Record<string, { ref: string; adapter: object }> = {
+      p: { ref: 'p@1', adapter: { bias: new Float32Array(D).fill(1) } },
+      q: { ref: 'q@1', adapter: { bias: new Float32Array(D).fill(5) } },
+    };
+    const s = await track(tinyService({ maxBatch: 2, adapterCount: count }, { loadModel: (pid) => Promise.resolve(models[pid]!) }));
+    await s.ensureModel('p');
+    await s.ensureModel('q');
+    const x = row(0, 0, 0);
+    (await within(Promise.all([s.submit({ sessionId: 'a', patientId: 'p', seq: 0, x }), s.submit({ sessionId: 'b', patientId: 'q', seq: 0, x })]))).forEach(ok);
+    expect(held()).toBe(2);
+    // The engine throws inside run: the service forgets what the worker holds, so the worker drops it all.
+    const failed = await within(s.submit({ sessionId: 'a', patientId: 'p', seq: 1, x: row(999, 0, 0) }));
+    expect(failed).toMatchObject({ shed: true, reason: 'engine_error' });
+    expect(held()).toBe(0);
+    const again = ok(await within(s.submit({ sessionId: 'b', patientId: 'q', seq: 1, x })));
+    expect(again.model).toBe('q@1');
+    close(again.latent, [5, 5, 5, 5]);
+    expect(held()).toBe(1);
+  });
+
   it('rejects malformed rows with BAD_INPUT and sheds everything once closed', async () => {
     const sched = new ManualScheduler();
     const s = await track(tinyService({ maxBatch: 8, maxWaitMs: 100 }, { scheduler: sched }));
