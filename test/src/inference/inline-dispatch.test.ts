@@ -29,8 +29,8 @@ describe('InferenceService inline dispatch (tiny engine)', () => {
     const bias = (v: number) => ({ ref: `ref-${v}`, adapter: { bias: new Float32Array(D).fill(v) } });
     const s = await track(
       tinyService(
-        // 50 ms: the three rows, submitted in one tick, must share a batch even when a loaded machine takes
-        // over a millisecond for the first submit (with 1 ms the second row found the first already due).
+        // 50 ms here and below: rows submitted in one tick must share a batch even when a loaded machine
+        // takes over a millisecond for the first submit (with 1 ms the second row found the first due).
         { maxBatch: 4, maxWaitMs: 50, inlineMaxRows: 4 },
         { utilization: idle, loadModel: (pid) => Promise.resolve(pid === 'plain' ? { ref: 'pretrained', adapter: null } : bias(pid === 'p' ? 1 : 10)) },
       ),
@@ -52,7 +52,7 @@ describe('InferenceService inline dispatch (tiny engine)', () => {
 
   it('sends batches above inlineMaxRows, and every batch while the event loop is busy, to the worker', async () => {
     let busy = 0;
-    const s = await track(tinyService({ maxBatch: 3, maxWaitMs: 1, inlineMaxRows: 2 }, { utilization: () => busy }));
+    const s = await track(tinyService({ maxBatch: 3, maxWaitMs: 50, inlineMaxRows: 2 }, { utilization: () => busy }));
     const x = row(1, 0, 0);
     await within(Promise.all([0, 1, 2].map((seq) => s.submit({ sessionId: `s${seq}`, patientId: 'p', seq: 0, x }))));
     expect(s.stats().inline).toMatchObject({ batches: 0, rows: 0 }); // a full batch of 3 > 2
@@ -67,7 +67,7 @@ describe('InferenceService inline dispatch (tiny engine)', () => {
 
   it('commits an in-process batch after an earlier worker batch still in flight (order and surprise hold)', async () => {
     const g = gate(false);
-    const s = await track(tinyService({ maxBatch: 2, maxWaitMs: 1, inlineMaxRows: 1, gate: g.buf, gateOnly777: true }, { utilization: idle }));
+    const s = await track(tinyService({ maxBatch: 2, maxWaitMs: 50, inlineMaxRows: 1, gate: g.buf, gateOnly777: true }, { utilization: idle }));
     const order: number[] = [];
     const x = row(1, 0, 0);
     // Two rows → a full batch of 2 > inlineMaxRows → the worker, blocked on the gate (first row 777).
