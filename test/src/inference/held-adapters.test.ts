@@ -22,17 +22,14 @@ function fakeEngine(opts: { throwOn?: string; throwOnRemove?: string } = {}) {
   };
 }
 
+/** A batch message that installs the given patients' adapters, in this order. */
+const installs = (...patients: string[]) => ({ remove: [], install: patients.map((patientId, i) => ({ patientId, adapter: { w: i + 1 } })) });
+
 describe('HeldAdapters', () => {
   it('applies removals then installs, and drops everything it installed', () => {
     const engine = fakeEngine();
     const held = new HeldAdapters(engine);
-    held.apply({
-      remove: [],
-      install: [
-        { patientId: 'p', adapter: { w: 1 } },
-        { patientId: 'q', adapter: { w: 2 } },
-      ],
-    });
+    held.apply(installs('p', 'q'));
     held.apply({
       remove: ['p'],
       install: [
@@ -50,15 +47,7 @@ describe('HeldAdapters', () => {
   it('counts an install that threw as held, so dropAll removes what it left', () => {
     const engine = fakeEngine({ throwOn: 'p' });
     const held = new HeldAdapters(engine);
-    expect(() =>
-      held.apply({
-        remove: [],
-        install: [
-          { patientId: 'q', adapter: { w: 1 } },
-          { patientId: 'p', adapter: { w: 2 } },
-        ],
-      }),
-    ).toThrow(/broken/);
+    expect(() => held.apply(installs('q', 'p'))).toThrow(/broken/);
     expect(held.size).toBe(2);
     held.dropAll();
     expect(engine.adapters.size).toBe(0);
@@ -67,13 +56,7 @@ describe('HeldAdapters', () => {
   it('goes on dropping when one removal throws', () => {
     const engine = fakeEngine({ throwOnRemove: 'p' });
     const held = new HeldAdapters(engine);
-    held.apply({
-      remove: [],
-      install: [
-        { patientId: 'p', adapter: { w: 1 } },
-        { patientId: 'q', adapter: { w: 2 } },
-      ],
-    });
+    held.apply(installs('p', 'q'));
     held.dropAll();
     expect([...engine.adapters.keys()]).toEqual(['p']);
     expect(held.size).toBe(0);
